@@ -1,0 +1,538 @@
+"""Numba kernels: hazard draws, severity, the hourly DIIM cascade and loss layers.
+
+This is the one implementation of the hazard and cascade mathematics; the Monte Carlo
+engine calls :func:`simulate_period` once per simulated year, and the agent model calls
+it with a period of one day.
+
+Common random numbers. Events are drawn at the rates *without* measures and then kept
+with probability ``survive`` (thinning); every event draws the same random numbers
+whether it is kept or not, and measures only scale durations, depths and losses down.
+So two portfolios see the same random years, and adding a measure can never raise a
+year's loss: the property the optimiser's sample-average approximation relies on.
+
+Cascade. Each event (a single operator's failure, or all operators a disaster hits)
+forces direct inoperability ``c*`` on its (region, sector) nodes for its duration. When
+``c*`` is too small for the clip at 1 to bind anywhere (``c* max_m S[m, n] <= 1``, a
+bound that holds for the whole trajectory because the update is monotone), the hourly
+DIIM's total production loss equals ``x^T (I - A*)^-1 sum_t c*(t)`` exactly, so it is
+computed in closed form. Otherwise the hourly update runs with clipping while the shock
+lasts and until no clip can bind any more, and the rest of the recovery is again
+closed-form (``S K^-1 q``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+LAYERS = ("direct", "users", "economy", "economy_external")
+FN_BINS_PER_DECADE = 100
+FN_BINS = 10 * FN_BINS_PER_DECADE  # persons from 1 to 1e10
+DISASTER = 2  # index of "disaster" in schema.THREAT_KINDS
+TAIL_CHECK_HOURS = 6  # hours stepped between checks that the recovery tail can no longer clip
+ELT_INT_COLUMNS = ("year", "event", "day", "sector", "region", "operator", "threat")
+ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", "direct", "users", "economy", "economy_external")
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def loss_ratio(
+    z: float, mu: float, sigma: float, tail_p: float, shape: float, threshold: float, scale: float, z_threshold: float
+) -> float:
+    """Spliced lognormal-GPD direct-loss ratio from a standard normal draw ``z``, capped at 1.
+
+    Below the lognormal's ``1 - tail_p`` quantile (``z`` below ``z_threshold =
+    Phi^-1(1 - tail_p)``) the ratio is the lognormal ``exp(mu + sigma z)`` itself; above,
+    ``Phi(z)`` is mapped onto a generalised Pareto tail that starts at that quantile
+    (``z_threshold`` is ``inf`` when there is no tail). Drawing ``z`` rather than
+    a uniform keeps the common body case to one ``exp``.
+    """
+    if z < z_threshold:
+        return min(math.exp(mu + sigma * z), 1.0)
+    v = (0.5 * math.erfc(-z / math.sqrt(2.0)) - (1.0 - tail_p)) / tail_p
+    v = min(max(v, 0.0), 1.0 - 1e-16)
+    if shape > 0.0:
+        ratio = threshold + scale / shape * ((1.0 - v) ** (-shape) - 1.0)
+    else:
+        ratio = threshold - scale * math.log1p(-v)
+    return min(ratio, 1.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def draw_count(rng, rate: float, dispersion: float) -> int:
+    """Poisson count, or negative binomial through a Gamma-mixed rate when dispersed."""
+    if rate <= 0.0:
+        return 0
+    if dispersion > 0.0:
+        rate *= rng.gamma(1.0 / dispersion, dispersion)
+    return rng.poisson(rate)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def draw_event(rng, depth_alpha: float, depth_beta: float):
+    """The random numbers of one event; always the same count (common random numbers)."""
+    u_pick = rng.random()
+    u_keep = rng.random()
+    z_duration = rng.standard_normal()
+    depth = rng.beta(depth_alpha, depth_beta)
+    z_loss = rng.standard_normal()
+    u_day = rng.random()
+    return u_pick, u_keep, z_duration, depth, z_loss, u_day
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def diim_step(q, c, local, spread, omega, k, clip, out):
+    """One hour of ``q <- q + K (A* q + c* - q)`` in the factored regional form, into ``out``."""
+    n_regions, n_sectors = q.shape
+    qbar = np.zeros(n_sectors)
+    for r in range(n_regions):
+        for j in range(n_sectors):
+            qbar[j] += omega[r] * q[r, j]
+    for r in range(n_regions):
+        for i in range(n_sectors):
+            acc = c[r, i] - q[r, i]
+            for j in range(n_sectors):
+                acc += local[i, j] * q[r, j] + spread[i, j] * qbar[j]
+            value = q[r, i] + k[r * n_sectors + i] * acc
+            if clip:
+                value = min(1.0, max(0.0, value))
+            out[r, i] = value
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_may_clip(q, leontief) -> bool:
+    """Whether the unforced recovery from ``q`` could still hit the clip.
+
+    ``w = S q`` satisfies ``M w <= w`` for the hourly map ``M = I - K (I - A*)`` and
+    ``w >= q``, so the unclipped trajectory stays below ``w``: if ``max(S q) <= 1`` the
+    clip never binds again and the rest of the recovery has the closed form ``S K^-1 q``.
+    """
+    n_regions, n_sectors = q.shape
+    n_nodes = n_regions * n_sectors
+    for m in range(n_nodes):
+        acc = 0.0
+        for n in range(n_nodes):
+            acc += leontief[m, n] * q[n // n_sectors, n % n_sectors]
+        if acc > 1.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def cascade_hourly(
+    nodes, shocks, durations, n_hits, local, spread, omega, k, output, sector_weight, leontief, by_sector
+):
+    """Production loss (yen) on each sector's nodes from one event, hourly DIIM with clipping.
+
+    ``shocks[e]`` of inoperability is forced on ``nodes[e]`` for ``durations[e]`` hours
+    (the last hour fractional). The hourly update runs while the shock lasts and then
+    until the clip can no longer bind (:func:`tail_may_clip`); the rest of the recovery
+    is added in closed form. Fills ``by_sector``.
+    """
+    n_regions = omega.size
+    n_sectors = local.shape[0]
+    q = np.zeros((n_regions, n_sectors))
+    nxt = np.zeros((n_regions, n_sectors))
+    c = np.zeros((n_regions, n_sectors))
+    integral = np.zeros((n_regions, n_sectors))
+    hours = 0
+    for e in range(n_hits):
+        hours = max(hours, math.ceil(durations[e]))
+    for t in range(hours):
+        c[:, :] = 0.0
+        for e in range(n_hits):
+            share = min(1.0, max(0.0, durations[e] - t))
+            c[nodes[e] // n_sectors, nodes[e] % n_sectors] += shocks[e] * share
+        integral += q
+        diim_step(q, c, local, spread, omega, k, True, nxt)
+        q, nxt = nxt, q
+    c[:, :] = 0.0
+    while tail_may_clip(q, leontief):
+        for _ in range(TAIL_CHECK_HOURS):
+            integral += q
+            diim_step(q, c, local, spread, omega, k, True, nxt)
+            q, nxt = nxt, q
+    by_sector[:] = 0.0
+    for r in range(n_regions):
+        for i in range(n_sectors):
+            n = r * n_sectors + i
+            by_sector[i] += output[n] * integral[r, i]
+            for s in range(n_sectors):
+                by_sector[s] += sector_weight[s, n] * q[r, i] / k[n]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def event_economy(nodes, shocks, durations, n_hits, casc, by_sector):
+    """Production loss by affected sector for one event: closed form unless the clip may bind.
+
+    Used for disasters (many nodes at once) and for the rare single failures whose shock
+    may reach the clip; the common single failure uses the per-node weights directly.
+    """
+    local, spread, omega, k, output, sector_weight, leontief, _ = casc
+    n_nodes = leontief.shape[0]
+    node_shock = np.zeros(n_nodes)
+    for e in range(n_hits):
+        node_shock[nodes[e]] += shocks[e]
+    touched = np.flatnonzero(node_shock)
+    may_clip = False
+    for m in range(n_nodes):
+        bound = 0.0
+        for n in touched:
+            bound += leontief[m, n] * node_shock[n]
+        if bound > 1.0:
+            may_clip = True
+            break
+    if may_clip:
+        cascade_hourly(
+            nodes, shocks, durations, n_hits, local, spread, omega, k, output, sector_weight, leontief, by_sector
+        )
+    else:
+        for s in range(by_sector.size):
+            by_sector[s] = 0.0
+        for e in range(n_hits):
+            dose = shocks[e] * durations[e]
+            for s in range(by_sector.size):
+                by_sector[s] += sector_weight[s, nodes[e]] * dose
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def pick(alias_prob, alias_index, first: int, last: int, u: float) -> int:
+    """Walker's alias method: an index in ``[first, last)`` with the tables' weights, O(1)."""
+    x = u * (last - first)
+    slot = min(int(x), last - first - 1)
+    return first + slot if x - slot < alias_prob[first + slot] else alias_index[first + slot]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fn_bin(persons: float) -> int:
+    """F-N histogram bin of an event (-1 when it affects fewer than one person)."""
+    if persons < 1.0:
+        return -1
+    return min(math.floor(math.log10(persons) * FN_BINS_PER_DECADE), FN_BINS - 1)
+
+
+# Column layout of the packed parameter tables (see engine.simulate.KernelInputs).
+OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
+OP_USERS, OP_DEPTH_SCALE, OP_SHOCK = 0, 1, 2  # op_float[operator, :]
+OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
+SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER = 0, 1, 2, 3, 4  # sector_float[sector, :]
+(
+    TH_KIND,
+    TH_DISPERSION,
+    TH_HIT,
+    TH_DUR_MU,
+    TH_DUR_SIGMA,
+    TH_DEPTH_A,
+    TH_DEPTH_B,
+    TH_LOSS_MU,
+    TH_LOSS_SIGMA,
+    TH_TAIL_P,
+    TH_TAIL_SHAPE,
+    TH_TAIL_THRESHOLD,
+    TH_TAIL_SCALE,
+    TH_TAIL_Z,
+) = range(14)  # threat_float[threat, :]
+NODE_LOSS, NODE_OWN, NODE_CLIP = 0, 1, 2  # node_weight[node, :]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def hit_outcome(o, h, z_duration, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s):
+    """Duration, depth, shock, persons, users loss and direct loss of operator o's failure."""
+    duration = math.exp(
+        threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration + op_threat[o, h, OT_LOG_DURATION]
+    )
+    depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
+    shock = depth * op_float[o, OP_SHOCK]
+    persons = op_float[o, OP_USERS] * depth
+    if sector_float[s, SEC_KIND] == 0.0:
+        person_hours = persons * duration
+    else:
+        persons *= min(1.0, duration / sector_float[s, SEC_SERVICE_HOURS])
+        person_hours = persons * sector_float[s, SEC_DELAY]
+    users = person_hours * sector_float[s, SEC_VOT]
+    ratio = loss_ratio(
+        z_loss,
+        threat_float[h, TH_LOSS_MU],
+        threat_float[h, TH_LOSS_SIGMA],
+        threat_float[h, TH_TAIL_P],
+        threat_float[h, TH_TAIL_SHAPE],
+        threat_float[h, TH_TAIL_THRESHOLD],
+        threat_float[h, TH_TAIL_SCALE],
+        threat_float[h, TH_TAIL_Z],
+    )
+    direct = ratio * op_threat[o, h, OT_DIRECT]
+    return duration, depth, shock, persons, users, direct
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def workspace(n_operators: int, n_sectors: int):
+    """Scratch arrays for :func:`simulate_period`, allocated once per run of periods."""
+    return (
+        np.zeros(n_sectors),  # production loss by affected sector
+        np.zeros(n_operators, dtype=np.int64),  # nodes hit by the event
+        np.zeros(n_operators),  # their shocks
+        np.zeros(n_operators),  # their durations
+        np.zeros(n_operators, dtype=np.int64),  # operators hit by a disaster
+        np.zeros((n_operators, 4)),  # their depth, persons, users loss, direct loss
+        np.zeros(n_sectors),  # a disaster's loss by sector
+        np.zeros(n_sectors),  # a disaster's persons by sector
+    )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_period(
+    rng,
+    period,
+    y,
+    year_label,
+    ops,
+    sect,
+    thr,
+    casc,
+    work,
+    year_loss,
+    year_max,
+    year_events,
+    fn_counts,
+    elt_i,
+    elt_f,
+    n_elt,
+):
+    """Simulate one period (a year: ``period = 1``; a day: ``1/365``) into row ``y``.
+
+    ``work`` is scratch space from :func:`workspace`. Returns the new number of
+    event-loss-table rows, or -1 if the ELT buffers overflowed.
+    """
+    op_int, op_float, op_threat, sector_first, alias_prob, alias_index, region_ops, region_first = ops
+    sector_rate, sector_float = sect
+    threat_float, regional_rate = thr
+    node_weight = casc[7]
+    n_sectors, n_threats = sector_rate.shape
+    n_regions = regional_rate.shape[1]
+    total = n_sectors
+    elt_capacity = elt_i.shape[0]
+    by_sector, nodes, shocks, durations, hit_ops, hit_vals, sector_loss, sector_persons = work
+    event = 0
+
+    # failures of single operators: attacks and unintentional causes
+    max_total = year_max[y, total]
+    for s in range(n_sectors):
+        first, last = sector_first[s], sector_first[s + 1]
+        if last == first:
+            continue
+        sum_direct = sum_users = sum_economy = sum_external = max_loss = 0.0
+        failures = 0
+        for h in range(n_threats):
+            if threat_float[h, TH_KIND] == DISASTER:
+                continue
+            count = draw_count(rng, sector_rate[s, h] * period, threat_float[h, TH_DISPERSION])
+            for _ in range(count):
+                u_pick, u_keep, z, depth_draw, z_loss, u_day = draw_event(
+                    rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
+                )
+                o = pick(alias_prob, alias_index, first, last, u_pick)
+                if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                    continue
+                duration, depth, shock, persons, users, direct = hit_outcome(
+                    o, h, z, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s
+                )
+                node = op_int[o, OP_NODE]
+                if shock * node_weight[node, NODE_CLIP] > 1.0:
+                    nodes[0], shocks[0], durations[0] = node, shock, duration
+                    event_economy(nodes, shocks, durations, 1, casc, by_sector)
+                    economy = by_sector.sum()
+                    external = economy - by_sector[s]
+                else:
+                    economy = node_weight[node, NODE_LOSS] * shock * duration
+                    external = economy - node_weight[node, NODE_OWN] * shock * duration
+                loss = direct + users + economy
+                sum_direct += direct
+                sum_users += users
+                sum_economy += economy
+                sum_external += external
+                max_loss = max(max_loss, loss)
+                failures += 1
+                b = fn_bin(persons)
+                if b >= 0:
+                    fn_counts[s, b] += 1
+                    fn_counts[total, b] += 1
+                if elt_capacity > 0:
+                    if n_elt >= elt_capacity:
+                        return -1
+                    elt_i[n_elt, 0], elt_i[n_elt, 1] = year_label, event
+                    elt_i[n_elt, 2] = int(u_day * 365.0 * period)
+                    elt_i[n_elt, 3], elt_i[n_elt, 4], elt_i[n_elt, 5], elt_i[n_elt, 6] = s, op_int[o, OP_REGION], o, h
+                    elt_f[n_elt, 0], elt_f[n_elt, 1], elt_f[n_elt, 2] = duration, depth, persons
+                    elt_f[n_elt, 3], elt_f[n_elt, 4], elt_f[n_elt, 5], elt_f[n_elt, 6] = (
+                        direct,
+                        users,
+                        economy,
+                        external,
+                    )
+                    n_elt += 1
+                event += 1
+        year_loss[y, s, 0] += sum_direct
+        year_loss[y, s, 1] += sum_users
+        year_loss[y, s, 2] += sum_economy
+        year_loss[y, s, 3] += sum_external
+        year_max[y, s] = max(year_max[y, s], max_loss)
+        year_events[y, s] += failures
+        max_total = max(max_total, max_loss)
+    year_max[y, total] = max_total
+
+    # regional disasters: one common shock hits many operators of a region at once
+    for h in range(n_threats):
+        if threat_float[h, TH_KIND] != DISASTER:
+            continue
+        for r in range(n_regions):
+            count = draw_count(rng, regional_rate[h, r] * period, threat_float[h, TH_DISPERSION])
+            for _ in range(count):
+                u_day = rng.random()
+                n_hits = 0
+                for idx in range(region_first[r], region_first[r + 1]):
+                    o = region_ops[idx]
+                    s = op_int[o, OP_SECTOR]
+                    if rng.random() >= threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
+                        continue
+                    _, u_keep, z, depth_draw, z_loss, _ = draw_event(
+                        rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
+                    )
+                    if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                        continue
+                    duration, depth, shock, persons, users, direct = hit_outcome(
+                        o, h, z, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s
+                    )
+                    hit_ops[n_hits] = o
+                    nodes[n_hits], shocks[n_hits], durations[n_hits] = op_int[o, OP_NODE], shock, duration
+                    hit_vals[n_hits, 0], hit_vals[n_hits, 1] = depth, persons
+                    hit_vals[n_hits, 2], hit_vals[n_hits, 3] = users, direct
+                    n_hits += 1
+                if n_hits == 0:
+                    continue
+                event_economy(nodes, shocks, durations, n_hits, casc, by_sector)
+                # attribute the event's production loss to the hit operators by their
+                # linear (unclipped) contributions, scaled to the event's total
+                linear = 0.0
+                for e in range(n_hits):
+                    linear += node_weight[nodes[e], NODE_LOSS] * shocks[e] * durations[e]
+                scale = by_sector.sum() / linear if linear > 0.0 else 0.0
+                sector_loss[:] = 0.0
+                sector_persons[:] = 0.0
+                event_loss = 0.0
+                event_persons = 0.0
+                for e in range(n_hits):
+                    o = hit_ops[e]
+                    s = op_int[o, OP_SECTOR]
+                    dose = shocks[e] * durations[e] * scale
+                    economy = node_weight[nodes[e], NODE_LOSS] * dose
+                    external = economy - node_weight[nodes[e], NODE_OWN] * dose
+                    depth, persons, users, direct = hit_vals[e, 0], hit_vals[e, 1], hit_vals[e, 2], hit_vals[e, 3]
+                    loss = direct + users + economy
+                    year_loss[y, s, 0] += direct
+                    year_loss[y, s, 1] += users
+                    year_loss[y, s, 2] += economy
+                    year_loss[y, s, 3] += external
+                    year_events[y, s] += 1
+                    sector_loss[s] += loss
+                    sector_persons[s] += persons
+                    event_loss += loss
+                    event_persons += persons
+                    if elt_capacity > 0:
+                        if n_elt >= elt_capacity:
+                            return -1
+                        elt_i[n_elt, 0], elt_i[n_elt, 1] = year_label, event
+                        elt_i[n_elt, 2] = int(u_day * 365.0 * period)
+                        elt_i[n_elt, 3], elt_i[n_elt, 4], elt_i[n_elt, 5], elt_i[n_elt, 6] = s, r, o, h
+                        elt_f[n_elt, 0], elt_f[n_elt, 1], elt_f[n_elt, 2] = durations[e], depth, persons
+                        elt_f[n_elt, 3], elt_f[n_elt, 4], elt_f[n_elt, 5], elt_f[n_elt, 6] = (
+                            direct,
+                            users,
+                            economy,
+                            external,
+                        )
+                        n_elt += 1
+                for s in range(n_sectors):
+                    if sector_loss[s] > 0.0 or sector_persons[s] > 0.0:
+                        year_max[y, s] = max(year_max[y, s], sector_loss[s])
+                        b = fn_bin(sector_persons[s])
+                        if b >= 0:
+                            fn_counts[s, b] += 1
+                year_max[y, total] = max(year_max[y, total], event_loss)
+                b = fn_bin(event_persons)
+                if b >= 0:
+                    fn_counts[total, b] += 1
+                event += 1
+    return n_elt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_years(
+    rng, n_years, first_year, ops, sect, thr, casc, year_loss, year_max, year_events, fn_counts, elt_i, elt_f
+):
+    """Simulate ``n_years`` consecutive years into rows 0..n_years-1; returns ELT rows or -1."""
+    n_elt = 0
+    work = workspace(ops[0].shape[0], year_loss.shape[1])
+    for y in range(n_years):
+        n_elt = simulate_period(
+            rng,
+            1.0,
+            y,
+            first_year + y,
+            ops,
+            sect,
+            thr,
+            casc,
+            work,
+            year_loss,
+            year_max,
+            year_events,
+            fn_counts,
+            elt_i,
+            elt_f,
+            n_elt,
+        )
+        if n_elt < 0:
+            return -1
+    return n_elt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def draw_only_years(rng, n_years, ops, sect, thr):
+    """The RNG-bound floor: draws exactly the engine's random numbers and nothing else.
+
+    Every event draws its numbers whether or not it is kept, so the engine and this loop
+    consume identical streams (a test checks it); the ratio of their speeds is the share
+    of the engine's time that goes to anything but random numbers.
+    """
+    op_int, sector_first, region_ops, region_first = ops[0], ops[3], ops[6], ops[7]
+    sector_rate, sector_float = sect
+    threat_float, regional_rate = thr
+    n_sectors, n_threats = sector_rate.shape
+    checksum = 0.0
+    for _ in range(n_years):
+        for s in range(n_sectors):
+            if sector_first[s + 1] == sector_first[s]:
+                continue
+            for h in range(n_threats):
+                if threat_float[h, TH_KIND] == DISASTER:
+                    continue
+                for _ in range(draw_count(rng, sector_rate[s, h], threat_float[h, TH_DISPERSION])):
+                    u_pick, u_keep, z, depth, z_loss, u_day = draw_event(
+                        rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
+                    )
+                    checksum += u_pick + u_keep + z + depth + z_loss + u_day
+        for h in range(n_threats):
+            if threat_float[h, TH_KIND] != DISASTER:
+                continue
+            for r in range(regional_rate.shape[1]):
+                for _ in range(draw_count(rng, regional_rate[h, r], threat_float[h, TH_DISPERSION])):
+                    checksum += rng.random()
+                    for idx in range(region_first[r], region_first[r + 1]):
+                        s = op_int[region_ops[idx], OP_SECTOR]
+                        if rng.random() < threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
+                            u_pick, u_keep, z, depth, z_loss, u_day = draw_event(
+                                rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
+                            )
+                            checksum += u_keep + z + depth + z_loss
+    return checksum

@@ -1,0 +1,225 @@
+"""The interdependency matrix A* and the dynamic inoperability input-output model (DIIM).
+
+National A* (one row and column per model sector) is built from the input-output table:
+
+1. domestic flows: each row of the transactions table ``z`` loses its imported part, in
+   proportion to the row's import share of domestic demand (the table is of the
+   competitive-import type, so a sector such as mining would otherwise sell many times
+   its own output);
+2. the 13 IO sectors are split into model sectors by stated output shares, each part
+   keeping its parent's input and sales structure; the sector marked ``io_remainder``
+   takes what is left;
+3. ``a*_ij = z_ij / x_i`` (Santos & Haimes 2004, demand side);
+4. physical lifeline dependencies (share of sector i that stops when j is out) are added.
+
+A ``matrix`` in the scenario replaces steps 1-4. Nodes of the cascade are
+(region, sector) pairs. A sector's deliveries stay in the buyer's region for a share
+``rho_i`` and otherwise spread over the regions by population, so regional A* has the
+same row sums as the national one; lifelines act inside a region only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.errors import InputError
+from riskmodel.scenario import packaged_file
+from riskmodel.schema import Scenario
+
+RECOVERY_LEVEL = 0.01  # q_T = 0.01 q_0 in the recovery coefficient (Lian & Haimes 2006)
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass(frozen=True)
+class IOTable:
+    """Domestic inter-industry flows and outputs of an input-output table (million yen)."""
+
+    sectors: list[str]
+    flows: np.ndarray  # z[i, j]: domestic sales of sector i to sector j
+    output: np.ndarray  # x[i]
+
+
+def read_io_table(path: Path) -> IOTable:
+    """Read an IO table in the layout of ``japan_io_2011_13sector.csv`` and remove imports."""
+    try:
+        frame = pd.read_csv(path, index_col=0, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise InputError(path, "", str(exc), "a readable input-output CSV") from None
+    industries = [c for c in frame.columns if c.startswith("industry/")]
+    if not industries or any(c not in frame.index for c in industries):
+        raise InputError(path, "columns", list(frame.columns)[:3], "industry/... rows and columns")
+    z = frame.loc[industries, industries].to_numpy(dtype=float)
+
+    def block(prefix: str) -> np.ndarray:
+        cols = [c for c in frame.columns if c.startswith(prefix)]
+        return frame.loc[industries, cols].to_numpy(dtype=float).sum(axis=1)
+
+    final, exports, imports = block("finaldemand/"), block("export/"), block("import/")
+    output = z.sum(axis=1) + final + exports + imports
+    if np.any(output <= 0):
+        bad = industries[int(np.argmin(output))]
+        raise InputError(path, bad, float(output.min()), "a positive total output")
+    domestic_demand = z.sum(axis=1) + final
+    import_share = np.clip(-imports / np.where(domestic_demand > 0, domestic_demand, 1.0), 0.0, 1.0)
+    flows = z * (1.0 - import_share)[:, None]
+    return IOTable([c.removeprefix("industry/") for c in industries], flows, output)
+
+
+def resolve_data_file(name: str, scenario_path: Path | None) -> Path:
+    """A data file named in a scenario: beside the scenario file, else packaged."""
+    if scenario_path is not None:
+        local = Path(scenario_path).parent / name
+        if local.is_file():
+            return local
+    return packaged_file(name)
+
+
+def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:
+    """P[s, k]: share of IO sector k's output that belongs to model sector s."""
+    index = {name: k for k, name in enumerate(table.sectors)}
+    split = np.zeros((len(scenario.sectors), len(table.sectors)))
+    remainder = None
+    for s, sector in enumerate(scenario.sectors):
+        if sector.io_remainder:
+            remainder = s
+        for i, entry in enumerate(sector.io):
+            if entry.io_sector not in index:
+                raise InputError(
+                    path, f"sectors[id={sector.id}].io[{i}].io_sector", entry.io_sector, f"one of {table.sectors}"
+                )
+            split[s, index[entry.io_sector]] += entry.share
+    assert remainder is not None  # checked by check_references
+    split[remainder] = 1.0 - split.sum(axis=0) + split[remainder]
+    return split
+
+
+def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """National A* (sector x sector) and sector outputs x in yen per year."""
+    path = scenario_path or Path("<scenario>")
+    table = read_io_table(resolve_data_file(scenario.interdependency.io_table, scenario_path))
+    split = split_matrix(scenario, table, path)
+    output = split @ table.output * 1e6
+    if scenario.interdependency.matrix is not None:
+        return np.array(scenario.interdependency.matrix, dtype=float), output
+    flows = split @ table.flows @ split.T * 1e6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        astar = np.where(output[:, None] > 0, flows / output[:, None], 0.0)
+    position = {s.id: i for i, s in enumerate(scenario.sectors)}
+    for link in scenario.lifelines:
+        astar[position[link.sector], position[link.depends_on]] += link.share
+    return astar, output
+
+
+def spectral_radius(matrix: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(matrix)))) if matrix.size else 0.0
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Everything the DIIM kernels need, for nodes ``n = region * n_sectors + sector``.
+
+    The hourly update uses the factored form ``A* q = A_local q_r + A_national qbar``
+    (``qbar_j`` is the population-weighted national inoperability of sector j), which
+    costs O(R S^2) a step instead of O((R S)^2). The dense regional matrix is kept for
+    the closed forms and for tests.
+    """
+
+    n_regions: int
+    n_sectors: int
+    national: np.ndarray  # A*, sector x sector
+    local: np.ndarray  # diag(rho) A*_io + lifelines
+    spread: np.ndarray  # diag(1 - rho) A*_io
+    region_weight: np.ndarray  # omega_r, sums to 1
+    regional: np.ndarray  # dense A* over nodes
+    k: np.ndarray  # recovery coefficient per node, per hour
+    output: np.ndarray  # x per node, yen per hour
+    leontief: np.ndarray  # S = (I - A*)^-1 over nodes
+    loss_weight: np.ndarray  # x^T S per node: economy loss per unit of c*-hour
+    sector_loss_weight: np.ndarray  # [sector, node]: the part of loss_weight on that sector's nodes
+    clip_bound: np.ndarray  # max_m S[m, n]: c* above 1 / clip_bound may hit the clip
+
+    @property
+    def n_nodes(self) -> int:
+        return self.n_regions * self.n_sectors
+
+
+def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Cascade:
+    """Assemble the regional DIIM for a scenario, checking that it is well posed."""
+    path = scenario_path or Path("<scenario>")
+    national, output = national_matrix(scenario, scenario_path)
+    radius = spectral_radius(national)
+    if not radius < 1.0:
+        raise InputError(path, "interdependency", f"A* with spectral radius {radius:.4f}", "a spectral radius below 1")
+
+    n_sectors, n_regions = len(scenario.sectors), len(scenario.regions)
+    rho = np.array([s.local_supply.share for s in scenario.sectors])
+    population = np.array([r.population for r in scenario.regions])
+    omega = population / population.sum()
+    lifeline = np.zeros((n_sectors, n_sectors))
+    position = {s.id: i for i, s in enumerate(scenario.sectors)}
+    if scenario.interdependency.matrix is None:
+        for link in scenario.lifelines:
+            lifeline[position[link.sector], position[link.depends_on]] += link.share
+    economic = national - lifeline
+    local = rho[:, None] * economic + lifeline
+    spread = (1.0 - rho)[:, None] * economic
+    regional = np.kron(np.eye(n_regions), local) + np.kron(np.tile(omega, (n_regions, 1)), spread)
+
+    diagonal = np.diag(regional)
+    hours = np.tile([s.recovery.hours for s in scenario.sectors], n_regions)
+    k = math.log(1.0 / RECOVERY_LEVEL) / (hours * (1.0 - diagonal))
+    if np.any(k > 1.0):
+        n = int(np.argmax(k))
+        sector = scenario.sectors[n % n_sectors]
+        needed = math.log(1.0 / RECOVERY_LEVEL) / (1.0 - diagonal[n])
+        raise InputError(
+            path, f"sectors[id={sector.id}].recovery.hours", sector.recovery.hours, f"at least {needed:.2f} hours"
+        )
+
+    node_output = np.kron(omega, output) / HOURS_PER_YEAR
+    leontief = np.linalg.inv(np.eye(n_regions * n_sectors) - regional)
+    weighted = node_output[:, None] * leontief
+    sector_of_node = np.tile(np.arange(n_sectors), n_regions)
+    sector_loss_weight = np.zeros((n_sectors, n_regions * n_sectors))
+    np.add.at(sector_loss_weight, sector_of_node, weighted)
+    return Cascade(
+        n_regions=n_regions,
+        n_sectors=n_sectors,
+        national=national,
+        local=local,
+        spread=spread,
+        region_weight=omega,
+        regional=regional,
+        k=k,
+        output=node_output,
+        leontief=leontief,
+        loss_weight=weighted.sum(axis=0),
+        sector_loss_weight=sector_loss_weight,
+        clip_bound=leontief.max(axis=0),
+    )
+
+
+def dependence_ranking(cascade: Cascade, sector_ids: list[str], critical: list[bool]) -> pd.DataFrame:
+    """How much the other critical sectors depend on each sector.
+
+    ``dependence`` of sector j is the total inoperability that the static model
+    ``q = (I - A*)^-1 c*`` puts on the other critical sectors when j is fully out
+    (``c*_j = 1``): the column sum of the national Leontief inverse over critical rows,
+    less the sector itself. This is the quantity behind NISC's static interdependency
+    analysis ("which sectors do the others depend on").
+    """
+    inverse = np.linalg.inv(np.eye(cascade.n_sectors) - cascade.national)
+    mask = np.array(critical, dtype=bool)
+    scores = []
+    for j, sector in enumerate(sector_ids):
+        rows = mask.copy()
+        rows[j] = False
+        scores.append((sector, float(inverse[rows, j].sum())))
+    frame = pd.DataFrame(scores, columns=["sector", "dependence"])
+    frame = frame[mask].sort_values("dependence", ascending=False, kind="stable")
+    return frame.reset_index(drop=True)

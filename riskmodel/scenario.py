@@ -1,0 +1,196 @@
+"""Load and check scenario files.
+
+``load_scenario`` turns a TOML file into a validated :class:`~riskmodel.schema.Scenario`
+and checks what a schema alone cannot: that names refer to things that exist, that IO
+shares add up, that a measure's prerequisites are in the catalogue. Any problem becomes
+an :class:`~riskmodel.errors.InputError` naming the file, the field path, the value and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from riskmodel.errors import InputError
+from riskmodel.schema import Scenario
+
+DEFAULT_SCENARIO = "japan"
+M = TypeVar("M", bound=BaseModel)
+
+
+def packaged_file(name: str) -> Path:
+    """Path of a data file shipped inside the package (``riskmodel/data``)."""
+    return Path(str(resources.files("riskmodel") / "data" / name))
+
+
+def default_scenario_path() -> Path:
+    return packaged_file(f"{DEFAULT_SCENARIO}.toml")
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning a missing file or a syntax error into an InputError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "", str(path), "an existing TOML file")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, "(syntax)", str(exc), "valid TOML") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 TOML text") from None
+
+
+def _field_path(loc: Sequence[int | str], data: Any) -> str:
+    """Render a pydantic error location, naming list items by their ``id`` when they have one."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            label = str(key)
+            if isinstance(node, list) and key < len(node):
+                item = node[key]
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    label = f"id={item['id']}"
+                node = item
+            else:
+                node = None
+            parts.append(f"[{label}]")
+        else:
+            parts.append(("." if parts else "") + key)
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def validate_model(model: type[M], data: dict[str, Any], path: str | Path) -> M:
+    """Validate ``data`` into ``model``, reporting the first problem as an InputError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [part for part in error["loc"] if not str(part).startswith("function-")]
+        # pydantic appends the type tag of union members to the location; drop them.
+        loc = [p for p in loc if p not in ("float", "int", "str", "list[list[float]]")]
+        field = _field_path(loc, data)
+        value = error.get("input")
+        if error["type"] == "missing":
+            value = "(missing)"
+        elif error["type"] == "extra_forbidden":
+            value = loc[-1] if loc else value
+            expected = "no such field (check the spelling against the default scenario)"
+            raise InputError(path, field, value, expected) from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise InputError(path, field, value, _expected(error["type"], message)) from None
+
+
+def _expected(kind: str, message: str) -> str:
+    if kind == "missing":
+        return "this field to be present"
+    if message.startswith("Input should be "):
+        return message.removeprefix("Input should be ")
+    return message
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read and check a scenario file; ``None`` gives the packaged default (Japan)."""
+    path = Path(path) if path is not None else default_scenario_path()
+    data = read_toml(path)
+    scenario = validate_model(Scenario, data, path)
+    check_references(scenario, path)
+    return scenario
+
+
+def _unique(ids: Iterable[str], path: Path, field: str) -> set[str]:
+    counts = Counter(ids)
+    for name, count in counts.items():
+        if count > 1:
+            raise InputError(path, field, name, "unique ids")
+    return set(counts)
+
+
+def check_references(scenario: Scenario, path: str | Path) -> None:
+    """Cross-table checks: every name used is defined, shares add up, rules are coherent."""
+    path = Path(path)
+    regions = _unique((r.id for r in scenario.regions), path, "regions[].id")
+    sectors = _unique((s.id for s in scenario.sectors), path, "sectors[].id")
+    threats = _unique((t.id for t in scenario.threats), path, "threats[].id")
+    measures = _unique((m.id for m in scenario.measures), path, "measures[].id")
+    ministries = _unique((m.id for m in scenario.ministries), path, "ministries[].id")
+
+    remainders = [s.id for s in scenario.sectors if s.io_remainder]
+    if len(remainders) != 1:
+        raise InputError(path, "sectors[].io_remainder", remainders, "exactly one sector with io_remainder = true")
+    if not any(s.critical for s in scenario.sectors):
+        raise InputError(path, "sectors[].critical", False, "at least one critical sector")
+    if scenario.horizon.end_fiscal_year < scenario.horizon.start_fiscal_year:
+        raise InputError(
+            path, "horizon.end_fiscal_year", scenario.horizon.end_fiscal_year, "a year not before start_fiscal_year"
+        )
+
+    shares: Counter[str] = Counter()
+    for sector in scenario.sectors:
+        where = f"sectors[id={sector.id}]"
+        if sector.ministry is not None and sector.ministry not in ministries:
+            raise InputError(path, f"{where}.ministry", sector.ministry, f"one of {sorted(ministries)}")
+        for i, entry in enumerate(sector.io):
+            shares[entry.io_sector] += entry.share
+            if shares[entry.io_sector] > 1.0 + 1e-9:
+                raise InputError(
+                    path,
+                    f"{where}.io[{i}].share",
+                    entry.share,
+                    f"shares of io_sector {entry.io_sector!r} that add up to at most 1",
+                )
+    for ministry in scenario.ministries:
+        where = f"ministries[id={ministry.id}]"
+        for field, names, known in (
+            ("sectors", ministry.sectors, sectors),
+            ("mandatory", ministry.mandatory, measures),
+            ("recommended", ministry.recommended, measures),
+        ):
+            for i, name in enumerate(names):
+                if name not in known:
+                    raise InputError(path, f"{where}.{field}[{i}]", name, f"one of {sorted(known)}")
+
+    for threat in scenario.threats:
+        where = f"threats[id={threat.id}].frequency"
+        for region in threat.frequency.regional_rates:
+            if region not in regions:
+                raise InputError(path, f"{where}.regional_rates.{region}", region, f"one of {sorted(regions)}")
+        if threat.kind == "disaster" and threat.frequency.rate > 0:
+            raise InputError(path, f"{where}.rate", threat.frequency.rate, "0 for a disaster (use regional_rates)")
+        if threat.kind != "disaster" and threat.frequency.regional_rates:
+            raise InputError(path, f"{where}.regional_rates", "(table)", "only on disaster threats")
+
+    for i, link in enumerate(scenario.lifelines):
+        for field in ("sector", "depends_on"):
+            name = getattr(link, field)
+            if name not in sectors:
+                raise InputError(path, f"lifelines[{i}].{field}", name, f"one of {sorted(sectors)}")
+
+    for measure in scenario.measures:
+        where = f"measures[id={measure.id}]"
+        for field in ("requires", "excludes"):
+            for i, name in enumerate(getattr(measure, field)):
+                if name not in measures or name == measure.id:
+                    raise InputError(path, f"{where}.{field}[{i}]", name, "another measure of the catalogue")
+        for j, level in enumerate(measure.levels):
+            for name in level.effects.frequency:
+                if name not in threats:
+                    raise InputError(
+                        path, f"{where}.levels[{j}].effects.frequency.{name}", name, f"one of {sorted(threats)}"
+                    )
+
+    matrix = scenario.interdependency.matrix
+    if matrix is not None:
+        n = len(scenario.sectors)
+        if len(matrix) != n or any(len(row) != n for row in matrix):
+            shape = f"{len(matrix)}x{len(matrix[0]) if matrix else 0}"
+            raise InputError(path, "interdependency.matrix", shape, f"a {n}x{n} matrix in sector order")

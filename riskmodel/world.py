@@ -1,0 +1,296 @@
+"""The scenario compiled into arrays: operators, threats, measures and the cascade.
+
+A :class:`World` is what the Monte Carlo engine, the agent model and the optimiser all
+read. Operators are generated from each sector's table: per region in proportion to
+population (or one per region), with Zipf-distributed sizes inside a region, so that an
+operator's share of its (region, sector) node output is its share of the node's users
+and revenue.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmodel.errors import InputError
+from riskmodel.interdependency import Cascade, build_cascade
+from riskmodel.scenario import load_scenario
+from riskmodel.schema import THREAT_KINDS, Scenario
+
+SERVICE_KINDS = ("continuous", "trips")
+
+
+@dataclass(frozen=True)
+class Operators:
+    """One row per operator, sorted by sector then region."""
+
+    sector: np.ndarray  # int64 index into World.sector_ids
+    region: np.ndarray  # int64 index into World.region_ids
+    node: np.ndarray  # region * n_sectors + sector
+    users: np.ndarray  # persons served
+    revenue: np.ndarray  # yen per year
+    node_share: np.ndarray  # share of its node's output
+    sector_share: np.ndarray  # share of its sector's users and revenue
+
+    def __len__(self) -> int:
+        return int(self.sector.size)
+
+    def frame(self, world: World) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "sector": np.asarray(world.sector_ids)[self.sector],
+                "region": np.asarray(world.region_ids)[self.region],
+                "users": self.users,
+                "revenue": self.revenue,
+                "node_share": self.node_share,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Threats:
+    """Per-threat parameters in array form (index = position in World.threat_ids)."""
+
+    kind: np.ndarray  # index into THREAT_KINDS
+    rate: np.ndarray
+    dispersion: np.ndarray
+    regional_rate: np.ndarray  # [threat, region], disasters only
+    hit_probability: np.ndarray
+    duration_mu: np.ndarray
+    duration_sigma: np.ndarray
+    detection_share: np.ndarray
+    depth_alpha: np.ndarray
+    depth_beta: np.ndarray
+    loss_mu: np.ndarray
+    loss_sigma: np.ndarray
+    tail_probability: np.ndarray
+    tail_shape: np.ndarray
+    tail_threshold: np.ndarray
+    tail_scale: np.ndarray
+    tail_z: np.ndarray  # standard normal quantile of the splice point
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Measure options (a measure at a level) with their costs and effects as arrays."""
+
+    measure_ids: list[str]
+    option_measure: np.ndarray  # option -> measure index
+    option_level: np.ndarray  # option -> level (1-based)
+    cost_fixed: np.ndarray
+    cost_revenue_share: np.ndarray
+    frequency: np.ndarray  # [option, threat] reduction
+    duration: np.ndarray
+    depth: np.ndarray
+    cascade: np.ndarray
+    detection: np.ndarray
+    direct: np.ndarray
+
+    @property
+    def n_options(self) -> int:
+        return int(self.option_measure.size)
+
+    def option_id(self, option: int) -> str:
+        measure = self.measure_ids[self.option_measure[option]]
+        levels = int(np.sum(self.option_measure == self.option_measure[option]))
+        return measure if levels == 1 else f"{measure}:{self.option_level[option]}"
+
+
+@dataclass(frozen=True)
+class World:
+    scenario: Scenario
+    path: Path | None
+    sector_ids: list[str]
+    region_ids: list[str]
+    threat_ids: list[str]
+    critical: np.ndarray  # bool per sector
+    sector_output: np.ndarray  # yen per year
+    cascade_share: np.ndarray
+    it_dependence: np.ndarray
+    value_of_time: np.ndarray
+    service_kind: np.ndarray  # index into SERVICE_KINDS
+    service_hours: np.ndarray
+    delay_hours: np.ndarray
+    exposure: np.ndarray  # [sector, threat kind]
+    operators: Operators
+    threats: Threats
+    catalogue: Catalogue
+    cascade: Cascade
+    sector_rate: np.ndarray = field(repr=False)  # [sector, threat] events per year, no measures
+
+    @property
+    def name(self) -> str:
+        return self.scenario.scenario.name
+
+    @property
+    def n_sectors(self) -> int:
+        return len(self.sector_ids)
+
+    @property
+    def critical_ids(self) -> list[str]:
+        return [s for s, c in zip(self.sector_ids, self.critical, strict=True) if c]
+
+
+def _allocate(count: int, weights: np.ndarray) -> np.ndarray:
+    """Split ``count`` over regions by weight (largest remainder), at least one each if possible."""
+    floor_min = 1 if count >= weights.size else 0
+    raw = weights / weights.sum() * (count - floor_min * weights.size)
+    counts = np.floor(raw).astype(int) + floor_min
+    left = count - counts.sum()
+    order = np.argsort(-(raw - np.floor(raw)), kind="stable")
+    counts[order[:left]] += 1
+    return counts
+
+
+def _operators(scenario: Scenario, output: np.ndarray, path: Path) -> Operators:
+    population = np.array([r.population for r in scenario.regions])
+    omega = population / population.sum()
+    n_sectors = len(scenario.sectors)
+    rows: list[tuple[int, int, float, float, float, float]] = []
+    for s, sector in enumerate(scenario.sectors):
+        if sector.operators is None or sector.users is None:
+            continue
+        spec = sector.operators
+        if spec.allocation == "one_per_region":
+            if spec.count != len(scenario.regions):
+                raise InputError(
+                    path,
+                    f"sectors[id={sector.id}].operators.count",
+                    spec.count,
+                    f"{len(scenario.regions)} (one per region)",
+                )
+            counts = np.ones(len(scenario.regions), dtype=int)
+        else:
+            counts = _allocate(spec.count, omega)
+        for r, n in enumerate(counts):
+            if n == 0:
+                continue
+            zipf = 1.0 / np.arange(1, n + 1) ** spec.size_exponent
+            zipf /= zipf.sum()
+            for share in zipf:
+                sector_share = omega[r] * share
+                rows.append((s, r, sector.users.total * sector_share, output[s] * sector_share, share, sector_share))
+    table = np.array(rows, dtype=float).reshape(-1, 6)
+    sector = table[:, 0].astype(np.int64)
+    region = table[:, 1].astype(np.int64)
+    return Operators(
+        sector=sector,
+        region=region,
+        node=region * n_sectors + sector,
+        users=table[:, 2].copy(),
+        revenue=table[:, 3].copy(),
+        node_share=table[:, 4].copy(),
+        sector_share=table[:, 5].copy(),
+    )
+
+
+def _threats(scenario: Scenario) -> Threats:
+    region_index = {r.id: i for i, r in enumerate(scenario.regions)}
+    n = len(scenario.threats)
+    regional = np.zeros((n, len(scenario.regions)))
+    columns: dict[str, list[float]] = {name: [] for name in Threats.__dataclass_fields__ if name != "regional_rate"}
+    for h, threat in enumerate(scenario.threats):
+        for region, rate in threat.frequency.regional_rates.items():
+            regional[h, region_index[region]] = rate
+        loss = threat.direct_loss
+        mu, sigma, p = math.log(loss.median_revenue_share), loss.sigma, loss.tail_probability
+        tail_z = float(stats.norm.ppf(1.0 - p)) if p > 0 else math.inf
+        threshold = math.exp(mu + sigma * tail_z)
+        density = stats.lognorm.pdf(threshold, sigma, scale=math.exp(mu)) if p > 0 else 1.0
+        values = {
+            "kind": THREAT_KINDS.index(threat.kind),
+            "rate": threat.frequency.rate,
+            "dispersion": threat.frequency.dispersion,
+            "hit_probability": threat.frequency.hit_probability,
+            "duration_mu": math.log(threat.duration.median_hours),
+            "duration_sigma": threat.duration.sigma,
+            "detection_share": threat.duration.detection_share,
+            "depth_alpha": threat.depth.alpha,
+            "depth_beta": threat.depth.beta,
+            "loss_mu": mu,
+            "loss_sigma": sigma,
+            "tail_probability": p,
+            "tail_shape": loss.tail_shape,
+            # GPD scale that makes the density continuous at the splice point
+            "tail_threshold": threshold,
+            "tail_scale": p / density if p > 0 else 1.0,
+            "tail_z": tail_z,
+        }
+        for name, value in values.items():
+            columns[name].append(value)
+    arrays = {name: np.array(v, dtype=np.int64 if name == "kind" else float) for name, v in columns.items()}
+    return Threats(regional_rate=regional, **arrays)
+
+
+def _catalogue(scenario: Scenario) -> Catalogue:
+    threat_index = {t.id: i for i, t in enumerate(scenario.threats)}
+    rows: list[tuple[int, int]] = []
+    fixed, share, freq = [], [], []
+    effects: dict[str, list[float]] = {k: [] for k in ("duration", "depth", "cascade", "detection", "direct")}
+    for m, measure in enumerate(scenario.measures):
+        for level, spec in enumerate(measure.levels, start=1):
+            rows.append((m, level))
+            fixed.append(spec.cost_fixed)
+            share.append(spec.cost_revenue_share)
+            reduction = np.zeros(len(scenario.threats))
+            for threat, value in spec.effects.frequency.items():
+                reduction[threat_index[threat]] = value
+            freq.append(reduction)
+            for name, values in effects.items():
+                values.append(getattr(spec.effects, name))
+    index = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return Catalogue(
+        measure_ids=[m.id for m in scenario.measures],
+        option_measure=index[:, 0].copy(),
+        option_level=index[:, 1].copy(),
+        cost_fixed=np.array(fixed, dtype=float),
+        cost_revenue_share=np.array(share, dtype=float),
+        frequency=np.array(freq, dtype=float).reshape(-1, len(scenario.threats)),
+        **{name: np.array(values, dtype=float) for name, values in effects.items()},
+    )
+
+
+def build_world(scenario: Scenario, path: Path | None = None) -> World:
+    """Compile a validated scenario into arrays (raises InputError if it is ill-posed)."""
+    cascade = build_cascade(scenario, path)
+    n_regions = len(scenario.regions)
+    output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0
+    where = path or Path("<scenario>")
+    operators = _operators(scenario, output, where)
+    threats = _threats(scenario)
+    sectors = scenario.sectors
+    exposure = np.array([[getattr(s.exposure, kind) if s.exposure else 0.0 for kind in THREAT_KINDS] for s in sectors])
+    counts = np.bincount(operators.sector, minlength=len(sectors))
+    rate = exposure[:, threats.kind] * threats.rate[None, :] * counts[:, None]
+    return World(
+        scenario=scenario,
+        path=path,
+        sector_ids=[s.id for s in sectors],
+        region_ids=[r.id for r in scenario.regions],
+        threat_ids=[t.id for t in scenario.threats],
+        critical=np.array([s.critical for s in sectors]),
+        sector_output=output,
+        cascade_share=np.array([s.cascade.share if s.cascade else 0.0 for s in sectors]),
+        it_dependence=np.array([s.it_dependence.share if s.it_dependence else 0.0 for s in sectors]),
+        value_of_time=np.array([s.users.value_of_time if s.users else 0.0 for s in sectors]),
+        service_kind=np.array([SERVICE_KINDS.index(s.users.service) if s.users else 0 for s in sectors]),
+        service_hours=np.array([s.users.service_hours if s.users else 24.0 for s in sectors]),
+        delay_hours=np.array([s.users.delay_hours if s.users else 0.0 for s in sectors]),
+        exposure=exposure,
+        operators=operators,
+        threats=threats,
+        catalogue=_catalogue(scenario),
+        cascade=cascade,
+        sector_rate=rate,
+    )
+
+
+def load_world(path: str | Path | None = None) -> World:
+    """Load, check and compile a scenario file (``None``: the packaged default)."""
+    scenario = load_scenario(path)
+    return build_world(scenario, Path(path) if path is not None else None)
