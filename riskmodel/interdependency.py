@@ -12,7 +12,7 @@ National A* (one row and column per model sector) is built from the input-output
 3. ``a*_ij = z_ij / x_i`` (Santos & Haimes 2004, demand side);
 4. physical lifeline dependencies (share of sector i that stops when j is out) are added.
 
-A ``matrix`` in the scenario replaces steps 1-4. Nodes of the cascade are
+A ``matrix`` (with ``output``) in the scenario replaces steps 1-4. Nodes of the cascade are
 (region, sector) pairs. A sector's deliveries stay in the buyer's region for a share
 ``rho_i`` and otherwise spread over the regions by population, so regional A* has the
 same row sums as the national one; lifelines act inside a region only.
@@ -100,12 +100,13 @@ def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:
 
 def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """National A* (sector x sector) and sector outputs x in yen per year."""
+    spec = scenario.interdependency
+    if spec.matrix is not None and spec.output is not None:
+        return np.array(spec.matrix, dtype=float), np.array(spec.output, dtype=float)
     path = scenario_path or Path("<scenario>")
-    table = read_io_table(resolve_data_file(scenario.interdependency.io_table, scenario_path))
+    table = read_io_table(resolve_data_file(spec.io_table, scenario_path))
     split = split_matrix(scenario, table, path)
     output = split @ table.output * 1e6
-    if scenario.interdependency.matrix is not None:
-        return np.array(scenario.interdependency.matrix, dtype=float), output
     flows = split @ table.flows @ split.T * 1e6
     with np.errstate(divide="ignore", invalid="ignore"):
         astar = np.where(output[:, None] > 0, flows / output[:, None], 0.0)

@@ -188,9 +188,17 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
                         path, f"{where}.levels[{j}].effects.frequency.{name}", name, f"one of {sorted(threats)}"
                     )
 
-    matrix = scenario.interdependency.matrix
-    if matrix is not None:
-        n = len(scenario.sectors)
-        if len(matrix) != n or any(len(row) != n for row in matrix):
-            shape = f"{len(matrix)}x{len(matrix[0]) if matrix else 0}"
-            raise InputError(path, "interdependency.matrix", shape, f"a {n}x{n} matrix in sector order")
+    matrix, output = scenario.interdependency.matrix, scenario.interdependency.output
+    n = len(scenario.sectors)
+    if (matrix is None) != (output is None):
+        raise InputError(
+            path,
+            "interdependency",
+            "matrix without output" if output is None else "output without matrix",
+            "both matrix and output, or neither",
+        )
+    if matrix is not None and (len(matrix) != n or any(len(row) != n for row in matrix)):
+        shape = f"{len(matrix)}x{len(matrix[0]) if matrix else 0}"
+        raise InputError(path, "interdependency.matrix", shape, f"a {n}x{n} matrix in sector order")
+    if output is not None and len(output) != n:
+        raise InputError(path, "interdependency.output", f"{len(output)} values", f"{n} values in sector order")

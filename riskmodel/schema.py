@@ -245,11 +245,13 @@ class Interdependency(Sourced):
 
     By default A* is derived from the input-output table (``io_table``, a CSV beside the
     scenario file or packaged with riskmodel) and the sectors' IO shares, plus the
-    lifeline dependencies. ``matrix`` (rows and columns in sector order) replaces both.
+    lifeline dependencies. ``matrix`` (rows and columns in sector order) replaces both,
+    and then ``output`` (yen a year, in sector order) gives the sectors' outputs.
     """
 
     io_table: str = "japan_io_2011_13sector.csv"
     matrix: list[list[NonNegative]] | None = None
+    output: list[Positive] | None = None
 
 
 class Effects(Strict):

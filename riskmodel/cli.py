@@ -1,0 +1,253 @@
+"""The ``riskmodel`` command line.
+
+Every command turns bad input into one line on stderr that names the file, the field,
+the value and what was expected, and exits with status 2; results are written only once
+a run has succeeded, so a failed run leaves what was already in the output folder as it
+was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from riskmodel.errors import InputError
+from riskmodel.scenario import default_scenario_path, packaged_file
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="IT-failure risk in critical infrastructure: losses, acceptable risk, countermeasures.",
+)
+scenario_app = typer.Typer(no_args_is_help=True, help="Show, check or export scenario files.")
+app.add_typer(scenario_app, name="scenario")
+console = Console(width=None if sys.stdout.isatty() else 150)
+errors = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+ScenarioOption = Annotated[
+    Path | None, typer.Option("--scenario", help="Scenario TOML file (default: the packaged Japan scenario).")
+]
+
+
+def reports_input_errors(command: F) -> F:
+    """Print an InputError as one line and exit with status 2."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def output_dir(path: Path) -> Path:
+    """Check, before any work, that results can be written to ``path``."""
+    if path.exists() and not path.is_dir():
+        raise InputError(path, "--out", str(path), "a directory (or a path to create one)")
+    path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK):
+        raise InputError(path, "--out", str(path), "a writable directory")
+    return path
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging folder inside ``out`` whose files replace their namesakes only on success."""
+    stage = out / f".partial-{os.getpid()}"
+    stage.mkdir(exist_ok=True)
+    try:
+        yield stage
+        for item in stage.iterdir():
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} years"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def _money(value: float) -> str:
+    return f"{value / 1e9:,.1f}"
+
+
+@app.command()
+@reports_input_errors
+def simulate(
+    scenario: ScenarioOption = None,
+    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
+    years: Annotated[int, typer.Option(min=1, help="Simulated years.")] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="Root random seed.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="Worker threads (results do not depend on it).")] = 1,
+    out: Annotated[Path, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = Path("out"),
+    elt: Annotated[bool, typer.Option(help="Also write the event loss table, elt.parquet.")] = False,
+) -> None:
+    """Simulate years of IT failures and their losses; print and save the risk measures."""
+    from riskmodel.engine.simulate import simulate as run
+    from riskmodel.plots import plot_ep_curves, plot_fn_curves
+    from riskmodel.portfolio import load_portfolio
+    from riskmodel.world import load_world
+
+    world = load_world(scenario)
+    in_place = load_portfolio(portfolio, world) if portfolio is not None else None
+    out = output_dir(out)
+    with staged(out) as stage:
+        with _progress() as bar:
+            task = bar.add_task("simulating", total=years)
+            result = run(
+                world,
+                in_place,
+                years=years,
+                seed=seed,
+                threads=threads,
+                ylt=stage / "ylt.parquet",
+                elt=stage / "elt.parquet" if elt else False,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        summary = result.summary()
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        result.convergence.to_csv(stage / "convergence.csv", index=False)
+        plot_ep_curves(result, stage / "ep_curves.png")
+        plot_fn_curves(result, stage / "fn_curve.png")
+
+    table = Table(title=f"{world.name}: {years:,} years, seed {seed} (billion yen a year)")
+    for name in ("sector", "failures/yr", "AAL", "± SE", "direct", "users", "economy", "of it external", "TVaR 99%"):
+        table.add_column(name, justify="left" if name == "sector" else "right")
+    table.add_column("acceptability")
+    for row in result.sector_table().to_dict("records"):
+        money = [_money(row[k]) for k in ("aal", "aal_se", "direct", "users", "economy", "external", "tvar_0.99")]
+        table.add_row(row["sector"], f"{row['failures_per_year']:,.1f}", *money, row["acceptability"])
+    console.print(table)
+    console.print(
+        f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.png, fn_curve.png"
+        + (", elt.parquet" if elt else "")
+    )
+
+
+@scenario_app.command("show")
+@reports_input_errors
+def scenario_show(scenario: ScenarioOption = None) -> None:
+    """Print a scenario: sectors, operators, threats, measures and interdependency."""
+    from riskmodel.interdependency import dependence_ranking, spectral_radius
+    from riskmodel.world import load_world
+
+    world = load_world(scenario)
+    sc = world.scenario
+    console.print(f"[bold]{sc.scenario.title}[/bold] ({sc.scenario.name})")
+    console.print(sc.scenario.description)
+    console.print(
+        f"{len(sc.regions)} regions, {world.n_sectors} sectors, {len(world.operators)} operators, "
+        f"{len(sc.threats)} threats, {len(sc.measures)} measures ({world.catalogue.n_options} options), "
+        f"horizon FY{sc.horizon.start_fiscal_year}-FY{sc.horizon.end_fiscal_year}"
+    )
+    sectors = Table(title="Sectors")
+    for name in (
+        "sector",
+        "ministry",
+        "operators",
+        "users",
+        "output (bn yen/yr)",
+        "failures/yr",
+        "IT dep.",
+        "CVaR bar",
+    ):
+        sectors.add_column(name, justify="left" if name in ("sector", "ministry") else "right")
+    counts = [int((world.operators.sector == s).sum()) for s in range(world.n_sectors)]
+    for s, spec in enumerate(sc.sectors):
+        sectors.add_row(
+            spec.id,
+            spec.ministry or "",
+            str(counts[s]),
+            f"{spec.users.total:,.0f}" if spec.users else "",
+            _money(world.sector_output[s]),
+            f"{world.sector_rate[s].sum():.1f}",
+            f"{world.it_dependence[s]:.2f}",
+            _money(spec.acceptability.cvar_max) if spec.acceptability else "",
+        )
+    console.print(sectors)
+    threats = Table(title="Threats")
+    for name in ("threat", "kind", "rate / operator-yr", "median hours", "mean depth"):
+        threats.add_column(name)
+    for t in sc.threats:
+        rate = (
+            f"{t.frequency.rate:g}"
+            if t.kind != "disaster"
+            else f"{sum(t.frequency.regional_rates.values()):g} / yr (regional)"
+        )
+        depth = t.depth.alpha / (t.depth.alpha + t.depth.beta)
+        threats.add_row(t.id, t.kind, rate, f"{t.duration.median_hours:g}", f"{depth:.2f}")
+    console.print(threats)
+    ranking = dependence_ranking(world.cascade, world.sector_ids, list(world.critical))
+    console.print(f"Interdependency: spectral radius of A* {spectral_radius(world.cascade.national):.3f}")
+    console.print("Sectors the others depend on most (inoperability of the other critical sectors when one is out):")
+    for row in ranking.itertuples(index=False):
+        console.print(f"  {row.sector:28s} {row.dependence:6.2f}")
+
+
+@scenario_app.command("validate")
+@reports_input_errors
+def scenario_validate(file: Annotated[Path, typer.Argument(help="Scenario TOML file to check.")]) -> None:
+    """Check a scenario file: schema, references, and a well-posed interdependency matrix."""
+    from riskmodel.world import load_world
+
+    world = load_world(file)
+    console.print(
+        f"{file}: valid scenario {world.name!r} ({world.n_sectors} sectors, {len(world.operators)} operators, "
+        f"{world.catalogue.n_options} measure options)"
+    )
+
+
+@scenario_app.command("export")
+@reports_input_errors
+def scenario_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the default scenario and its data files into.")],
+    force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
+) -> None:
+    """Write the default scenario and its data files out, as a start for your own."""
+    from riskmodel.scenario import load_scenario
+
+    scenario = load_scenario()
+    names = [default_scenario_path().name, scenario.interdependency.io_table]
+    if scenario.incidents is not None:
+        names.append(scenario.incidents.file)
+    if directory.exists() and not directory.is_dir():
+        raise InputError(directory, "DIRECTORY", str(directory), "a directory")
+    for name in names:
+        target = directory / name
+        if target.exists() and not force:
+            raise InputError(target, "", str(target), "a file that does not exist yet (or --force to overwrite)")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(packaged_file(name), directory / name)
+    console.print(f"wrote {', '.join(str(directory / n) for n in names)}")
+    console.print(f"edit {directory / names[0]} and run: riskmodel simulate --scenario {directory / names[0]}")
+
+
+def main() -> None:
+    app()

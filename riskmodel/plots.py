@@ -1,0 +1,66 @@
+"""Figures of a simulation: exceedance-probability curves and F-N curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from riskmodel.engine.simulate import SimulationResult
+from riskmodel.metrics import fn_curve
+
+
+def plot_ep_curves(result: SimulationResult, path: str | Path) -> None:
+    """Aggregate (AEP) and occurrence (OEP) exceedance curves of the total loss, and the
+    AEP of each sector, against return period."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    total = result.total
+    for sketch, label in ((result.aggregate, "aggregate (AEP)"), (result.occurrence, "occurrence (OEP)")):
+        loss, prob = sketch.exceedance(total)
+        keep = (loss > 0) & (prob > 0)
+        left.step(1.0 / prob[keep], loss[keep], where="post", label=label)
+    left.set(xscale="log", yscale="log", xlabel="return period (years)", ylabel="annual loss (yen)")
+    left.set_title(f"All sectors, {result.years:,} years")
+    left.legend()
+    for s in result.critical:
+        loss, prob = result.aggregate.exceedance(s)
+        keep = (loss > 0) & (prob > 0)
+        right.step(1.0 / prob[keep], loss[keep], where="post", label=result.world.sector_ids[s])
+    right.set(xscale="log", yscale="log", xlabel="return period (years)", ylabel="annual loss (yen)")
+    right.set_title("Aggregate loss by sector whose failures cause it")
+    right.legend(fontsize=7)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_fn_curves(result: SimulationResult, path: str | Path) -> None:
+    """F-N curve of each critical sector with its tolerability line (solid) and its
+    broadly-acceptable line (dotted)."""
+    sectors = result.critical
+    columns = 5
+    rows = -(-len(sectors) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False, constrained_layout=True)
+    for ax, s in zip(axes.ravel(), sectors, strict=False):
+        persons, frequency = fn_curve(result.fn_counts[s], result.years)
+        keep = frequency > 0
+        ax.step(persons[keep], frequency[keep], where="post", color="black")
+        rule = result.world.scenario.sectors[s].acceptability
+        if rule is not None:
+            n = np.logspace(np.log10(rule.fn_min_persons), 10, 50)
+            ax.plot(n, rule.fn_constant / n**rule.fn_exponent, color="tab:red", label="tolerable limit")
+            ax.plot(n, rule.broadly_factor * rule.fn_constant / n**rule.fn_exponent, ":", color="tab:green")
+        ax.set(xscale="log", yscale="log", xlim=(1, 1e9), ylim=(1.0 / result.years / 2, None))
+        ax.set_title(f"{result.world.sector_ids[s]}\n{result.sector_acceptability(s)}", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    for ax in axes.ravel()[len(sectors) :]:
+        ax.axis("off")
+    fig.supxlabel("persons affected N")
+    fig.supylabel("events per year affecting N or more persons")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
