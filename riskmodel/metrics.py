@@ -4,9 +4,8 @@ Year losses are never all held in memory. Each series (a sector's or the total a
 loss, aggregate or occurrence) goes into a :class:`LossSketch`: a histogram on
 logarithmic bins of relative width ``GROWTH - 1`` (0.1%) that keeps, per bin, the count
 *and the sum* of the losses in it. A quantile is the mean of the bin holding the wanted
-order statistic, so it is exact whenever that bin holds one loss (always, for a few
-thousand years of distinct losses) and within 0.1% otherwise; tail means use the exact
-bin sums. Memory is fixed (about 0.7 MB a series) whatever the number of years.
+order statistic, so it is exact whenever that bin holds one loss and within 0.1%
+otherwise; tail means use the exact bin sums. Memory is fixed (about 0.7 MB a series) whatever the number of years.
 
 Conventions: ``VaR_p`` is the lower empirical quantile ``L_(ceil(p N))``; ``TVaR_p`` is
 the Rockafellar-Uryasev CVaR ``VaR_p + E[(L - VaR_p)+] / (1 - p)``, the same quantity
