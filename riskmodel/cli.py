@@ -52,7 +52,7 @@ def reports_input_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -61,10 +61,10 @@ def reports_input_errors(command: F) -> F:
 def output_dir(path: Path) -> Path:
     """Check, before any work, that results can be written to ``path``."""
     if path.exists() and not path.is_dir():
-        raise InputError(path, "--out", str(path), "a directory (or a path to create one)")
+        raise InputError(path, "--out", "(an existing file)", "a directory (or a path to create one)")
     path.mkdir(parents=True, exist_ok=True)
     if not os.access(path, os.W_OK):
-        raise InputError(path, "--out", str(path), "a writable directory")
+        raise InputError(path, "--out", "(not writable)", "a writable directory")
     return path
 
 
@@ -237,11 +237,11 @@ def scenario_export(
     if scenario.incidents is not None:
         names.append(scenario.incidents.file)
     if directory.exists() and not directory.is_dir():
-        raise InputError(directory, "DIRECTORY", str(directory), "a directory")
+        raise InputError(directory, "DIRECTORY", "(an existing file)", "a directory")
     for name in names:
         target = directory / name
         if target.exists() and not force:
-            raise InputError(target, "", str(target), "a file that does not exist yet (or --force to overwrite)")
+            raise InputError(target, "", "(exists)", "a file that does not exist yet (or --force to overwrite)")
     directory.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copyfile(packaged_file(name), directory / name)

@@ -21,8 +21,8 @@ class InputError(Exception):
     expected: str
 
     def __str__(self) -> str:
-        value = self.value
-        if isinstance(value, str) and len(value) > 80:
+        value = repr(self.value)
+        if len(value) > 80:
             value = value[:77] + "..."
         where = f"{self.file}: {self.field}" if self.field else f"{self.file}"
-        return f"{where}: got {value!r}; expected {self.expected}"
+        return f"{where}: got {value}; expected {self.expected}"

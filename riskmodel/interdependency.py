@@ -104,7 +104,15 @@ def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tu
     if spec.matrix is not None and spec.output is not None:
         return np.array(spec.matrix, dtype=float), np.array(spec.output, dtype=float)
     path = scenario_path or Path("<scenario>")
-    table = read_io_table(resolve_data_file(spec.io_table, scenario_path))
+    io_path = resolve_data_file(spec.io_table, scenario_path)
+    if not io_path.is_file():
+        raise InputError(
+            path,
+            "interdependency.io_table",
+            spec.io_table,
+            "a CSV file beside the scenario file or packaged with riskmodel",
+        )
+    table = read_io_table(io_path)
     split = split_matrix(scenario, table, path)
     output = split @ table.output * 1e6
     flows = split @ table.flows @ split.T * 1e6

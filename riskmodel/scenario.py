@@ -38,7 +38,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning a missing file or a syntax error into an InputError."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "", str(path), "an existing TOML file")
+        raise InputError(path, "", "(no such file)", "an existing TOML file")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -77,7 +77,7 @@ def validate_model(model: type[M], data: dict[str, Any], path: str | Path) -> M:
         error = exc.errors()[0]
         loc = [part for part in error["loc"] if not str(part).startswith("function-")]
         # pydantic appends the type tag of union members to the location; drop them.
-        loc = [p for p in loc if p not in ("float", "int", "str", "list[list[float]]")]
+        loc = [p for p in loc if p not in ("float", "int", "str", "list[list[float]]", "[key]")]
         field = _field_path(loc, data)
         value = error.get("input")
         if error["type"] == "missing":
@@ -93,6 +93,8 @@ def validate_model(model: type[M], data: dict[str, Any], path: str | Path) -> M:
 def _expected(kind: str, message: str) -> str:
     if kind == "missing":
         return "this field to be present"
+    if kind == "string_pattern_mismatch":
+        return "an identifier: lower-case letters, digits and _, starting with a letter"
     if message.startswith("Input should be "):
         return message.removeprefix("Input should be ")
     return message

@@ -22,9 +22,9 @@ THREAT_KINDS = ("cyber", "unintentional", "disaster")
 
 
 class Strict(BaseModel):
-    """Base of every table: unknown keys and loose type coercion are errors."""
+    """Base of every table: unknown keys, loose type coercion and inf/nan are errors."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):
