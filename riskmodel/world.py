@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from riskmodel.errors import InputError
@@ -39,17 +38,6 @@ class Operators:
 
     def __len__(self) -> int:
         return int(self.sector.size)
-
-    def frame(self, world: World) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "sector": np.asarray(world.sector_ids)[self.sector],
-                "region": np.asarray(world.region_ids)[self.region],
-                "users": self.users,
-                "revenue": self.revenue,
-                "node_share": self.node_share,
-            }
-        )
 
 
 @dataclass(frozen=True)
@@ -94,11 +82,6 @@ class Catalogue:
     @property
     def n_options(self) -> int:
         return int(self.option_measure.size)
-
-    def option_id(self, option: int) -> str:
-        measure = self.measure_ids[self.option_measure[option]]
-        levels = int(np.sum(self.option_measure == self.option_measure[option]))
-        return measure if levels == 1 else f"{measure}:{self.option_level[option]}"
 
 
 @dataclass(frozen=True)

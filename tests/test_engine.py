@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import riskmodel.engine.simulate as engine
-from riskmodel.engine.kernels import draw_only_years, simulate_years
+from riskmodel.engine.kernels import draw_only_years, simulate_periods
 from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, block_rng, simulate
 from riskmodel.measures import no_measures, protection
 from riskmodel.toy import compound_poisson, lognormal_moments
@@ -96,8 +96,8 @@ def test_floor_draws_the_engines_random_numbers(japan):
     inputs = KernelInputs.build(japan, protection(japan, no_measures(japan)))
     n, s = 200, japan.n_sectors
     engine_rng, floor_rng = block_rng(1, 0), block_rng(1, 0)
-    simulate_years(
-        engine_rng, n, 0, inputs.ops, inputs.sect, inputs.thr, inputs.casc, np.zeros((n, s, 4)),
+    simulate_periods(
+        engine_rng, 1.0, n, 0, inputs.ops, inputs.sect, inputs.thr, inputs.casc, np.zeros((n, s, 4)),
         np.zeros((n, s + 1)), np.zeros((n, s), np.int64), np.zeros((s + 1, 1000), np.int64),
         np.zeros((0, 7), np.int64), np.zeros((0, 7)),
     )  # fmt: skip

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_years
+from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_periods
 from riskmodel.measures import Protection, no_measures, protection
 from riskmodel.metrics import (
     LossSketch,
@@ -257,8 +257,9 @@ def _run_block(
         fn_counts = np.zeros((inputs.n_sectors + 1, FN_BINS), dtype=np.int64)
         elt_ints = np.zeros((capacity if keep_elt else 0, len(ELT_INT_COLUMNS)), dtype=np.int64)
         elt_floats = np.zeros((elt_ints.shape[0], len(ELT_FLOAT_COLUMNS)))
-        rows = simulate_years(
+        rows = simulate_periods(
             block_rng(seed, block),
+            1.0,
             n_years,
             first_year,
             inputs.ops,
