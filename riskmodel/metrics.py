@@ -16,7 +16,6 @@ the optimiser's CVaR constraint bounds; the loss at return period ``T`` is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,51 +32,55 @@ LEVELS = (0.9, 0.99, 0.995, 0.999)
 RETURN_PERIODS = (10, 50, 100, 250, 1000)
 
 
-@njit(cache=True, nogil=True)
-def _add(values, counts, sums):
-    n, m = values.shape
+@njit(cache=True, nogil=True, inline="always")
+def _record(counts, sums, moments, j, v):
+    """Put loss ``v`` into series ``j``: its bin's count and sum, and Welford's running
+    count, mean and sum of squared deviations (``moments[j] = n, mean, M2``)."""
     top = counts.shape[1] - 1
-    for i in range(n):
-        for j in range(m):
-            v = values[i, j]
-            b = 0 if v < X_MIN else min(top, 1 + int(math.log(v / X_MIN) / LOG_GROWTH))
-            counts[j, b] += 1
-            sums[j, b] += v
+    b = 0 if v < X_MIN else min(top, 1 + int(math.log(v / X_MIN) / LOG_GROWTH))
+    counts[j, b] += 1
+    sums[j, b] += v
+    n = moments[j, 0] + 1.0
+    delta = v - moments[j, 1]
+    moments[j, 0] = n
+    moments[j, 1] += delta / n
+    moments[j, 2] += delta * (v - moments[j, 1])
 
 
-@dataclass
-class Moments:
-    """Count, mean and sum of squared deviations, merged chunk by chunk (Chan et al.)."""
+@njit(cache=True, nogil=True)
+def _add(values, counts, sums, moments):
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            _record(counts, sums, moments, j, values[i, j])
 
-    n: int
-    mean: np.ndarray
-    m2: np.ndarray
 
-    def merge(self, values: np.ndarray) -> None:
-        nb = values.shape[0]
-        if nb == 0:
-            return
-        mean_b = values.mean(axis=0)
-        m2_b = ((values - mean_b) ** 2).sum(axis=0)
-        n = self.n + nb
-        delta = mean_b - self.mean
-        self.mean = self.mean + delta * (nb / n)
-        self.m2 = self.m2 + m2_b + delta**2 * (self.n * nb / n)
-        self.n = n
-
-    def standard_error(self) -> np.ndarray:
-        if self.n < 2:
-            return np.full_like(self.mean, np.nan)
-        return np.sqrt(self.m2 / (self.n - 1) / self.n)
+@njit(cache=True, nogil=True)
+def _fold(year_loss, year_max, agg_counts, agg_sums, agg_moments, occ_counts, occ_sums, occ_moments, layer_sums):
+    n_sectors = year_loss.shape[1]
+    for y in range(year_loss.shape[0]):
+        total = 0.0
+        for s in range(n_sectors):
+            loss = year_loss[y, s, 0] + year_loss[y, s, 1] + year_loss[y, s, 2]
+            _record(agg_counts, agg_sums, agg_moments, s, loss)
+            total += loss
+            for layer in range(year_loss.shape[2]):
+                layer_sums[s, layer] += year_loss[y, s, layer]
+        _record(agg_counts, agg_sums, agg_moments, n_sectors, total)
+        for j in range(n_sectors + 1):
+            _record(occ_counts, occ_sums, occ_moments, j, year_max[y, j])
 
 
 class LossSketch:
-    """Streaming histogram of ``n_series`` loss series; see the module docstring."""
+    """Streaming histogram of ``n_series`` loss series; see the module docstring.
+
+    Values are added one year at a time in year order, so every figure is the same
+    however the years were batched.
+    """
 
     def __init__(self, n_series: int):
         self.counts = np.zeros((n_series, N_BINS), dtype=np.int64)
         self.sums = np.zeros((n_series, N_BINS))
-        self.moments = Moments(0, np.zeros(n_series), np.zeros(n_series))
+        self.moments = np.zeros((n_series, 3))  # count, mean, sum of squared deviations
 
     @classmethod
     def from_losses(cls, losses: np.ndarray) -> LossSketch:
@@ -90,19 +93,19 @@ class LossSketch:
 
     def add(self, values: np.ndarray) -> None:
         """Add rows of ``values[year, series]`` (non-negative, in year order)."""
-        values = np.ascontiguousarray(values, dtype=float)
-        _add(values, self.counts, self.sums)
-        self.moments.merge(values)
+        _add(np.ascontiguousarray(values, dtype=float), self.counts, self.sums, self.moments)
 
     @property
     def n(self) -> int:
-        return self.moments.n
+        return int(self.moments[0, 0])
 
     def mean(self, j: int = 0) -> float:
-        return float(self.moments.mean[j])
+        return float(self.moments[j, 1])
 
     def standard_error(self, j: int = 0) -> float:
-        return float(self.moments.standard_error()[j])
+        """Standard error of the mean, ``s / sqrt(n)`` (undefined below two years)."""
+        n = self.n
+        return math.sqrt(self.moments[j, 2] / (n - 1) / n) if n >= 2 else math.nan
 
     def _locate(self, j: int, p: float) -> tuple[int, float]:
         """Bin of the order statistic L_(ceil(p n)) and its value (the bin's mean)."""
@@ -132,6 +135,21 @@ class LossSketch:
         at_least = np.cumsum(counts[::-1])[::-1][nonempty]
         losses = self.sums[j, nonempty] / counts[nonempty]
         return losses, at_least / max(self.n, 1)
+
+
+def fold_year_losses(
+    year_loss: np.ndarray, year_max: np.ndarray, aggregate: LossSketch, occurrence: LossSketch, layer_sums: np.ndarray
+) -> None:
+    """Fold years of engine output into the streaming metrics, in year order.
+
+    ``year_loss[year, sector, layer]`` feeds each sector's aggregate loss (direct + users
+    + economy) and the total; ``year_max[year, sector or total]`` the occurrence series;
+    ``layer_sums[sector, layer]`` accumulates every layer.
+    """
+    _fold(
+        year_loss, year_max, aggregate.counts, aggregate.sums, aggregate.moments,
+        occurrence.counts, occurrence.sums, occurrence.moments, layer_sums,
+    )  # fmt: skip
 
 
 def fn_curve(counts: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,6 +28,7 @@ from riskmodel.metrics import (
     checkpoints,
     convergence_frame,
     convergence_row,
+    fold_year_losses,
     risk_measures,
 )
 from riskmodel.outputs import ELT_SCHEMA, YLT_SCHEMA, ParquetSink, ylt_table
@@ -251,9 +252,6 @@ def _run_block(
 ) -> _Block:
     n_years = year_loss.shape[0]
     while True:
-        year_loss[:] = 0.0
-        year_max[:] = 0.0
-        year_events[:] = 0
         fn_counts = np.zeros((inputs.n_sectors + 1, FN_BINS), dtype=np.int64)
         elt_ints = np.zeros((capacity if keep_elt else 0, len(ELT_INT_COLUMNS)), dtype=np.int64)
         elt_floats = np.zeros((elt_ints.shape[0], len(ELT_FLOAT_COLUMNS)))
@@ -276,6 +274,9 @@ def _run_block(
         if rows >= 0:
             return _Block(fn_counts, elt_ints[:rows], elt_floats[:rows])
         capacity *= 2  # the event table outgrew its buffer: run the block again, same stream
+        year_loss[:] = 0.0
+        year_max[:] = 0.0
+        year_events[:] = 0
 
 
 def _elt_table(world: World, block: _Block) -> pa.Table:
@@ -359,18 +360,14 @@ def simulate(
 
             results = list(pool.map(run, blocks)) if threads > 1 else [run(b) for b in blocks]
 
-            totals = year_loss[:, :, :3].sum(axis=2)
-            aggregate_rows = np.concatenate([totals, totals.sum(axis=1, keepdims=True)], axis=1)
             start = 0
             for mark in [m for m in marks if first < m <= last] + [last]:
                 stop = mark - first
                 if stop > start:
-                    aggregate.add(aggregate_rows[start:stop])
-                    occurrence.add(year_max[start:stop])
+                    fold_year_losses(year_loss[start:stop], year_max[start:stop], aggregate, occurrence, layer_sums)
                     start = stop
                 if mark in marks and aggregate.n == mark and (not convergence or convergence[-1]["years"] != mark):
                     convergence.append(convergence_row(aggregate, n_sectors))
-            layer_sums += year_loss.sum(axis=0)
             events += year_events.sum(axis=0)
             for block in results:
                 fn_counts += block.fn_counts
