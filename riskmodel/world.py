@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 from riskmodel.errors import InputError
 from riskmodel.interdependency import Cascade, build_cascade
@@ -182,9 +182,10 @@ def _threats(scenario: Scenario) -> Threats:
             regional[h, region_index[region]] = rate
         loss = threat.direct_loss
         mu, sigma, p = math.log(loss.median_revenue_share), loss.sigma, loss.tail_probability
-        tail_z = float(stats.norm.ppf(1.0 - p)) if p > 0 else math.inf
+        tail_z = NormalDist().inv_cdf(1.0 - p) if p > 0 else math.inf
         threshold = math.exp(mu + sigma * tail_z)
-        density = stats.lognorm.pdf(threshold, sigma, scale=math.exp(mu)) if p > 0 else 1.0
+        # lognormal density at the splice point: phi(z) / (x sigma)
+        density = NormalDist().pdf(tail_z) / (threshold * sigma) if p > 0 else 1.0
         values = {
             "kind": THREAT_KINDS.index(threat.kind),
             "rate": threat.frequency.rate,

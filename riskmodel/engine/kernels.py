@@ -79,6 +79,8 @@ def draw_beta(rng, alpha: float, beta: float) -> float:
     about 100 ns a draw here, the power about 10 ns and the Gamma ratio about 50 ns.
     """
     if alpha == 1.0:
+        if beta == 1.0:
+            return rng.random()  # Beta(1, 1) is uniform
         return 1.0 - rng.random() ** (1.0 / beta)
     if beta == 1.0:
         return rng.random() ** (1.0 / alpha)

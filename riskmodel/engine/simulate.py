@@ -10,8 +10,9 @@ tables, then dropped, so memory does not grow with the number of years.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,40 +240,47 @@ class _Block:
     elt_floats: np.ndarray
 
 
-def _run_block(
-    inputs: KernelInputs,
-    seed: int,
-    block: int,
-    first_year: int,
-    year_loss,
-    year_max,
-    year_events,
-    keep_elt: bool,
-    capacity: int,
-) -> _Block:
-    n_years = year_loss.shape[0]
+@dataclass
+class _Chunk:
+    """Consecutive blocks of years whose outputs are folded into the metrics together."""
+
+    first: int  # first year
+    last: int  # one past the last year
+    blocks: range
+    year_loss: np.ndarray  # [year, sector, layer]
+    year_max: np.ndarray  # [year, sector or total]: largest event loss
+    year_events: np.ndarray  # [year, sector]
+    results: list[Future[_Block]] = field(default_factory=list)  # blocks running on the pool
+
+    @classmethod
+    def of(cls, blocks: range, years: int, n_sectors: int) -> _Chunk:
+        first, last = blocks[0] * BLOCK_YEARS, min(years, (blocks[-1] + 1) * BLOCK_YEARS)
+        return cls(
+            first,
+            last,
+            blocks,
+            np.zeros((last - first, n_sectors, len(LAYERS))),
+            np.zeros((last - first, n_sectors + 1)),
+            np.zeros((last - first, n_sectors), dtype=np.int64),
+        )
+
+    def rows(self, block: int) -> slice:
+        return slice(block * BLOCK_YEARS - self.first, min(self.last, (block + 1) * BLOCK_YEARS) - self.first)
+
+
+def _run_block(inputs: KernelInputs, seed: int, block: int, chunk: _Chunk, keep_elt: bool, capacity: int) -> _Block:
+    rows = chunk.rows(block)
+    year_loss, year_max, year_events = chunk.year_loss[rows], chunk.year_max[rows], chunk.year_events[rows]
     while True:
         fn_counts = np.zeros((inputs.n_sectors + 1, FN_BINS), dtype=np.int64)
         elt_ints = np.zeros((capacity if keep_elt else 0, len(ELT_INT_COLUMNS)), dtype=np.int64)
         elt_floats = np.zeros((elt_ints.shape[0], len(ELT_FLOAT_COLUMNS)))
-        rows = simulate_periods(
-            block_rng(seed, block),
-            1.0,
-            n_years,
-            first_year,
-            inputs.ops,
-            inputs.sect,
-            inputs.thr,
-            inputs.casc,
-            year_loss,
-            year_max,
-            year_events,
-            fn_counts,
-            elt_ints,
-            elt_floats,
-        )
-        if rows >= 0:
-            return _Block(fn_counts, elt_ints[:rows], elt_floats[:rows])
+        n_rows = simulate_periods(
+            block_rng(seed, block), 1.0, year_loss.shape[0], block * BLOCK_YEARS, inputs.ops, inputs.sect,
+            inputs.thr, inputs.casc, year_loss, year_max, year_events, fn_counts, elt_ints, elt_floats,
+        )  # fmt: skip
+        if n_rows >= 0:
+            return _Block(fn_counts, elt_ints[:n_rows], elt_floats[:n_rows])
         capacity *= 2  # the event table outgrew its buffer: run the block again, same stream
         year_loss[:] = 0.0
         year_max[:] = 0.0
@@ -294,6 +302,67 @@ def _elt_table(world: World, block: _Block) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=ELT_SCHEMA)
 
 
+class _Streams:
+    """Everything a run keeps: streamed metrics, and the loss tables where asked for."""
+
+    def __init__(self, world: World, years: int, ylt: bool | str | Path, elt: bool | str | Path):
+        self.world = world
+        n_sectors = world.n_sectors
+        self.aggregate, self.occurrence = LossSketch(n_sectors + 1), LossSketch(n_sectors + 1)
+        self.layer_sums = np.zeros((n_sectors, len(LAYERS)))
+        self.events = np.zeros(n_sectors, dtype=np.int64)
+        self.fn_counts = np.zeros((n_sectors + 1, FN_BINS), dtype=np.int64)
+        self.marks = checkpoints(years)
+        self.convergence: list[dict[str, float]] = []
+        self.critical = [i for i, c in enumerate(world.critical) if c]
+        self.ylt = _Table(ylt, YLT_SCHEMA)
+        self.elt = _Table(elt, ELT_SCHEMA)
+
+    def fold(self, chunk: _Chunk, results: list[_Block]) -> None:
+        """Fold a finished chunk in, in year order, recording convergence checkpoints."""
+        start = 0
+        for mark in sorted({m for m in self.marks if chunk.first < m <= chunk.last} | {chunk.last}):
+            stop = mark - chunk.first
+            if stop > start:
+                fold_year_losses(
+                    chunk.year_loss[start:stop], chunk.year_max[start:stop], self.aggregate, self.occurrence,
+                    self.layer_sums,
+                )  # fmt: skip
+                start = stop
+            if mark in self.marks and self.aggregate.n == mark:
+                self.convergence.append(convergence_row(self.aggregate, self.world.n_sectors))
+        self.events += chunk.year_events.sum(axis=0)
+        for block in results:
+            self.fn_counts += block.fn_counts
+        if self.ylt.wanted:
+            names = [self.world.sector_ids[i] for i in self.critical]
+            self.ylt.add(ylt_table(chunk.first, chunk.year_loss, chunk.year_events, self.critical, names))
+        if self.elt.wanted:
+            for block in results:
+                self.elt.add(_elt_table(self.world, block))
+
+
+class _Table:
+    """A loss table kept in memory (``True``), streamed to Parquet (a path) or skipped."""
+
+    def __init__(self, target: bool | str | Path, schema: pa.Schema):
+        self.wanted = bool(target)
+        self.sink = ParquetSink(target, schema) if isinstance(target, str | Path) else None
+        self.tables: list[pa.Table] = []
+
+    def add(self, table: pa.Table) -> None:
+        if self.sink is not None:
+            self.sink.write(table)
+        else:
+            self.tables.append(table)
+
+    def source(self) -> list[pa.Table] | Path | None:
+        if self.sink is not None:
+            self.sink.close()
+            return self.sink.path
+        return self.tables if self.wanted else None
+
+
 def simulate(
     world: World,
     in_place: np.ndarray | None = None,
@@ -309,96 +378,47 @@ def simulate(
     ``in_place[operator, option]`` says which measures each operator has (default: none;
     see :func:`riskmodel.portfolio.load_portfolio`). ``ylt`` and ``elt``: ``True`` keeps
     the year or event loss table in memory, a path streams it to a Parquet file, ``False``
-    skips it. ``progress(done, total)`` is called after each chunk of years.
+    skips it. ``progress(done, total)`` is called after each chunk of years. With more
+    than one thread, the next chunk's blocks run while the last one is folded in.
     """
     if years < 1:
         raise ValueError("years must be at least 1")
     inputs = KernelInputs.build(world, protection(world, no_measures(world) if in_place is None else in_place))
-    n_sectors = world.n_sectors
-    series = n_sectors + 1
-    aggregate, occurrence = LossSketch(series), LossSketch(series)
-    layer_sums = np.zeros((n_sectors, len(LAYERS)))
-    events = np.zeros(n_sectors, dtype=np.int64)
-    fn_counts = np.zeros((series, FN_BINS), dtype=np.int64)
-    marks = checkpoints(years)
-    convergence: list[dict[str, float]] = []
-    critical = [i for i, c in enumerate(world.critical) if c]
-    names = [world.sector_ids[i] for i in critical]
-    ylt_sink = ParquetSink(ylt, YLT_SCHEMA) if isinstance(ylt, str | Path) else None
-    elt_sink = ParquetSink(elt, ELT_SCHEMA) if isinstance(elt, str | Path) else None
-    ylt_tables: list[pa.Table] = []
-    elt_tables: list[pa.Table] = []
+    streams = _Streams(world, years, ylt, elt)
     expected_events = world.sector_rate.sum() + world.threats.regional_rate.sum() * len(world.operators)
     capacity = int(BLOCK_YEARS * expected_events * 1.5) + 1024
-
     n_blocks = -(-years // BLOCK_YEARS)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for chunk_start in range(0, n_blocks, CHUNK_BLOCKS):
-            blocks = range(chunk_start, min(n_blocks, chunk_start + CHUNK_BLOCKS))
-            first = blocks[0] * BLOCK_YEARS
-            last = min(years, (blocks[-1] + 1) * BLOCK_YEARS)
-            year_loss = np.zeros((last - first, n_sectors, len(LAYERS)))
-            year_max = np.zeros((last - first, series))
-            year_events = np.zeros((last - first, n_sectors), dtype=np.int64)
+    pending = deque(range(b, min(n_blocks, b + CHUNK_BLOCKS)) for b in range(0, n_blocks, CHUNK_BLOCKS))
 
-            def run(
-                b: int, first: int = first, year_loss=year_loss, year_max=year_max, year_events=year_events
-            ) -> _Block:
-                a = b * BLOCK_YEARS - first
-                z = min(years, (b + 1) * BLOCK_YEARS) - first
-                return _run_block(
-                    inputs,
-                    seed,
-                    b,
-                    b * BLOCK_YEARS,
-                    year_loss[a:z],
-                    year_max[a:z],
-                    year_events[a:z],
-                    bool(elt),
-                    capacity,
-                )
+    with ThreadPoolExecutor(max_workers=threads) as pool:
 
-            results = list(pool.map(run, blocks)) if threads > 1 else [run(b) for b in blocks]
+        def start(blocks: range) -> _Chunk:
+            chunk = _Chunk.of(blocks, years, world.n_sectors)
+            if threads > 1:
+                chunk.results = [pool.submit(_run_block, inputs, seed, b, chunk, bool(elt), capacity) for b in blocks]
+            return chunk
 
-            start = 0
-            for mark in [m for m in marks if first < m <= last] + [last]:
-                stop = mark - first
-                if stop > start:
-                    fold_year_losses(year_loss[start:stop], year_max[start:stop], aggregate, occurrence, layer_sums)
-                    start = stop
-                if mark in marks and aggregate.n == mark and (not convergence or convergence[-1]["years"] != mark):
-                    convergence.append(convergence_row(aggregate, n_sectors))
-            events += year_events.sum(axis=0)
-            for block in results:
-                fn_counts += block.fn_counts
-            if ylt:
-                table = ylt_table(first, year_loss, year_events, critical, names)
-                if ylt_sink is not None:
-                    ylt_sink.write(table)
-                else:
-                    ylt_tables.append(table)
-            if elt:
-                for block in results:
-                    table = _elt_table(world, block)
-                    if elt_sink is not None:
-                        elt_sink.write(table)
-                    else:
-                        elt_tables.append(table)
+        chunk: _Chunk | None = start(pending.popleft())
+        while chunk is not None:
+            following = start(pending.popleft()) if pending and threads > 1 else None
+            if threads > 1:
+                results = [future.result() for future in chunk.results]
+            else:
+                results = [_run_block(inputs, seed, b, chunk, bool(elt), capacity) for b in chunk.blocks]
+            streams.fold(chunk, results)
             if progress is not None:
-                progress(last, years)
-    for sink in (ylt_sink, elt_sink):
-        if sink is not None:
-            sink.close()
+                progress(chunk.last, years)
+            chunk = following or (start(pending.popleft()) if pending else None)
     return SimulationResult(
         world=world,
         years=years,
         seed=seed,
-        aggregate=aggregate,
-        occurrence=occurrence,
-        layer_sums=layer_sums,
-        events=events,
-        fn_counts=fn_counts,
-        convergence=convergence_frame(convergence),
-        ylt_source=ylt_sink.path if ylt_sink else (ylt_tables if ylt else None),
-        elt_source=elt_sink.path if elt_sink else (elt_tables if elt else None),
+        aggregate=streams.aggregate,
+        occurrence=streams.occurrence,
+        layer_sums=streams.layer_sums,
+        events=streams.events,
+        fn_counts=streams.fn_counts,
+        convergence=convergence_frame(streams.convergence),
+        ylt_source=streams.ylt.source(),
+        elt_source=streams.elt.source(),
     )
