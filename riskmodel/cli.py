@@ -133,6 +133,8 @@ def simulate(
         summary = result.summary()
         (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         result.convergence.to_csv(stage / "convergence.csv", index=False)
+        result.ep_table().to_csv(stage / "ep_curves.csv", index=False)
+        result.fn_table().to_csv(stage / "fn_curve.csv", index=False)
         plot_ep_curves(result, stage / "ep_curves.png")
         plot_fn_curves(result, stage / "fn_curve.png")
 
@@ -145,7 +147,7 @@ def simulate(
         table.add_row(row["sector"], f"{row['failures_per_year']:,.1f}", *money, row["acceptability"])
     console.print(table)
     console.print(
-        f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.png, fn_curve.png"
+        f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.csv/.png, fn_curve.csv/.png"
         + (", elt.parquet" if elt else "")
     )
 

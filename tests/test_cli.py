@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 RISKMODEL = str(Path(sys.executable).parent / "riskmodel")
@@ -23,7 +24,7 @@ def test_simulate_writes_outputs_and_is_reproducible_across_threads(tmp_path):
         done = run("simulate", "--years", "2500", "--seed", "7", "--threads", str(threads), "--out", str(out))
         assert done.returncode == 0, done.stderr
         outs.append(out)
-    for name in ("summary.json", "ylt.parquet", "convergence.csv"):
+    for name in ("summary.json", "ylt.parquet", "convergence.csv", "ep_curves.csv", "fn_curve.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     for name in ("ep_curves.png", "fn_curve.png"):
         assert (outs[0] / name).stat().st_size > 10_000
@@ -47,6 +48,12 @@ def test_simulate_writes_outputs_and_is_reproducible_across_threads(tmp_path):
     assert len(ylt) == 2500 * 10
     assert abs(ylt.groupby("year").total.sum().mean() / summary["total"]["aal"] - 1) < 1e-9
     assert "information_communications" in done.stdout and "acceptability" in done.stdout
+    ep = pd.read_csv(outs[0] / "ep_curves.csv")
+    total = ep[ep.sector == "total"].set_index("return_period")
+    assert total.loc[100, "aep_loss"] == summary["total"]["return_period_loss"]["100"]
+    assert (total.aep_loss >= total.oep_loss).all() and total.aep_loss.is_monotonic_increasing
+    fn = pd.read_csv(outs[0] / "fn_curve.csv")
+    assert fn.persons.is_monotonic_increasing and fn.total.is_monotonic_decreasing
 
 
 def test_portfolio_lowers_losses_and_scenario_export_round_trips(tmp_path):

@@ -29,6 +29,7 @@ from riskmodel.metrics import (
     checkpoints,
     convergence_frame,
     convergence_row,
+    fn_curve,
     fold_year_losses,
     risk_measures,
 )
@@ -38,6 +39,7 @@ from riskmodel.world import World
 ENGINE_STREAM = 0
 BLOCK_YEARS = 1024
 CHUNK_BLOCKS = 16
+EP_RETURN_PERIODS = (2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 5000, 10000)
 
 
 def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,6 +184,35 @@ class SimulationResult:
                 "layers": {name: float(layers[i]) for i, name in enumerate(LAYERS[:3])},
             }
         )
+
+    def ep_table(self, return_periods: tuple[int, ...] = EP_RETURN_PERIODS) -> pd.DataFrame:
+        """Aggregate (AEP) and occurrence (OEP) losses at return periods, per sector and in total."""
+        rows = []
+        for s in [*self.critical, self.total]:
+            sector = "total" if s == self.total else self.world.sector_ids[s]
+            for period in return_periods:
+                p = 1.0 - 1.0 / period
+                rows.append(
+                    {
+                        "sector": sector,
+                        "return_period": period,
+                        "aep_loss": self.aggregate.quantile(p, s),
+                        "oep_loss": self.occurrence.quantile(p, s),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def fn_table(self) -> pd.DataFrame:
+        """F-N curves: events a year affecting at least ``persons``, per sector and in total,
+        at the F-N bin edges where any sector's curve is non-zero."""
+        persons, _ = fn_curve(self.fn_counts[0], self.years)
+        columns = {"persons": persons}
+        for s in [*self.critical, self.total]:
+            columns["total" if s == self.total else self.world.sector_ids[s]] = fn_curve(self.fn_counts[s], self.years)[
+                1
+            ]
+        frame = pd.DataFrame(columns)
+        return frame[(frame.drop(columns="persons") > 0).any(axis=1)].reset_index(drop=True)
 
     def sector_table(self) -> pd.DataFrame:
         """One row per critical sector and one for the total: the main figures, in yen."""
