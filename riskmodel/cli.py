@@ -62,7 +62,10 @@ def output_dir(path: Path) -> Path:
     """Check, before any work, that results can be written to ``path``."""
     if path.exists() and not path.is_dir():
         raise InputError(path, "--out", "(an existing file)", "a directory (or a path to create one)")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(path, "--out", exc.strerror or str(exc), "a directory that can be created") from None
     if not os.access(path, os.W_OK):
         raise InputError(path, "--out", "(not writable)", "a writable directory")
     return path
@@ -102,9 +105,9 @@ def _money(value: float) -> str:
 def simulate(
     scenario: ScenarioOption = None,
     portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
-    years: Annotated[int, typer.Option(min=1, help="Simulated years.")] = 10_000,
-    seed: Annotated[int, typer.Option(min=0, help="Root random seed.")] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="Worker threads (results do not depend on it).")] = 1,
+    years: Annotated[int, typer.Option(help="Simulated years.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    threads: Annotated[int, typer.Option(help="Worker threads (results do not depend on it).")] = 1,
     out: Annotated[Path, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = Path("out"),
     elt: Annotated[bool, typer.Option(help="Also write the event loss table, elt.parquet.")] = False,
 ) -> None:
@@ -114,6 +117,9 @@ def simulate(
     from riskmodel.portfolio import load_portfolio
     from riskmodel.world import load_world
 
+    for option, value, minimum in (("--years", years, 1), ("--seed", seed, 0), ("--threads", threads, 1)):
+        if value < minimum:
+            raise InputError("(command line)", option, value, f"a whole number of at least {minimum}")
     world = load_world(scenario)
     in_place = load_portfolio(portfolio, world) if portfolio is not None else None
     out = output_dir(out)
@@ -194,7 +200,7 @@ def scenario_show(scenario: ScenarioOption = None) -> None:
         )
     console.print(sectors)
     threats = Table(title="Threats")
-    for name in ("threat", "kind", "rate / operator-yr", "median hours", "mean depth"):
+    for name in ("threat", "kind", "mean rate / operator-yr", "median hours", "mean depth"):
         threats.add_column(name)
     for t in sc.threats:
         rate = (
@@ -244,7 +250,10 @@ def scenario_export(
         target = directory / name
         if target.exists() and not force:
             raise InputError(target, "", "(exists)", "a file that does not exist yet (or --force to overwrite)")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(directory, "DIRECTORY", exc.strerror or str(exc), "a directory that can be created") from None
     for name in names:
         shutil.copyfile(packaged_file(name), directory / name)
     console.print(f"wrote {', '.join(str(directory / n) for n in names)}")

@@ -53,11 +53,18 @@ def read_io_table(path: Path) -> IOTable:
     industries = [c for c in frame.columns if c.startswith("industry/")]
     if not industries or any(c not in frame.index for c in industries):
         raise InputError(path, "columns", list(frame.columns)[:3], "industry/... rows and columns")
-    z = frame.loc[industries, industries].to_numpy(dtype=float)
+    used = [c for c in frame.columns if c.split("/")[0] in ("industry", "finaldemand", "export", "import")]
+    cells = frame.loc[industries, used].apply(pd.to_numeric, errors="coerce")
+    bad = cells.isna() | ~np.isfinite(cells)
+    if bad.to_numpy().any():
+        row, column = bad.stack().idxmax()
+        value = frame.loc[row, column]
+        shown = "(empty)" if pd.isna(value) else value if isinstance(value, str) else float(value)
+        raise InputError(path, f"row {row!r}, column {column!r}", shown, "a finite number")
+    z = cells[industries].to_numpy(dtype=float)
 
     def block(prefix: str) -> np.ndarray:
-        cols = [c for c in frame.columns if c.startswith(prefix)]
-        return frame.loc[industries, cols].to_numpy(dtype=float).sum(axis=1)
+        return cells[[c for c in used if c.startswith(prefix)]].to_numpy(dtype=float).sum(axis=1)
 
     final, exports, imports = block("finaldemand/"), block("export/"), block("import/")
     output = z.sum(axis=1) + final + exports + imports
@@ -98,30 +105,32 @@ def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:
     return split
 
 
-def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """National A* (sector x sector) and sector outputs x in yen per year."""
+def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """National A* split into its economic (IO) and lifeline parts, and outputs x (yen a year).
+
+    A* is their sum; with an explicit ``matrix`` the lifeline part is zero.
+    """
     spec = scenario.interdependency
+    n = len(scenario.sectors)
     if spec.matrix is not None and spec.output is not None:
-        return np.array(spec.matrix, dtype=float), np.array(spec.output, dtype=float)
+        return np.array(spec.matrix, dtype=float), np.zeros((n, n)), np.array(spec.output, dtype=float)
     path = scenario_path or Path("<scenario>")
     io_path = resolve_data_file(spec.io_table, scenario_path)
     if not io_path.is_file():
         raise InputError(
-            path,
-            "interdependency.io_table",
-            spec.io_table,
-            "a CSV file beside the scenario file or packaged with riskmodel",
+            path, "interdependency.io_table", spec.io_table, "a CSV beside the scenario file or packaged with riskmodel"
         )
     table = read_io_table(io_path)
     split = split_matrix(scenario, table, path)
     output = split @ table.output * 1e6
     flows = split @ table.flows @ split.T * 1e6
     with np.errstate(divide="ignore", invalid="ignore"):
-        astar = np.where(output[:, None] > 0, flows / output[:, None], 0.0)
+        economic = np.where(output[:, None] > 0, flows / output[:, None], 0.0)
+    lifeline = np.zeros((n, n))
     position = {s.id: i for i, s in enumerate(scenario.sectors)}
     for link in scenario.lifelines:
-        astar[position[link.sector], position[link.depends_on]] += link.share
-    return astar, output
+        lifeline[position[link.sector], position[link.depends_on]] += link.share
+    return economic, lifeline, output
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
@@ -160,7 +169,8 @@ class Cascade:
 def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Cascade:
     """Assemble the regional DIIM for a scenario, checking that it is well posed."""
     path = scenario_path or Path("<scenario>")
-    national, output = national_matrix(scenario, scenario_path)
+    economic, lifeline, output = national_matrix(scenario, scenario_path)
+    national = economic + lifeline
     radius = spectral_radius(national)
     if not radius < 1.0:
         raise InputError(path, "interdependency", f"A* with spectral radius {radius:.4f}", "a spectral radius below 1")
@@ -169,12 +179,6 @@ def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Casc
     rho = np.array([s.local_supply.share for s in scenario.sectors])
     population = np.array([r.population for r in scenario.regions])
     omega = population / population.sum()
-    lifeline = np.zeros((n_sectors, n_sectors))
-    position = {s.id: i for i, s in enumerate(scenario.sectors)}
-    if scenario.interdependency.matrix is None:
-        for link in scenario.lifelines:
-            lifeline[position[link.sector], position[link.depends_on]] += link.share
-    economic = national - lifeline
     local = rho[:, None] * economic + lifeline
     spread = (1.0 - rho)[:, None] * economic
     regional = np.kron(np.eye(n_regions), local) + np.kron(np.tile(omega, (n_regions, 1)), spread)
@@ -216,19 +220,28 @@ def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Casc
 def dependence_ranking(cascade: Cascade, sector_ids: list[str], critical: list[bool]) -> pd.DataFrame:
     """How much the other critical sectors depend on each sector.
 
-    ``dependence`` of sector j is the total inoperability that the static model
-    ``q = (I - A*)^-1 c*`` puts on the other critical sectors when j is fully out
-    (``c*_j = 1``): the column sum of the national Leontief inverse over critical rows,
-    less the sector itself. This is the quantity behind NISC's static interdependency
-    analysis ("which sectors do the others depend on").
+    ``dependence`` of sector j is the total inoperability that the static model puts on
+    the other critical sectors when j is fully out (``c*_j = 1``): the clipped fixed point
+    ``q = min(1, A* q + c*)``, summed over the critical sectors other than j. It answers
+    NISC's static interdependency question ("which sectors do the others depend on"); in
+    the default scenario the answer is carried by the lifeline assumptions, since money
+    flows between the ten sectors are a few per cent of their outputs.
     """
-    inverse = np.linalg.inv(np.eye(cascade.n_sectors) - cascade.national)
+    n = cascade.n_sectors
     mask = np.array(critical, dtype=bool)
     scores = []
     for j, sector in enumerate(sector_ids):
+        shock = np.zeros(n)
+        shock[j] = 1.0
+        q = shock.copy()
+        for _ in range(10_000):  # a monotone contraction: converges from below the fixed point
+            nxt = np.minimum(1.0, cascade.national @ q + shock)
+            if np.max(np.abs(nxt - q)) < 1e-12:
+                break
+            q = nxt
         rows = mask.copy()
         rows[j] = False
-        scores.append((sector, float(inverse[rows, j].sum())))
+        scores.append((sector, float(q[rows].sum())))
     frame = pd.DataFrame(scores, columns=["sector", "dependence"])
     frame = frame[mask].sort_values("dependence", ascending=False, kind="stable")
     return frame.reset_index(drop=True)

@@ -29,7 +29,8 @@ LOG_GROWTH = math.log(GROWTH)
 X_MIN = 1.0  # yen; smaller losses share bin 0 with zero
 N_BINS = math.ceil(math.log(1e20 / X_MIN) / LOG_GROWTH) + 2
 LEVELS = (0.9, 0.99, 0.995, 0.999)
-RETURN_PERIODS = (10, 50, 100, 250, 1000)
+RETURN_PERIODS = (10, 50, 100, 250, 1000)  # in summary.json
+EP_RETURN_PERIODS = (2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 5000, 10000)  # in ep_curves.csv
 
 
 @njit(cache=True, nogil=True, inline="always")

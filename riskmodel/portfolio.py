@@ -1,8 +1,8 @@
 """Portfolio files: which measures are in place, sector by sector.
 
 A portfolio names, for each sector, measures as ``"id"`` (its first level) or
-``"id:level"``; every operator of the sector then has them. The optimiser writes such
-files and ``riskmodel simulate --portfolio`` and ``riskmodel abm --portfolio`` read them.
+``"id:level"``; every operator of the sector then has them. ``riskmodel simulate
+--portfolio`` reads them.
 """
 
 from __future__ import annotations

@@ -180,10 +180,15 @@ class Sector(Strict):
 
 
 class Frequency(Sourced):
-    """Events per operator-year before any countermeasure, and their over-dispersion.
+    """Events before any countermeasure, and their over-dispersion.
 
-    ``dispersion`` is the variance of the Gamma multiplier of a sector-year's rate
-    (0 gives a Poisson count, > 0 a negative binomial one).
+    ``rate`` is the mean number of failures per operator-year, averaged over a sector's
+    operators (times the sector's exposure): the sector's count is drawn at ``rate x
+    exposure x operators`` and its failures fall on operators in proportion to their size.
+    ``dispersion`` is the variance of a Gamma multiplier shared by the sector's count in a
+    period (0 gives a Poisson count, > 0 a negative binomial one). Disasters use
+    ``regional_rates`` (events a year per power area) and ``hit_probability`` (the chance
+    that a given operator of the area is hit, times the sector's disaster exposure).
     """
 
     rate: NonNegative = 0.0
@@ -233,7 +238,7 @@ class Threat(Strict):
 
 class Lifeline(Sourced):
     """Physical dependence inside a region: ``share`` of ``sector`` stops when its
-    supplier ``depends_on`` is fully out (Rinaldi et al.'s physical dependency)."""
+    supplier ``depends_on`` is fully out (a lifeline, as distinct from money flows)."""
 
     sector: Identifier
     depends_on: Identifier

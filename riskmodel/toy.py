@@ -29,12 +29,18 @@ def compound_poisson_document(
     dispersion: float = 0.0,
     tail_probability: float = 0.0,
     tail_shape: float = 0.0,
+    value_of_time: float = 0.0,
+    cascade_share: float = 0.0,
+    depth: tuple[float, float] = (1.0, 1.0),
+    matrix: list[list[float]] | None = None,
 ) -> dict[str, Any]:
     """The TOML document (as a dict) of a compound Poisson-lognormal scenario.
 
     Each sector has one operator with annual revenue ``output``, ``rate`` failures a
     year, and direct losses ``output * R`` with ``R`` lognormal (median
-    ``median_share``, log-sd ``sigma``), optionally spliced with a GPD tail.
+    ``median_share``, log-sd ``sigma``), optionally spliced with a GPD tail. Users' loss
+    (``value_of_time`` per user-hour, 1,000 users) and the cascade (``cascade_share`` of a
+    Beta(``depth``) inoperability into ``matrix``, zero by default) can be switched on.
     """
     provenance = {"assumption": TOY}
     sectors = [
@@ -44,10 +50,10 @@ def compound_poisson_document(
             "local_supply": {"share": 1.0, **provenance},
             "recovery": {"hours": 24.0, **provenance},
             "operators": {"count": 1, **provenance},
-            "users": {"total": 1000.0, "service": "continuous", "value_of_time": 0.0, **provenance},
+            "users": {"total": 1000.0, "service": "continuous", "value_of_time": value_of_time, **provenance},
             "exposure": {"cyber": 1.0, "unintentional": 1.0, "disaster": 0.0, **provenance},
             "it_dependence": {"share": 1.0, **provenance},
-            "cascade": {"share": 0.0, **provenance},
+            "cascade": {"share": cascade_share, **provenance},
             "acceptability": {
                 "fn_constant": 1e6,
                 "fn_exponent": 1.0,
@@ -81,7 +87,7 @@ def compound_poisson_document(
                 "kind": "unintentional",
                 "frequency": {"rate": rate, "dispersion": dispersion, **provenance},
                 "duration": {"median_hours": 1.0, "sigma": 1.0, **provenance},
-                "depth": {"alpha": 1.0, "beta": 1.0, **provenance},
+                "depth": {"alpha": depth[0], "beta": depth[1], **provenance},
                 "direct_loss": {
                     "median_revenue_share": median_share,
                     "sigma": sigma,
@@ -91,7 +97,11 @@ def compound_poisson_document(
                 },
             }
         ],
-        "interdependency": {"matrix": [[0.0] * n for _ in range(n)], "output": [output] * n, **provenance},
+        "interdependency": {
+            "matrix": matrix if matrix is not None else [[0.0] * n for _ in range(n)],
+            "output": [output] * n,
+            **provenance,
+        },
     }
 
 

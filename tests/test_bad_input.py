@@ -510,3 +510,30 @@ def test_error_line_shows_the_value_verbatim(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "p.toml", {"sectors": {"finance": {"measures": ["backup_site:cd:"]}}})
     args = ["simulate", "--years", "20", "--portfolio", str(path), "--out", str(tmp_path / "out")]
     assert_one_line_error(run_cli(args, real=False, cwd=tmp_path), "got 'backup_site:cd:'")
+
+
+@pytest.mark.parametrize(("cell", "shown"), [("", "'(empty)'"), ("abc", "'abc'")])
+def test_bad_cell_in_the_io_table(cell: str, shown: str, tmp_path: Path) -> None:
+    table = (default_scenario_path().parent / "japan_io_2011_13sector.csv").read_text(encoding="utf-8-sig")
+    lines = table.splitlines()
+    fields = lines[5].split(",")
+    fields[-8] = cell  # a final-demand cell of the electricity, gas and water row
+    lines[5] = ",".join(fields)
+    (tmp_path / "japan_io_2011_13sector.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = write_toml(tmp_path / "japan.toml", japan())
+    outcome = run_cli(["scenario", "validate", str(path)], real=False, cwd=tmp_path)
+    assert_one_line_error(outcome, "japan_io_2011_13sector.csv: row 'industry/05_", f"got {shown}", "a finite number")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--years", "0"), ("--threads", "0"), ("--seed", "-1")])
+def test_out_of_range_options(option: str, value: str, tmp_path: Path) -> None:
+    outcome = run_cli(["simulate", option, value, "--out", str(tmp_path / "out")], real=True, cwd=tmp_path)
+    assert_one_line_error(outcome, f"error: (command line): {option}: got {value}", "expected a whole number")
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_below_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep\n")
+    outcome = run_cli(["simulate", "--years", "5", "--out", str(tmp_path / "afile" / "sub")], real=False, cwd=tmp_path)
+    assert_one_line_error(outcome, "--out: got 'Not a directory'", "expected a directory that can be created")
+    assert (tmp_path / "afile").read_text() == "keep\n"

@@ -1,14 +1,17 @@
 """Numba kernels: hazard draws, severity, the hourly DIIM cascade and loss layers.
 
-This is the one implementation of the hazard and cascade mathematics; the Monte Carlo
-engine calls :func:`simulate_periods` with a period of one year, and the agent model calls
-it with a period of one day.
+This is the one implementation of the hazard and cascade mathematics: the Monte Carlo
+engine calls :func:`simulate_periods` with a period of one year; an agent model steps it a
+day at a time.
 
 Common random numbers. Events are drawn at the rates *without* measures and then kept
 with probability ``survive`` (thinning); every event draws the same random numbers
 whether it is kept or not, and measures only scale durations, depths and losses down.
 So two portfolios see the same random years, and adding a measure can never raise a
-year's loss: the property the optimiser's sample-average approximation relies on.
+year's total loss, nor any sector's direct or users' loss: the property a sample-average
+optimiser relies on. (The production loss of a disaster whose cascade hits the clip is
+shared between the sectors hit in proportion to their unclipped contributions, so that
+one sector's share can rise when another sector's measures shrink the total.)
 
 Cascade. Each event (a single operator's failure, or all operators a disaster hits)
 forces direct inoperability ``c*`` on its (region, sector) nodes for its duration. When
@@ -27,10 +30,13 @@ import math
 import numpy as np
 from numba import njit
 
+from riskmodel.schema import THREAT_KINDS
+
 LAYERS = ("direct", "users", "economy", "economy_external")
 FN_BINS_PER_DECADE = 100
 FN_BINS = 10 * FN_BINS_PER_DECADE  # persons from 1 to 1e10
-DISASTER = 2  # index of "disaster" in schema.THREAT_KINDS
+DISASTER = THREAT_KINDS.index("disaster")
+MAX_OUTAGE_HOURS = 8760.0  # an outage lasts at most a year
 TAIL_CHECK_HOURS = 6  # hours stepped between checks that the recovery tail can no longer clip
 ELT_INT_COLUMNS = ("year", "event", "day", "sector", "region", "operator", "threat")
 ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", "direct", "users", "economy", "economy_external")
@@ -258,16 +264,16 @@ NODE_LOSS, NODE_OWN, NODE_CLIP = 0, 1, 2  # node_weight[node, :]
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def hit_outcome(o, h, z_duration, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s):
     """Duration, depth, shock, persons, users loss and direct loss of operator o's failure."""
-    duration = math.exp(
-        threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration + op_threat[o, h, OT_LOG_DURATION]
-    )
+    log_duration = threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration
+    duration = min(math.exp(log_duration + op_threat[o, h, OT_LOG_DURATION]), MAX_OUTAGE_HOURS)
     depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
     shock = depth * op_float[o, OP_SHOCK]
     persons = op_float[o, OP_USERS] * depth
     if sector_float[s, SEC_KIND] == 0.0:
         person_hours = persons * duration
     else:
-        persons *= min(1.0, duration / sector_float[s, SEC_SERVICE_HOURS])
+        # trips that fall in the outage: its share of a service day, or its days of trips
+        persons *= max(min(1.0, duration / sector_float[s, SEC_SERVICE_HOURS]), duration / 24.0)
         person_hours = persons * sector_float[s, SEC_DELAY]
     users = person_hours * sector_float[s, SEC_VOT]
     ratio = loss_ratio(

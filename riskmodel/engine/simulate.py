@@ -21,9 +21,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_periods
+from riskmodel.engine.kernels import DISASTER, ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_periods
 from riskmodel.measures import Protection, no_measures, protection
 from riskmodel.metrics import (
+    EP_RETURN_PERIODS,
     LossSketch,
     acceptability,
     checkpoints,
@@ -39,7 +40,7 @@ from riskmodel.world import World
 ENGINE_STREAM = 0
 BLOCK_YEARS = 1024
 CHUNK_BLOCKS = 16
-EP_RETURN_PERIODS = (2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 5000, 10000)
+ELT_HEADROOM = 1.5  # event-table buffer per block, in expected events; a block that overflows reruns
 
 
 def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +100,7 @@ class KernelInputs:
                 world.service_kind.astype(float),
                 world.service_hours,
                 world.delay_hours,
-                world.exposure[:, 2],
+                world.exposure[:, DISASTER],
             ],
             axis=1,
         )
@@ -417,7 +418,7 @@ def simulate(
     inputs = KernelInputs.build(world, protection(world, no_measures(world) if in_place is None else in_place))
     streams = _Streams(world, years, ylt, elt)
     expected_events = world.sector_rate.sum() + world.threats.regional_rate.sum() * len(world.operators)
-    capacity = int(BLOCK_YEARS * expected_events * 1.5) + 1024
+    capacity = int(BLOCK_YEARS * expected_events * ELT_HEADROOM) + 1024
     n_blocks = -(-years // BLOCK_YEARS)
     pending = deque(range(b, min(n_blocks, b + CHUNK_BLOCKS)) for b in range(0, n_blocks, CHUNK_BLOCKS))
 
