@@ -290,6 +290,18 @@ def hit_outcome(o, h, z_duration, depth_draw, z_loss, op_float, op_threat, secto
     return duration, depth, shock, persons, users, direct
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def write_elt_row(
+    elt_i, elt_f, n, year, event, day, sector, region, operator, threat, duration, depth, persons, direct, users,
+    economy, external,
+):  # fmt: skip
+    """Row ``n`` of the event loss table: the ELT_INT_COLUMNS, then the ELT_FLOAT_COLUMNS."""
+    elt_i[n, 0], elt_i[n, 1], elt_i[n, 2], elt_i[n, 3] = year, event, day, sector
+    elt_i[n, 4], elt_i[n, 5], elt_i[n, 6] = region, operator, threat
+    elt_f[n, 0], elt_f[n, 1], elt_f[n, 2], elt_f[n, 3] = duration, depth, persons, direct
+    elt_f[n, 4], elt_f[n, 5], elt_f[n, 6] = users, economy, external
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_periods(
     rng, period, n_periods, first_label, ops, sect, thr, casc, year_loss, year_max, year_events, fn_counts, elt_i, elt_f
@@ -368,21 +380,10 @@ def simulate_periods(
                     if elt_capacity > 0:
                         if n_elt >= elt_capacity:
                             return -1
-                        elt_i[n_elt, 0], elt_i[n_elt, 1] = year_label, event
-                        elt_i[n_elt, 2] = int(u_day * 365.0 * period)
-                        elt_i[n_elt, 3], elt_i[n_elt, 4], elt_i[n_elt, 5], elt_i[n_elt, 6] = (
-                            s,
-                            op_int[o, OP_REGION],
-                            o,
-                            h,
-                        )
-                        elt_f[n_elt, 0], elt_f[n_elt, 1], elt_f[n_elt, 2] = duration, depth, persons
-                        elt_f[n_elt, 3], elt_f[n_elt, 4], elt_f[n_elt, 5], elt_f[n_elt, 6] = (
-                            direct,
-                            users,
-                            economy,
-                            external,
-                        )
+                        write_elt_row(
+                            elt_i, elt_f, n_elt, year_label, event, int(u_day * 365.0 * period), s,
+                            op_int[o, OP_REGION], o, h, duration, depth, persons, direct, users, economy, external,
+                        )  # fmt: skip
                         n_elt += 1
                     event += 1
             year_loss[y, s, 0] += sum_direct
@@ -454,16 +455,10 @@ def simulate_periods(
                         if elt_capacity > 0:
                             if n_elt >= elt_capacity:
                                 return -1
-                            elt_i[n_elt, 0], elt_i[n_elt, 1] = year_label, event
-                            elt_i[n_elt, 2] = int(u_day * 365.0 * period)
-                            elt_i[n_elt, 3], elt_i[n_elt, 4], elt_i[n_elt, 5], elt_i[n_elt, 6] = s, r, o, h
-                            elt_f[n_elt, 0], elt_f[n_elt, 1], elt_f[n_elt, 2] = durations[e], depth, persons
-                            elt_f[n_elt, 3], elt_f[n_elt, 4], elt_f[n_elt, 5], elt_f[n_elt, 6] = (
-                                direct,
-                                users,
-                                economy,
-                                external,
-                            )
+                            write_elt_row(
+                                elt_i, elt_f, n_elt, year_label, event, int(u_day * 365.0 * period), s, r, o, h,
+                                durations[e], depth, persons, direct, users, economy, external,
+                            )  # fmt: skip
                             n_elt += 1
                     for s in range(n_sectors):
                         if sector_loss[s] > 0.0 or sector_persons[s] > 0.0:
