@@ -132,6 +132,15 @@ class ITDependence(Sourced):
     share: Probability
 
 
+class OutageScale(Sourced):
+    """Multiplier of every threat's median outage duration in this sector.
+
+    Durations are lognormal per sector and threat: the threat's median times this scale.
+    """
+
+    duration: Positive
+
+
 class CascadeShare(Sourced):
     """Share of an operator's inoperability that passes into the cascade model."""
 
@@ -167,13 +176,14 @@ class Sector(Strict):
     users: Users | None = None
     exposure: Exposure | None = None
     it_dependence: ITDependence | None = None
+    outage: OutageScale | None = None
     cascade: CascadeShare | None = None
     acceptability: Acceptability | None = None
 
     @model_validator(mode="after")
     def _critical_sectors_are_complete(self) -> Sector:
         if self.critical:
-            for name in ("operators", "users", "exposure", "it_dependence", "cascade", "acceptability"):
+            for name in ("operators", "users", "exposure", "it_dependence", "outage", "cascade", "acceptability"):
                 if getattr(self, name) is None:
                     raise ValueError(f"a critical sector to have its [{name}] table")
         return self

@@ -53,6 +53,7 @@ def compound_poisson_document(
             "users": {"total": 1000.0, "service": "continuous", "value_of_time": value_of_time, **provenance},
             "exposure": {"cyber": 1.0, "unintentional": 1.0, "disaster": 0.0, **provenance},
             "it_dependence": {"share": 1.0, **provenance},
+            "outage": {"duration": 1.0, **provenance},
             "cascade": {"share": cascade_share, **provenance},
             "acceptability": {
                 "fn_constant": 1e6,

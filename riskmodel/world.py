@@ -95,6 +95,7 @@ class World:
     sector_output: np.ndarray  # yen per year
     cascade_share: np.ndarray
     it_dependence: np.ndarray
+    duration_scale: np.ndarray
     value_of_time: np.ndarray
     service_kind: np.ndarray  # index into SERVICE_KINDS
     service_hours: np.ndarray
@@ -261,6 +262,7 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
         sector_output=output,
         cascade_share=np.array([s.cascade.share if s.cascade else 0.0 for s in sectors]),
         it_dependence=np.array([s.it_dependence.share if s.it_dependence else 0.0 for s in sectors]),
+        duration_scale=np.array([s.outage.duration if s.outage else 1.0 for s in sectors]),
         value_of_time=np.array([s.users.value_of_time if s.users else 0.0 for s in sectors]),
         service_kind=np.array([SERVICE_KINDS.index(s.users.service) if s.users else 0 for s in sectors]),
         service_hours=np.array([s.users.service_hours if s.users else 24.0 for s in sectors]),

@@ -227,3 +227,21 @@ def test_pipelined_threads_and_elt_reruns_change_nothing(japan, monkeypatch):
     assert piped.summary() == reference.summary()
     assert piped.convergence.equals(reference.convergence)
     assert piped.elt.equals(reference.elt)
+
+
+def test_durations_are_lognormal_per_sector_and_threat(japan_run, japan):
+    """log duration ~ N(log(median x sector scale), sigma): the mean log-duration of software
+    faults differs between aviation (scale 2) and gas (scale 1) by log 2, within 4 SE."""
+    elt = japan_run.elt
+    h = japan.threat_ids.index("software_fault")
+    sigma = japan.threats.duration_sigma[h]
+    logs = {
+        s: np.log(elt.duration_hours[(elt.threat == "software_fault") & (elt.sector == s)]) for s in ("aviation", "gas")
+    }
+    gap = logs["aviation"].mean() - logs["gas"].mean()
+    scale = (
+        japan.duration_scale[japan.sector_ids.index("aviation")] / japan.duration_scale[japan.sector_ids.index("gas")]
+    )
+    se = sigma * math.sqrt(1 / len(logs["aviation"]) + 1 / len(logs["gas"]))
+    assert abs(gap - math.log(scale)) < 4 * se
+    assert abs(logs["gas"].mean() - japan.threats.duration_mu[h]) < 4 * sigma / math.sqrt(len(logs["gas"]))

@@ -91,8 +91,8 @@ class KernelInputs:
         op_int = np.stack([op.sector, op.region, op.node], axis=1).astype(np.int64)
         shock = op.node_share * world.cascade_share[op.sector] * prot.cascade
         op_float = np.stack([op.users, world.it_dependence[op.sector] * prot.depth, shock], axis=1)
-        with np.errstate(divide="ignore"):
-            log_duration = np.log(prot.duration)
+        with np.errstate(divide="ignore"):  # a measure that removes all outage time gives log(0)
+            log_duration = np.log(prot.duration) + np.log(world.duration_scale[op.sector])[:, None]
         op_threat = np.stack([prot.survive, log_duration, op.revenue[:, None] * prot.direct], axis=2)
         sector_float = np.stack(
             [
