@@ -116,8 +116,13 @@ class World:
         return len(self.sector_ids)
 
     @property
+    def critical_sectors(self) -> list[int]:
+        """Indices of the critical sectors (those with operators and acceptability bars)."""
+        return [int(i) for i in np.flatnonzero(self.critical)]
+
+    @property
     def critical_ids(self) -> list[str]:
-        return [s for s, c in zip(self.sector_ids, self.critical, strict=True) if c]
+        return [self.sector_ids[i] for i in self.critical_sectors]
 
 
 def _allocate(count: int, weights: np.ndarray) -> np.ndarray:

@@ -156,11 +156,15 @@ class SimulationResult:
 
     @property
     def critical(self) -> list[int]:
-        return [i for i, c in enumerate(self.world.critical) if c]
+        return self.world.critical_sectors
 
     @property
     def total(self) -> int:
         return self.world.n_sectors
+
+    def series(self) -> list[tuple[str, int]]:
+        """(name, series index) of each critical sector, then of the total."""
+        return [(self.world.sector_ids[s], s) for s in self.critical] + [("total", self.total)]
 
     def sector_acceptability(self, s: int) -> str:
         rule = self.world.scenario.sectors[s].acceptability
@@ -189,8 +193,7 @@ class SimulationResult:
     def ep_table(self, return_periods: tuple[int, ...] = EP_RETURN_PERIODS) -> pd.DataFrame:
         """Aggregate (AEP) and occurrence (OEP) losses at return periods, per sector and in total."""
         rows = []
-        for s in [*self.critical, self.total]:
-            sector = "total" if s == self.total else self.world.sector_ids[s]
+        for sector, s in self.series():
             for period in return_periods:
                 p = 1.0 - 1.0 / period
                 rows.append(
@@ -206,24 +209,19 @@ class SimulationResult:
     def fn_table(self) -> pd.DataFrame:
         """F-N curves: events a year affecting at least ``persons``, per sector and in total,
         at the F-N bin edges where any sector's curve is non-zero."""
-        persons, _ = fn_curve(self.fn_counts[0], self.years)
-        columns = {"persons": persons}
-        for s in [*self.critical, self.total]:
-            columns["total" if s == self.total else self.world.sector_ids[s]] = fn_curve(self.fn_counts[s], self.years)[
-                1
-            ]
-        frame = pd.DataFrame(columns)
+        columns = {name: fn_curve(self.fn_counts[s], self.years)[1] for name, s in self.series()}
+        frame = pd.DataFrame({"persons": fn_curve(self.fn_counts[self.total], self.years)[0], **columns})
         return frame[(frame.drop(columns="persons") > 0).any(axis=1)].reset_index(drop=True)
 
     def sector_table(self) -> pd.DataFrame:
         """One row per critical sector and one for the total: the main figures, in yen."""
         rows = []
-        for s in [*self.critical, self.total]:
+        for name, s in self.series():
             is_total = s == self.total
             layer = self.layer_sums.sum(axis=0) if is_total else self.layer_sums[s]
             rows.append(
                 {
-                    "sector": "total" if is_total else self.world.sector_ids[s],
+                    "sector": name,
                     "failures_per_year": (self.events.sum() if is_total else self.events[s]) / self.years,
                     "aal": self.aggregate.mean(s),
                     "aal_se": self.aggregate.standard_error(s),
@@ -346,7 +344,6 @@ class _Streams:
         self.fn_counts = np.zeros((n_sectors + 1, FN_BINS), dtype=np.int64)
         self.marks = checkpoints(years)
         self.convergence: list[dict[str, float]] = []
-        self.critical = [i for i, c in enumerate(world.critical) if c]
         self.ylt = _Table(ylt, YLT_SCHEMA)
         self.elt = _Table(elt, ELT_SCHEMA)
 
@@ -367,8 +364,8 @@ class _Streams:
         for block in results:
             self.fn_counts += block.fn_counts
         if self.ylt.wanted:
-            names = [self.world.sector_ids[i] for i in self.critical]
-            self.ylt.add(ylt_table(chunk.first, chunk.year_loss, chunk.year_events, self.critical, names))
+            critical = self.world.critical_sectors
+            self.ylt.add(ylt_table(chunk.first, chunk.year_loss, chunk.year_events, critical, self.world.critical_ids))
         if self.elt.wanted:
             for block in results:
                 self.elt.add(_elt_table(self.world, block))
