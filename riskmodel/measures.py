@@ -9,7 +9,7 @@ blocked, which keeps the same random years under every portfolio (common random 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -33,32 +33,78 @@ def no_measures(world: World) -> np.ndarray:
     return np.zeros((len(world.operators), world.catalogue.n_options), dtype=bool)
 
 
-def protection(world: World, in_place: np.ndarray) -> Protection:
-    """Multipliers and costs for ``in_place[operator, option]`` (bool)."""
+@dataclass(frozen=True)
+class EffectProducts:
+    """``prod_j (1 - e_j)`` over the options in place, one product per kind of effect.
+
+    Arrays have any leading shape (operators, or operators x candidate options); ``survive``
+    has a trailing threat axis. :meth:`protection` turns them into the engine's
+    multipliers, so that whoever evaluates a change of measures (the agents' cost-benefit,
+    the optimiser) uses the engine's own algebra.
+    """
+
+    survive: np.ndarray  # [..., threat]
+    duration: np.ndarray  # [...] outage-duration products
+    detection: np.ndarray  # [...] products of the detection-delay cuts
+    depth: np.ndarray
+    cascade: np.ndarray
+    direct: np.ndarray
+
+    def reshape(self, leading: tuple[int, ...]) -> EffectProducts:
+        """The same products with the row axis split into ``leading`` axes."""
+        arrays = (getattr(self, f.name) for f in fields(self))
+        return EffectProducts(*(a.reshape(leading + a.shape[1:]) for a in arrays))
+
+    def protection(self, world: World, cost: np.ndarray) -> Protection:
+        """The multipliers: an outage's duration is cut by ``duration`` and its
+        detection-delay share ``a_h`` by ``detection``; the direct loss scales with
+        duration, depth and its own cuts."""
+        share = world.threats.detection_share
+        duration = self.duration[..., None] * (1.0 - share * (1.0 - self.detection[..., None]))
+        direct = duration * self.depth[..., None] * self.direct[..., None]
+        return Protection(self.survive, duration, self.depth, self.cascade, direct, cost)
+
+
+def effect_products(world: World, in_place: np.ndarray) -> EffectProducts:
+    """The effect products of ``in_place[row, option]`` (bool); a row is an operator or
+    any other combination of options to evaluate."""
     cat = world.catalogue
     in_place = np.asarray(in_place, dtype=bool)
-    x = in_place.astype(float)
-    if x.shape != (len(world.operators), cat.n_options):
-        raise ValueError(f"in_place has shape {x.shape}, expected {(len(world.operators), cat.n_options)}")
+    if in_place.ndim != 2 or in_place.shape[1] != cat.n_options:
+        raise ValueError(f"in_place has shape {in_place.shape}, expected (rows, {cat.n_options})")
 
     def product(reduction: np.ndarray) -> np.ndarray:
         """prod_j (1 - e_j) over the options in place, multiplied out option by option
         (exact and order-fixed, so results do not depend on a BLAS's threading)."""
-        result = np.ones((x.shape[0], *reduction.shape[1:]))
+        result = np.ones((in_place.shape[0], *reduction.shape[1:]))
         for option in range(cat.n_options):
             chosen = in_place[:, option]
             if chosen.any():
                 result[chosen] *= 1.0 - reduction[option]
         return result
 
-    survive = product(cat.frequency)
-    duration_only = product(cat.duration)
-    detection_left = product(cat.detection)
-    share = world.threats.detection_share[None, :]
-    duration = duration_only[:, None] * (1.0 - share * (1.0 - detection_left[:, None]))
-    depth = product(cat.depth)
-    cascade = product(cat.cascade)
-    direct = duration * depth[:, None] * product(cat.direct)[:, None]
-    revenue = world.operators.revenue
-    cost = (x * (cat.cost_fixed[None, :] + cat.cost_revenue_share[None, :] * revenue[:, None])).sum(axis=1)
-    return Protection(survive, duration, depth, cascade, direct, cost)
+    return EffectProducts(
+        survive=product(cat.frequency),
+        duration=product(cat.duration),
+        detection=product(cat.detection),
+        depth=product(cat.depth),
+        cascade=product(cat.cascade),
+        direct=product(cat.direct),
+    )
+
+
+def annual_cost(world: World, in_place: np.ndarray) -> np.ndarray:
+    """Yen a year each operator spends on the options it has in place."""
+    cat = world.catalogue
+    per_option = cat.cost_fixed[None, :] + cat.cost_revenue_share[None, :] * world.operators.revenue[:, None]
+    return (np.asarray(in_place, dtype=float) * per_option).sum(axis=1)
+
+
+def protection(world: World, in_place: np.ndarray) -> Protection:
+    """Multipliers and costs for ``in_place[operator, option]`` (bool)."""
+    in_place = np.asarray(in_place, dtype=bool)
+    if in_place.shape != (len(world.operators), world.catalogue.n_options):
+        raise ValueError(
+            f"in_place has shape {in_place.shape}, expected {(len(world.operators), world.catalogue.n_options)}"
+        )
+    return effect_products(world, in_place).protection(world, annual_cost(world, in_place))
