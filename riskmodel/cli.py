@@ -84,11 +84,11 @@ def staged(out: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _progress() -> Progress:
+def _progress(unit: str = "years") -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} years"),
+        TextColumn("{task.completed:,}/{task.total:,} " + unit),
         TimeRemainingColumn(),
         console=errors,
         transient=True,
@@ -156,6 +156,62 @@ def simulate(
         f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.csv/.png, fn_curve.csv/.png"
         + (", elt.parquet" if elt else "")
     )
+
+
+@app.command()
+@reports_input_errors
+def abm(
+    scenario: ScenarioOption = None,
+    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
+    years: Annotated[int | None, typer.Option(help="Fiscal years to run (default: the scenario's horizon).")] = None,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = Path("out"),
+) -> None:
+    """Run the agent model day by day through the fiscal years; print and save its series."""
+    from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+    from riskmodel.abm.model import CriticalInfrastructureModel
+    from riskmodel.abm.outputs import summary as abm_summary
+    from riskmodel.abm.outputs import write_outputs
+    from riskmodel.portfolio import load_portfolio
+    from riskmodel.world import load_world
+
+    for option, value, minimum in (("--years", years, 1), ("--seed", seed, 0)):
+        if value is not None and value < minimum:
+            raise InputError("(command line)", option, value, f"a whole number of at least {minimum}")
+    world = load_world(scenario)
+    in_place = load_portfolio(portfolio, world) if portfolio is not None else None
+    model = CriticalInfrastructureModel(world, in_place, fiscal_years=years, seed=seed)
+    out = output_dir(out)
+    with _progress("days") as bar:
+        task = bar.add_task("agent model", total=model.total_days)
+        while model.running:
+            model.step()
+            if model.day % DAYS_PER_YEAR == 0:
+                bar.update(task, completed=model.day)
+    with staged(out) as stage:
+        written = write_outputs(model, stage)
+    document = abm_summary(model)
+
+    table = Table(title=f"{world.name}: agent model, seed {seed} (failures a year, billion yen a year)")
+    for name in ("fiscal year", "failures", "reported", "direct", "users", "economy", "mandatory", "compliance",
+                 "spend", "bots (m)", "anxious", "target"):  # fmt: skip
+        table.add_column(name, justify="right")
+    for year, row in document["fiscal_years"].items():
+        target = row["anxious_target"]
+        table.add_row(
+            year,
+            f"{row['true_failures']:,}",
+            f"{row['reported_failures']:,}",
+            *(_money(row["loss"][layer]) for layer in ("direct", "users", "economy")),
+            str(row["mandatory_measures"]),
+            f"{row['compliance']:.2f}",
+            _money(row["security_spend"]),
+            f"{row['botnet_size'] / 1e6:.2f}",
+            f"{row['anxious_share']:.1%}",
+            f"{target:.1%}" if target is not None else "",
+        )
+    console.print(table)
+    console.print(f"wrote {out}/{', '.join(written)}")
 
 
 @scenario_app.command("show")

@@ -64,3 +64,58 @@ def plot_fn_curves(result: SimulationResult, path: str | Path) -> None:
     fig.supylabel("events per year affecting N or more persons")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_abm(summary: dict, path: str | Path) -> None:
+    """The agent model's main series by fiscal year: failures (true and reported), losses by
+    layer, the standards and compliance, security spend, the botnet, and the anxious share
+    against the Basic Plan's target."""
+    years = sorted(summary["fiscal_years"], key=int)
+    rows = [summary["fiscal_years"][y] for y in years]
+    x = np.array([int(y) for y in years])
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
+    (failures, losses, standards), (spend, botnet, anxious) = axes
+
+    failures.plot(x, [r["true_failures"] for r in rows], "o-", label="true")
+    failures.plot(x, [r["reported_failures"] for r in rows], "s--", label="reported to ministries")
+    failures.set(title="IT failures a year", ylim=(0, None))
+    failures.legend()
+
+    bottom = np.zeros(x.size)
+    for layer in ("direct", "users", "economy"):
+        values = np.array([r["loss"][layer] for r in rows]) / 1e9
+        losses.bar(x, values, bottom=bottom, label=layer)
+        bottom += values
+    losses.set(title="Losses (billion yen a year)")
+    losses.legend()
+
+    standards.plot(x, [r["mandatory_measures"] for r in rows], "o-", label="mandatory")
+    standards.plot(x, [r["recommended_measures"] for r in rows], "s--", label="recommended only")
+    standards.set(title="Measures in the sector standards (sum over sectors)", ylim=(0, None))
+    standards.legend(loc="upper left")
+    share = standards.twinx()
+    share.plot(x, [r["compliance"] for r in rows], ":", color="black", label="compliance")
+    share.set(ylim=(0, 1.05), ylabel="compliance")
+
+    spend.plot(x, [r["security_spend"] / 1e9 for r in rows], "o-")
+    spend.set(title="Operators' security spend (billion yen a year)", ylim=(0, None))
+
+    botnet.plot(x, [r["botnet_size"] / 1e6 for r in rows], "o-", label="bots (millions)")
+    botnet.set(title="Botnet and individuals' infections")
+    infected = botnet.twinx()
+    infected.plot(x, [100 * r["infected_share"] for r in rows], ":", color="black")
+    infected.set(ylabel="% of machines infected (domestic)")
+    botnet.legend(loc="upper left")
+
+    anxious.plot(x, [100 * r["anxious_share"] for r in rows], "o-", label="anxious about using IT")
+    targets = [100 * r["anxious_target"] if r["anxious_target"] is not None else np.nan for r in rows]
+    anxious.plot(x, targets, "k--", label="Basic Plan target")
+    anxious.set(title="Individuals anxious about IT (%)", ylim=(0, None))
+    anxious.legend()
+
+    for ax in axes.ravel():
+        ax.set_xlabel("fiscal year")
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"{summary['scenario']}: agent model, seed {summary['seed']}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -190,6 +190,9 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
                         path, f"{where}.levels[{j}].effects.frequency.{name}", name, f"one of {sorted(threats)}"
                     )
 
+    if scenario.abm is not None:
+        check_agent_model(scenario, path, threats)
+
     matrix, output = scenario.interdependency.matrix, scenario.interdependency.output
     n = len(scenario.sectors)
     if (matrix is None) != (output is None):
@@ -204,3 +207,64 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
         raise InputError(path, "interdependency.matrix", shape, f"a {n}x{n} matrix in sector order")
     if output is not None and len(output) != n:
         raise InputError(path, "interdependency.output", f"{len(output)} values", f"{n} values in sector order")
+
+
+def _shares_add_to_one(values: Iterable[float], path: Path, field: str) -> None:
+    total = sum(values)
+    if abs(total - 1.0) > 1e-6:
+        raise InputError(path, field, round(total, 9), "shares that add up to 1")
+
+
+def check_agent_model(scenario: Scenario, path: Path, threats: set[str]) -> None:
+    """Cross-table checks of the ``[abm]`` tables: names exist, threats are of the right
+    kind, shares add up."""
+    abm = scenario.abm
+    assert abm is not None
+    kind = {t.id: t.kind for t in scenario.threats}
+    critical = {s.id for s in scenario.sectors if s.critical}
+
+    def threat_of_kind(name: str, field: str, wanted: str) -> None:
+        if name not in threats:
+            raise InputError(path, field, name, f"one of {sorted(threats)}")
+        if kind[name] != wanted:
+            raise InputError(path, field, name, f"a {wanted} threat")
+
+    def critical_sector(name: str, field: str) -> None:
+        if name not in critical:
+            raise InputError(path, field, name, f"a critical sector ({', '.join(sorted(critical))})")
+
+    _unique((k.id for k in abm.attackers.kinds), path, "abm.attackers.kinds[].id")
+    for k in abm.attackers.kinds:
+        if not k.threats or not any(k.threats.values()):
+            raise InputError(path, f"abm.attackers.kinds[id={k.id}].threats", k.threats, "a positive weight")
+        for name in k.threats:
+            threat_of_kind(name, f"abm.attackers.kinds[id={k.id}].threats.{name}", "cyber")
+    _shares_add_to_one(abm.attackers.origins.values(), path, "abm.attackers.origins")
+    threat_of_kind(abm.botnet.ddos_threat, "abm.botnet.ddos_threat", "cyber")
+
+    bands = abm.individuals.age_bands
+    _unique((b.id for b in bands), path, "abm.individuals.age_bands[].id")
+    _shares_add_to_one((b.user_share for b in bands), path, "abm.individuals.age_bands[].user_share")
+    unprotected = abm.individuals.users * sum(b.user_share * (1.0 - b.hygiene) for b in bands)
+    domestic = abm.botnet.bots * abm.botnet.domestic_share
+    if domestic >= unprotected:
+        raise InputError(
+            path, "abm.botnet.domestic_share", abm.botnet.domestic_share,
+            f"fewer domestic bots ({domestic:,.0f}) than users without good hygiene ({unprotected:,.0f})",
+        )  # fmt: skip
+    for i, name in enumerate(abm.individuals.leak_threats):
+        if name not in threats:
+            raise InputError(path, f"abm.individuals.leak_threats[{i}]", name, f"one of {sorted(threats)}")
+
+    sharing = abm.information_sharing
+    _unique((c.sector for c in sharing.ceptoars), path, "abm.information_sharing.ceptoars[].sector")
+    for i, ceptoar in enumerate(sharing.ceptoars):
+        critical_sector(ceptoar.sector, f"abm.information_sharing.ceptoars[{i}].sector")
+
+    outsourcing = abm.outsourcing
+    threat_of_kind(outsourcing.threat, "abm.outsourcing.threat", "unintentional")
+    for name in outsourcing.shares:
+        critical_sector(name, f"abm.outsourcing.shares.{name}")
+    missing = sorted(critical - set(outsourcing.shares))
+    if missing:
+        raise InputError(path, "abm.outsourcing.shares", missing[0], "a share for every critical sector")

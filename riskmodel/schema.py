@@ -318,6 +318,249 @@ class Incidents(Sourced):
     file: str
 
 
+# --- The agent model (riskmodel.abm): behaviour of operators, ministries, attackers and
+# individuals. Each mechanism can be switched off (``enabled = false``), which leaves the
+# engine's own hazard in force for it, so that a run with every mechanism off reproduces
+# the Monte Carlo engine's annual losses.
+
+FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
+
+
+class OperatorBehaviour(Sourced):
+    """How operators weigh security spending against the losses it removes.
+
+    Each fiscal year an operator first complies with its sector's mandatory measures, then
+    adopts a recommended measure when the expected loss it removes *for the operator*
+    (its direct loss plus ``users_weight`` of its users' loss) is at least
+    ``adoption_ratio`` times its annual cost, within a security budget of
+    ``budget_revenue_share`` of its revenue; it drops a measure that is not mandatory once
+    the loss it removes falls below its cost.
+    """
+
+    enabled: bool = True
+    budget_revenue_share: Positive
+    users_weight: Probability
+    adoption_ratio: Annotated[float, Field(ge=1.0)] = 1.0
+
+
+class Concealment(Sourced):
+    """Whether an operator reports an IT failure to its ministry or hides it.
+
+    An incident that affects ``public_persons`` or more persons is public (the press reports
+    it) and always reported. Otherwise the operator hides it with probability
+    ``logistic(logit(base_probability) + blame_slope * blame - immunity_effect * immune
+    + e_o)``: hiding rises with the blame a reported incident brings (the "shame culture";
+    ``blame`` is the policy lever, 1 for the FY2006 state) and falls when reporting is
+    immune from sanctions (from ``immunity_from_fiscal_year``; ``None`` never).
+    ``e_o`` is the operator's own disclosure propensity, normal with sd
+    ``propensity_sd`` on the logit scale.
+    """
+
+    enabled: bool = True
+    base_probability: Annotated[float, Field(gt=0.0, lt=1.0)]
+    blame: NonNegative = 1.0
+    blame_slope: NonNegative
+    immunity_effect: NonNegative
+    immunity_from_fiscal_year: FiscalYear | None = None
+    propensity_sd: NonNegative = 0.0
+    public_persons: Positive
+
+
+class PDCA(Sourced):
+    """The ministries' yearly PDCA cycle on safety standards.
+
+    At each fiscal year's end a ministry compares each of its sectors' reported failures
+    per operator with the Basic Plan's target for that year. Where the target is missed it
+    makes mandatory at most ``max_new_mandatory`` recommended measures whose estimated
+    social loss removed (from *reported* failure rates, built up from none with weight
+    ``memory`` on the newest year) is at least ``mandate_ratio`` times the sector's compliance cost;
+    any mandatory measure whose estimated loss removed falls below ``demote_ratio`` times
+    its cost goes back to recommended. Each Basic Plan (``horizon.plan_cycle_years``)
+    sets the target for its last year ``failure_reduction`` below the failures of the
+    year before it (of its own first year, for the first plan), and likewise
+    ``anxious_reduction`` for the share of individuals anxious about using IT.
+    """
+
+    enabled: bool = True
+    failure_reduction: Probability
+    anxious_reduction: Probability
+    mandate_ratio: Positive
+    demote_ratio: Positive
+    max_new_mandatory: Annotated[int, Field(ge=0, le=1000)]
+    memory: Annotated[float, Field(gt=0.0, le=1.0)]
+
+    @model_validator(mode="after")
+    def _demote_below_mandate(self) -> PDCA:
+        if self.demote_ratio > self.mandate_ratio:
+            raise ValueError("demote_ratio not above mandate_ratio")
+        return self
+
+
+class Ceptoar(Sourced):
+    """When a sector's CEPTOAR (information-sharing and analysis function) starts."""
+
+    sector: Identifier
+    from_fiscal_year: FiscalYear
+
+
+class InformationSharing(Sourced):
+    """CEPTOAR information sharing.
+
+    When a CEPTOAR starts, the largest ``membership_share`` of its sector's operators
+    join. A member shares an incident it reported with probability ``share_probability``;
+    then for ``alert_days`` every member of that CEPTOAR (of every CEPTOAR, once the
+    cross-sector CEPTOAR Council exists) blocks ``blocking`` of that threat's events and
+    cuts ``detection`` of the detection-delay part of its outages. Non-members gain
+    nothing.
+    """
+
+    enabled: bool = True
+    membership_share: Probability
+    share_probability: Probability
+    alert_days: Annotated[int, Field(ge=1, le=3650)]
+    blocking: Probability
+    detection: Probability
+    council_from_fiscal_year: FiscalYear | None = None
+    ceptoars: list[Ceptoar] = []
+
+
+class AttackerKind(Sourced):
+    """A kind of attacker: how many agents, their share of attempts and what they value.
+
+    ``threats`` weighs the kind's attempts over the cyber threats: a threat's attempts
+    (the scenario's rate) are shared between kinds in proportion to ``capacity_share``
+    times that weight. ``values`` is what a success is worth to the kind: ``direct``
+    (money), ``persons`` (visibility) or ``economy`` (disruption); it decides which
+    measures deter it.
+    """
+
+    id: Literal["criminal", "hacktivist", "state"]
+    count: Annotated[int, Field(ge=1, le=100_000)]
+    capacity_share: Positive
+    capacity_sigma: NonNegative = 0.0
+    threats: dict[Identifier, NonNegative]
+    values: Literal["direct", "persons", "economy"]
+
+
+class Attackers(Sourced):
+    """Attacker agents choose their targets by expected payoff for effort.
+
+    Every ``replan_days`` an attacker spreads its attempts over the sectors in proportion
+    to the scenario's attempt rates times ``(payoff / payoff without measures) **
+    displacement_elasticity``, where the payoff of an attempt is the chance it gets through
+    the sector's defences times what it is worth to the attacker's kind: hardening one
+    sector displaces attempts to the others. ``origins`` is the distribution of the
+    attackers' countries. Off, the cyber threats keep the scenario's rates.
+    """
+
+    enabled: bool = True
+    displacement_elasticity: NonNegative
+    replan_days: Annotated[int, Field(ge=1, le=365)]
+    kinds: Annotated[list[AttackerKind], Field(min_length=1)]
+    origins: dict[Identifier, Positive]
+
+
+class Botnet(Sourced):
+    """Bots that carry denial-of-service attacks: ``bots`` worldwide at the start, of
+    which ``domestic_share`` are infected machines of the model's individuals. DDoS
+    attempts scale with ``(bots now / bots at the start) ** ddos_elasticity``."""
+
+    bots: Positive
+    domestic_share: Probability
+    ddos_elasticity: NonNegative
+    ddos_threat: Identifier = "ddos"
+
+
+class AgeBand(Sourced):
+    """Internet users of an age band: their share of users, the share practising good
+    security hygiene at the start, and their dependence on services (relative exposure to
+    outages)."""
+
+    id: Identifier
+    user_share: Probability
+    hygiene: Annotated[float, Field(ge=0.0, lt=1.0)]
+    dependence: Positive
+
+
+class Individuals(Sourced):
+    """Cohorts of internet users by power area and age band.
+
+    Infected machines are cleaned at ``cleanup_per_year``; the infection pressure is set
+    so that the domestic bots of ``[abm.botnet]`` are in steady state at the start, and it
+    acts on users without good hygiene. The IT-anxiety index of a cohort is ``background``
+    (scaled by its share without good hygiene, relative to the start) plus the outages and
+    leaks it suffered: ``outage_weight`` per outage hour per member and ``leak_weight`` per
+    leak per member, decaying with ``anxiety_half_life_days``. The share of anxious
+    individuals is ``1 - exp(-index)`` (individual thresholds exponentially spread).
+    """
+
+    users: Positive
+    cohorts_per_band: Annotated[int, Field(ge=1, le=10_000)] = 1
+    age_bands: Annotated[list[AgeBand], Field(min_length=1)]
+    cleanup_per_year: Positive
+    anxious_share: Annotated[float, Field(ge=0.0, lt=1.0)]
+    anxiety_half_life_days: Positive
+    outage_weight: NonNegative
+    leak_weight: NonNegative
+    leak_threats: list[Identifier] = []
+
+
+class Awareness(Sourced):
+    """Awareness campaigns by the cabinet centre: each fiscal year from
+    ``from_fiscal_year`` a campaign closes ``hygiene_gain`` of the gap to full hygiene;
+    without campaigns hygiene slips back toward its start by ``hygiene_decay`` a year."""
+
+    enabled: bool = True
+    from_fiscal_year: FiscalYear
+    hygiene_gain: Probability
+    hygiene_decay: Probability
+
+
+class Exercises(Sourced):
+    """Cross-sector exercises: each fiscal year from ``from_fiscal_year`` the cabinet
+    centre invites the ``participants_per_year`` largest operators that have not taken
+    part within ``effect_years``; for ``effect_years`` a participant's outages are
+    ``duration_cut`` shorter and ``cascade_cut`` less of them reaches other sectors."""
+
+    enabled: bool = True
+    from_fiscal_year: FiscalYear
+    participants_per_year: Annotated[int, Field(ge=0, le=1_000_000)]
+    duration_cut: Probability
+    cascade_cut: Probability
+    effect_years: Annotated[int, Field(ge=1, le=100)]
+
+
+class Outsourcing(Sourced):
+    """IT outsourcing as a source of contractor faults.
+
+    Operators of a sector outsource a Beta-distributed share of their IT (mean the
+    sector's entry in ``shares``, concentration ``concentration``); their rate of
+    ``threat`` failures is the threat's rate times share / ``reference_share``. The
+    outsourcing measures of the catalogue lower it as any measure does.
+    """
+
+    enabled: bool = True
+    threat: Identifier = "contractor_fault"
+    reference_share: Positive
+    concentration: Positive
+    shares: dict[Identifier, Annotated[float, Field(gt=0.0, lt=1.0)]]
+
+
+class AgentModelSettings(Strict):
+    """The ``[abm]`` tables: every mechanism of the agent model and its parameters."""
+
+    operators: OperatorBehaviour
+    concealment: Concealment
+    pdca: PDCA
+    information_sharing: InformationSharing
+    attackers: Attackers
+    botnet: Botnet
+    individuals: Individuals
+    awareness: Awareness
+    exercises: Exercises
+    outsourcing: Outsourcing
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -331,6 +574,7 @@ class Scenario(Strict):
     interdependency: Interdependency
     measures: list[Measure] = []
     incidents: Incidents | None = None
+    abm: AgentModelSettings | None = None
 
 
 class SectorPortfolio(Strict):

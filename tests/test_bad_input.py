@@ -234,6 +234,55 @@ SCENARIO_CASES = {
         japan_with(lambda d: threat(d, "earthquake")["frequency"]["regional_rates"].update(mars=0.1)),
         ("threats[id=earthquake].frequency.regional_rates.mars", "got 'mars'", "expected one of ["),
     ),
+    "abm-probability-above-1": ScenarioCase(
+        japan_with(lambda d: d["abm"]["concealment"].update(base_probability=1.5)),
+        ("abm.concealment.base_probability", "got 1.5", "expected less than 1"),
+        real=True,
+    ),
+    "abm-unknown-field": ScenarioCase(
+        japan_with(lambda d: d["abm"]["pdca"].update(mandate_rato=1.0)),
+        ("abm.pdca.mandate_rato", "got 'mandate_rato'", "expected no such field"),
+    ),
+    "abm-wrong-type": ScenarioCase(
+        japan_with(lambda d: d["abm"]["information_sharing"].update(enabled="yes")),
+        ("abm.information_sharing.enabled", "got 'yes'", "expected a valid boolean"),
+    ),
+    "abm-zero-alert-days": ScenarioCase(
+        japan_with(lambda d: d["abm"]["information_sharing"].update(alert_days=0)),
+        ("abm.information_sharing.alert_days", "got 0", "expected greater than or equal to 1"),
+    ),
+    "abm-demote-above-mandate": ScenarioCase(
+        japan_with(lambda d: d["abm"]["pdca"].update(demote_ratio=2.0)),
+        ("abm.pdca", "expected demote_ratio not above mandate_ratio"),
+    ),
+    "abm-unknown-attacker-kind": ScenarioCase(
+        japan_with(lambda d: d["abm"]["attackers"]["kinds"][0].update(id="pirate")),
+        ("abm.attackers.kinds[id=pirate].id", "got 'pirate'", "expected 'criminal', 'hacktivist' or 'state'"),
+    ),
+    "abm-attacker-with-a-disaster": ScenarioCase(
+        japan_with(lambda d: d["abm"]["attackers"]["kinds"][0]["threats"].update(earthquake=0.1)),
+        ("abm.attackers.kinds[id=criminal].threats.earthquake", "got 'earthquake'", "expected a cyber threat"),
+    ),
+    "abm-origins-do-not-add-up": ScenarioCase(
+        japan_with(lambda d: d["abm"]["attackers"]["origins"].update(japan=0.5)),
+        ("abm.attackers.origins", "expected shares that add up to 1"),
+    ),
+    "abm-age-bands-do-not-add-up": ScenarioCase(
+        japan_with(lambda d: d["abm"]["individuals"]["age_bands"][0].update(user_share=0.5)),
+        ("abm.individuals.age_bands[].user_share", "expected shares that add up to 1"),
+    ),
+    "abm-ceptoar-of-unknown-sector": ScenarioCase(
+        japan_with(lambda d: d["abm"]["information_sharing"]["ceptoars"][0].update(sector="nuclear")),
+        ("abm.information_sharing.ceptoars[0].sector", "got 'nuclear'", "expected a critical sector"),
+    ),
+    "abm-outsourcing-share-missing": ScenarioCase(
+        japan_with(lambda d: d["abm"]["outsourcing"]["shares"].pop("water")),
+        ("abm.outsourcing.shares", "got 'water'", "expected a share for every critical sector"),
+    ),
+    "abm-too-many-domestic-bots": ScenarioCase(
+        japan_with(lambda d: d["abm"]["botnet"].update(bots=1e9, domestic_share=1.0)),
+        ("abm.botnet.domestic_share", "expected fewer domestic bots"),
+    ),
     "malformed-toml": ScenarioCase(
         None, ("(syntax)", "line 1", "expected valid TOML"), real=True, text=b'[scenario\nname = "x"\n'
     ),
@@ -525,11 +574,40 @@ def test_bad_cell_in_the_io_table(cell: str, shown: str, tmp_path: Path) -> None
     assert_one_line_error(outcome, "japan_io_2011_13sector.csv: row 'industry/05_", f"got {shown}", "a finite number")
 
 
-@pytest.mark.parametrize(("option", "value"), [("--years", "0"), ("--threads", "0"), ("--seed", "-1")])
-def test_out_of_range_options(option: str, value: str, tmp_path: Path) -> None:
-    outcome = run_cli(["simulate", option, value, "--out", str(tmp_path / "out")], real=True, cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("simulate", "--years", "0"),
+        ("simulate", "--threads", "0"),
+        ("simulate", "--seed", "-1"),
+        ("abm", "--years", "0"),
+        ("abm", "--seed", "-2"),
+    ],
+)
+def test_out_of_range_options(command: str, option: str, value: str, tmp_path: Path) -> None:
+    outcome = run_cli([command, option, value, "--out", str(tmp_path / "out")], real=True, cwd=tmp_path)
     assert_one_line_error(outcome, f"error: (command line): {option}: got {value}", "expected a whole number")
     assert not (tmp_path / "out").exists()
+
+
+def test_agent_model_needs_its_tables(tmp_path: Path) -> None:
+    """The toy scenario has no [abm] tables: the agent model says so and writes nothing."""
+    scenario = write_toml(tmp_path / "toy.toml", compound_poisson_document(n_sectors=2))
+    out = tmp_path / "out"
+    outcome = run_cli(["abm", "--scenario", str(scenario), "--out", str(out)], real=True, cwd=tmp_path)
+    assert_one_line_error(outcome, f"error: {scenario}: abm: ", "got '(missing)'", "expected the [abm] tables")
+    assert not out.exists()
+
+
+def test_failed_abm_leaves_earlier_results_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    good = run_cli(["abm", "--years", "1", "--out", str(out)], real=False, cwd=tmp_path)
+    assert good.code == 0, good
+    before = snapshot(out)
+    portfolio = write_toml(tmp_path / "bad.toml", {"sectors": {"finance": {"measures": ["independent_testing"]}}})
+    bad = run_cli(["abm", "--years", "1", "--portfolio", str(portfolio), "--out", str(out)], real=False, cwd=tmp_path)
+    assert_one_line_error(bad, f"error: {portfolio}: ", "expected its prerequisite 'change_management'")
+    assert snapshot(out) == before
 
 
 def test_out_below_a_file_is_refused(tmp_path: Path) -> None:

@@ -80,3 +80,20 @@ def test_scenario_show():
     done = run("scenario", "show")
     assert done.returncode == 0
     assert "electricity" in done.stdout and "spectral radius" in done.stdout
+
+
+def test_abm_runs_end_to_end_with_a_portfolio(tmp_path):
+    portfolio = tmp_path / "p.toml"
+    portfolio.write_text('[sectors.finance]\nmeasures = ["web_application_firewall", "ddos_mitigation:2"]\n')
+    out = tmp_path / "abm"
+    done = run("abm", "--years", "2", "--seed", "4", "--portfolio", str(portfolio), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    for name in ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "abm_summary.json").read_text())
+    assert list(summary["fiscal_years"]) == ["2006", "2007"] and summary["seed"] == 4
+    assert "2007" in done.stdout and "anxious" in done.stdout
+    agents = pq.read_table(out / "agents_yearly.parquet").to_pandas()
+    finance = agents[(agents.agent_type == "Operator") & (agents.sector == "finance") & (agents.fiscal_year == 2006)]
+    assert (finance.measures >= 2).all()  # the portfolio is in place from the start
+    assert not list(out.glob(".partial-*"))

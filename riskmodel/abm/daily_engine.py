@@ -1,0 +1,193 @@
+"""The Monte Carlo engine's kernel, stepped one day at a time on arrays the model owns.
+
+The agent model never re-implements hazards, severities or the cascade: each day it calls
+:func:`riskmodel.engine.kernels.simulate_periods` with a period of 1/365 year on kernel
+inputs whose arrays it keeps and changes in place as the agents act:
+
+* ``sector_rate`` (failures a year per sector and threat): attackers' attempts for the
+  cyber threats, the operators' outsourcing for contractor faults, and this year's
+  negative-binomial multiplier;
+* the per-operator tables: measures in place (rebuilt when operators invest), and on top
+  of them the temporary effects of information sharing and exercises.
+
+Over-dispersion. The engine draws a threat's Gamma multiplier once per period; stepping
+days that way would give a different year. Here the kernel's dispersion is set to zero
+and the multiplier is drawn once per fiscal year (:meth:`DailyEngine.new_year`) and
+folded into the rates, so that a year of days has the engine's negative-binomial count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskmodel.engine.kernels import (
+    ELT_FLOAT_COLUMNS,
+    ELT_INT_COLUMNS,
+    FN_BINS,
+    LAYERS,
+    OP_SHOCK,
+    OT_DIRECT,
+    OT_LOG_DURATION,
+    OT_SURVIVE,
+    TH_DISPERSION,
+    simulate_periods,
+)
+from riskmodel.engine.simulate import KernelInputs
+from riskmodel.measures import Protection
+from riskmodel.world import World
+
+DAYS_PER_YEAR = 365
+
+
+@dataclass(frozen=True)
+class DayEvents:
+    """The IT failures of one day, one entry per failing operator (views, valid until the
+    next day is run). A disaster's hits share one ``event`` number."""
+
+    event: np.ndarray
+    sector: np.ndarray
+    region: np.ndarray
+    operator: np.ndarray
+    threat: np.ndarray
+    duration: np.ndarray  # hours
+    depth: np.ndarray
+    persons: np.ndarray
+    direct: np.ndarray  # yen
+    users: np.ndarray
+    economy: np.ndarray
+    external: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.operator.size)
+
+    @classmethod
+    def from_table(cls, ints: np.ndarray, floats: np.ndarray) -> DayEvents:
+        i = {name: ints[:, k] for k, name in enumerate(ELT_INT_COLUMNS)}
+        f = {name: floats[:, k] for k, name in enumerate(ELT_FLOAT_COLUMNS)}
+        return cls(
+            event=i["event"],
+            sector=i["sector"],
+            region=i["region"],
+            operator=i["operator"],
+            threat=i["threat"],
+            duration=f["duration_hours"],
+            depth=f["depth"],
+            persons=f["persons"],
+            direct=f["direct"],
+            users=f["users"],
+            economy=f["economy"],
+            external=f["economy_external"],
+        )
+
+
+class DailyEngine:
+    """One day of IT failures at a time, on kernel inputs the agent model updates.
+
+    The model writes ``rate_factor[sector, threat]`` (multiplies the scenario's rates),
+    ``survive_factor[operator, threat]``, ``duration_factor[operator, threat]`` and
+    ``cascade_factor[operator]`` (multiply the measures' multipliers; all 1 to start) and
+    calls :meth:`refresh` after changing the operator factors.
+    """
+
+    def __init__(self, world: World, rng: np.random.Generator):
+        self.world = world
+        self.rng = rng
+        n_ops, n_sectors, n_threats = len(world.operators), world.n_sectors, len(world.threat_ids)
+        self.rate_factor = np.ones((n_sectors, n_threats))
+        self.survive_factor = np.ones((n_ops, n_threats))
+        self.duration_factor = np.ones((n_ops, n_threats))
+        self.cascade_factor = np.ones(n_ops)
+        self._year_gamma = np.ones((n_sectors, n_threats))
+        self._region_gamma = np.ones_like(world.threats.regional_rate)
+        self._sector_rate = world.sector_rate.copy()
+        self._regional_rate = world.threats.regional_rate.copy()
+        self._base: KernelInputs | None = None
+        self._ops: tuple = ()
+        self._op_float = np.empty(0)
+        self._op_threat = np.empty(0)
+        self._threat_float = np.empty(0)
+        self._year_loss = np.zeros((1, n_sectors, len(LAYERS)))
+        self._year_max = np.zeros((1, n_sectors + 1))
+        self._year_events = np.zeros((1, n_sectors), dtype=np.int64)
+        self._fn_counts = np.zeros((n_sectors + 1, FN_BINS), dtype=np.int64)
+        self._ints = np.zeros((0, len(ELT_INT_COLUMNS)), dtype=np.int64)
+        self._floats = np.zeros((0, len(ELT_FLOAT_COLUMNS)))
+        self._grow(4 * n_ops + 1024)
+
+    def _grow(self, capacity: int) -> None:
+        """Event-table buffers for ``capacity`` failures a day, reused from day to day."""
+        self._ints = np.zeros((capacity, len(ELT_INT_COLUMNS)), dtype=np.int64)
+        self._floats = np.zeros((capacity, len(ELT_FLOAT_COLUMNS)))
+
+    def set_protection(self, prot: Protection) -> None:
+        """Measures in place changed: rebuild the kernel inputs from their multipliers."""
+        base = KernelInputs.build(self.world, prot)
+        self._base = base
+        op_int, op_float, op_threat, *rest = base.ops
+        self._op_float = op_float.copy()
+        self._op_threat = op_threat.copy()
+        self._ops = (op_int, self._op_float, self._op_threat, *rest)
+        self._threat_float = base.thr[0].copy()
+        self._threat_float[:, TH_DISPERSION] = 0.0  # drawn once a year instead, see new_year()
+        self.refresh()
+
+    @property
+    def base(self) -> KernelInputs:
+        assert self._base is not None, "set_protection() first"
+        return self._base
+
+    @property
+    def op_threat(self) -> np.ndarray:
+        """The kernel's effective ``[operator, threat, (survive, log duration, direct)]``."""
+        return self._op_threat
+
+    @property
+    def op_float(self) -> np.ndarray:
+        """The kernel's effective ``[operator, (users, depth scale, shock)]``."""
+        return self._op_float
+
+    def refresh(self) -> None:
+        """Apply the operator factors to the measures' multipliers."""
+        base_float, base_threat = self.base.ops[1], self.base.ops[2]
+        self._op_threat[:, :, OT_SURVIVE] = base_threat[:, :, OT_SURVIVE] * self.survive_factor
+        with np.errstate(divide="ignore"):
+            self._op_threat[:, :, OT_LOG_DURATION] = base_threat[:, :, OT_LOG_DURATION] + np.log(self.duration_factor)
+        # the direct loss scales with the outage's duration, as the measures' own multiplier does
+        self._op_threat[:, :, OT_DIRECT] = base_threat[:, :, OT_DIRECT] * self.duration_factor
+        self._op_float[:, OP_SHOCK] = base_float[:, OP_SHOCK] * self.cascade_factor
+
+    def new_year(self) -> None:
+        """Draw this year's negative-binomial multipliers (Gamma, mean 1, variance the
+        threat's dispersion) for every sector and threat, and every region and disaster."""
+        dispersion = self.world.threats.dispersion
+        shape = np.divide(1.0, dispersion, out=np.zeros_like(dispersion), where=dispersion > 0)
+        for h, phi in enumerate(dispersion):
+            if phi > 0:
+                self._year_gamma[:, h] = self.rng.gamma(shape[h], phi, size=self._year_gamma.shape[0])
+                self._region_gamma[h] = self.rng.gamma(shape[h], phi, size=self._region_gamma.shape[1])
+        self._regional_rate[:] = self.world.threats.regional_rate * self._region_gamma
+
+    def expected_rate(self) -> np.ndarray:
+        """Failures a year per sector and threat at the current factors (no yearly draw)."""
+        return self.world.sector_rate * self.rate_factor
+
+    def run_day(self, day: int) -> DayEvents:
+        """Simulate one day; ``day`` labels it. Returns its failures."""
+        np.multiply(self.world.sector_rate * self.rate_factor, self._year_gamma, out=self._sector_rate)
+        base = self.base
+        while True:
+            state = self.rng.bit_generator.state
+            self._year_loss[:] = 0.0
+            self._year_max[:] = 0.0
+            self._year_events[:] = 0
+            n = simulate_periods(
+                self.rng, 1.0 / DAYS_PER_YEAR, 1, day, self._ops, (self._sector_rate, base.sect[1]),
+                (self._threat_float, self._regional_rate), base.casc, self._year_loss, self._year_max,
+                self._year_events, self._fn_counts, self._ints, self._floats,
+            )  # fmt: skip
+            if n >= 0:
+                return DayEvents.from_table(self._ints[:n], self._floats[:n])
+            self.rng.bit_generator.state = state  # the day outgrew the buffers: same draws, larger buffers
+            self._grow(2 * self._ints.shape[0])

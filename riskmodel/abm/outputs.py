@@ -1,0 +1,221 @@
+"""What an agent-model run writes: declared tables, the summary and its figure.
+
+Like the engine's loss tables (:mod:`riskmodel.outputs`), each table has a fixed schema
+with a description per column, so that downstream tools can rely on names, types and
+units:
+
+* ``model_timeseries.parquet``: one row per day and series value, in long form (``variable``
+  names a series of :data:`riskmodel.abm.model.DAILY_SERIES`; ``sector``, ``threat`` and
+  ``layer`` are set where the series is broken down by them);
+* ``agents_yearly.parquet``: one row per agent and fiscal year, with the columns of its kind
+  (the others null).
+
+``abm_summary.json`` gives each fiscal year's headline figures and the Basic Plan's
+indicators and targets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
+from riskmodel.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
+from riskmodel.engine.kernels import LAYERS
+from riskmodel.plots import plot_abm
+
+
+def _field(name: str, kind: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
+    return pa.field(name, kind, nullable=nullable, metadata={"description": doc})
+
+
+TIMESERIES_SCHEMA = pa.schema(
+    [
+        _field("day", pa.int32(), "day of the run, 0-based"),
+        _field("date", pa.date32(), "calendar date (fiscal years start on 1 April; 365 days each)"),
+        _field("fiscal_year", pa.int16(), "fiscal year"),
+        _field("variable", pa.string(), "series name (see riskmodel.abm.model.DAILY_SERIES)"),
+        _field("sector", pa.string(), "sector, for series by sector", nullable=True),
+        _field("threat", pa.string(), "threat, for series by threat", nullable=True),
+        _field("layer", pa.string(), "loss layer, for losses", nullable=True),
+        _field("value", pa.float64(), "the value (yen for money, counts, shares)"),
+    ]
+)
+
+AGENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("sector", pa.string(), "operator: its sector"),
+    ("region", pa.string(), "operator, individuals: power area"),
+    ("ministry", pa.string(), "ministry: its id"),
+    ("kind", pa.string(), "attacker: criminal, hacktivist or state"),
+    ("origin", pa.string(), "attacker: country of origin"),
+    ("age_band", pa.string(), "individuals: age band"),
+    ("measures", pa.int32(), "operator: measure options in place during the year"),
+    ("mandatory_in_place", pa.int32(), "operator: mandatory measures it has"),
+    ("compliance", pa.float64(), "operator: share of its sector's mandatory measures it has"),
+    ("security_spend", pa.float64(), "operator: yearly cost of its measures, yen"),
+    ("true_failures", pa.int32(), "operator: its IT failures in the year"),
+    ("reported_failures", pa.int32(), "operator: of which reported to its ministry"),
+    ("loss", pa.float64(), "operator: direct, users' and economy loss of its failures, yen"),
+    ("hide_probability", pa.float64(), "operator: chance it hides a failure the press does not report"),
+    ("ceptoar_member", pa.bool_(), "operator: member of its sector's CEPTOAR"),
+    ("exercised", pa.bool_(), "operator: an exercise's effects are with it this year"),
+    ("mandatory_measures", pa.int32(), "ministry: mandatory measures over its sectors, at the year's end"),
+    ("recommended_measures", pa.int32(), "ministry: recommended (not mandatory) measures over its sectors"),
+    ("targets_missed", pa.int32(), "ministry: its sectors that missed the Basic Plan's target"),
+    ("attempts_per_year", pa.float64(), "attacker: attempts a year at its current aim"),
+    ("successes", pa.int32(), "attacker: IT failures its attacks caused in the year"),
+    ("payoff", pa.float64(), "attacker: what its successes were worth to it (yen, or persons for hacktivists)"),
+    ("users", pa.float64(), "individuals: internet users in the cohort"),
+    ("hygiene", pa.float64(), "individuals: share practising good hygiene"),
+    ("infected_share", pa.float64(), "individuals: share of machines infected"),
+    ("anxiety_index", pa.float64(), "individuals: IT-anxiety index"),
+    ("anxious_share", pa.float64(), "individuals: share anxious about using IT"),
+]
+AGENTS_SCHEMA = pa.schema(
+    [
+        _field("fiscal_year", pa.int16(), "fiscal year"),
+        _field("agent_type", pa.string(), "Operator, Ministry, CabinetCentre, Attacker or Individual"),
+        _field("agent_id", pa.int32(), "Mesa unique_id"),
+        *(_field(name, kind, doc, nullable=True) for name, kind, doc in AGENT_COLUMNS),
+    ]
+)
+RENAMED = {"sector_id": "sector", "region_id": "region", "ministry_id": "ministry"}
+
+
+def _dates(model: CriticalInfrastructureModel, days: np.ndarray) -> np.ndarray:
+    """Calendar dates of run days: fiscal year y starts on 1 April of y; 365 days a year."""
+    epoch = dt.date(1970, 1, 1).toordinal()
+    first_days = np.array(
+        [dt.date(model.start_year + k, 4, 1).toordinal() - epoch for k in range(model.n_years + 1)], dtype=np.int64
+    )
+    return (first_days[days // DAYS_PER_YEAR] + days % DAYS_PER_YEAR).astype("datetime64[D]")
+
+
+def timeseries_table(model: CriticalInfrastructureModel) -> pa.Table:
+    """The daily series in long form (``model_timeseries.parquet``): one series after the
+    other, each by sector, threat or layer where it has them, day by day."""
+    world = model.world
+    frame = model.daily.get_model_vars_dataframe()
+    n_days = len(frame)
+    critical = world.critical_sectors
+    sectors = np.array(world.critical_ids, dtype=object)
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("variable", "sector", "threat", "layer", "value")}
+
+    def add(variable: str, values: np.ndarray, sector=None, threat=None, layer=None) -> None:
+        """``values[day, k]`` for ``k`` over the labels given (a column each)."""
+        n = values.size
+        columns["variable"].append(np.full(n, variable, dtype=object))
+        for name, labels in (("sector", sector), ("threat", threat), ("layer", layer)):
+            columns[name].append(np.full(n, None, dtype=object) if labels is None else np.repeat(labels, n_days))
+        columns["value"].append(values.T.reshape(-1).astype(float))
+
+    for name in DAILY_SERIES:
+        column = frame[name]
+        if name in ("true_failures", "reported_failures", "loss"):
+            stacked = np.stack(column.to_numpy())[:, critical, :]  # [day, sector, threat or layer]
+            inner = np.array(world.threat_ids if name != "loss" else LAYERS, dtype=object)
+            flat = stacked.reshape(n_days, -1)
+            outer_labels = np.repeat(sectors, inner.size)
+            inner_labels = np.tile(inner, sectors.size)
+            if name == "loss":
+                add(name, flat, sector=outer_labels, layer=inner_labels)
+            else:
+                add(name, flat, sector=outer_labels, threat=inner_labels)
+        elif name == "attack_attempts":
+            add(name, np.stack(column.to_numpy())[:, critical], sector=sectors)
+        else:
+            add(name, column.to_numpy(dtype=float)[:, None])
+    n_rows = sum(v.size for v in columns["value"])
+    days = np.tile(np.arange(n_days, dtype=np.int32), n_rows // max(n_days, 1))
+    data = {
+        "day": days,
+        "date": _dates(model, days.astype(np.int64)),
+        "fiscal_year": (model.start_year + days // DAYS_PER_YEAR).astype(np.int16),
+        **{name: np.concatenate(parts) for name, parts in columns.items()},
+    }
+    return pa.Table.from_pydict(data, schema=TIMESERIES_SCHEMA)
+
+
+def agents_table(model: CriticalInfrastructureModel) -> pa.Table:
+    """One row per agent and fiscal year (``agents_yearly.parquet``)."""
+    frames = []
+    for kind in (Operator, Ministry, CabinetCentre, Attacker, Individual):
+        if kind not in model.yearly.agenttype_reporters:
+            continue
+        frame = model.yearly.get_agenttype_vars_dataframe(kind)
+        if frame.empty:
+            continue
+        frame = frame.reset_index().rename(columns={"Step": "step", "AgentID": "agent_id", **RENAMED})
+        frame["fiscal_year"] = model.start_year + frame.pop("step") // DAYS_PER_YEAR - 1
+        frame["agent_type"] = kind.__name__
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=AGENTS_SCHEMA.names)
+    for name in AGENTS_SCHEMA.names:
+        if name not in table:
+            table[name] = None
+    table = table.sort_values(["fiscal_year", "agent_id"], kind="stable")
+    return pa.Table.from_pandas(
+        table[AGENTS_SCHEMA.names], schema=AGENTS_SCHEMA, preserve_index=False
+    ).replace_schema_metadata()
+
+
+def _number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def summary(model: CriticalInfrastructureModel) -> dict:
+    """The ``abm_summary.json`` document: each fiscal year's headline figures, by sector too."""
+    world = model.world
+    critical = world.critical_sectors
+    years = {}
+    for record in model.yearly.get_model_vars_dataframe().to_dict("records"):
+        loss = record["loss"]
+        sectors = {}
+        for s in critical:
+            sectors[world.sector_ids[s]] = {
+                "true_failures": int(record["true_failures"][s].sum()),
+                "reported_failures": int(record["reported_failures"][s].sum()),
+                "loss": {layer: float(loss[s, k]) for k, layer in enumerate(LAYERS)},
+                "mandatory_measures": int(record["mandatory_measures"][s]),
+                "failures_per_operator": float(record["failures_per_operator"][s]),
+                "failures_target": _number(record["failures_target"][s]),
+                "target_missed": bool(record["target_missed"][s]),
+                "attack_attempts": float(record["attack_attempts"][s]),
+            }
+        years[str(record["fiscal_year"])] = {
+            "true_failures": int(record["true_failures"].sum()),
+            "reported_failures": int(record["reported_failures"].sum()),
+            "loss": {layer: float(loss[:, k].sum()) for k, layer in enumerate(LAYERS)},
+            "anxious_share": float(record["anxious_share"]),
+            "anxious_target": _number(record["anxious_target"]),
+            "anxiety_index": float(record["anxiety_index"]),
+            "botnet_size": round(float(record["botnet_size"])),
+            "infected_share": float(record["infected_share"]),
+            "hygiene": float(record["hygiene"]),
+            "mandatory_measures": int(record["mandatory_measures"].sum()),
+            "recommended_measures": int(record["recommended_measures"].sum()),
+            "compliance": float(record["compliance"]),
+            "security_spend": float(record["security_spend"]),
+            "ceptoar_share": float(record["ceptoar_share"]),
+            "sectors": sectors,
+        }
+    return {"scenario": world.name, "seed": model.seed, "fiscal_years": years}
+
+
+def write_outputs(model: CriticalInfrastructureModel, folder: Path) -> list[str]:
+    """Write the run's tables, summary and figure into ``folder``; returns the file names."""
+    pq.write_table(timeseries_table(model), folder / "model_timeseries.parquet", compression="zstd")
+    pq.write_table(agents_table(model), folder / "agents_yearly.parquet", compression="zstd")
+    document = summary(model)
+    (folder / "abm_summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    plot_abm(document, folder / "abm_timeseries.png")
+    return ["abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png"]

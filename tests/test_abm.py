@@ -1,0 +1,112 @@
+"""The agent model as a whole: it runs the engine's hazards, reproducibly, and writes its outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pyarrow.parquet as pq
+from abm_helpers import ALL_OFF, run, yearly
+
+from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
+from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary, write_outputs
+from riskmodel.abm.valuation import event_values, expected_losses
+from riskmodel.engine.simulate import simulate
+from riskmodel.measures import no_measures, protection
+
+
+def test_with_every_mechanism_off_it_is_the_engine(japan):
+    """A year of days through the engine's kernel has the engine's failure counts, by sector,
+    and its annual loss: the agent model adds behaviour, not a second hazard model."""
+    runs = [run(japan, ALL_OFF, seed, 9) for seed in range(8)]
+    counts = np.array([f.sum(axis=1) for m in runs for f in yearly(m, "true_failures")])
+    losses = np.array([f[:, :3].sum() for m in runs for f in yearly(m, "loss")])
+    values = event_values(japan)
+    expected = np.bincount(japan.operators.sector, weights=values.rate.sum(axis=1), minlength=japan.n_sectors)
+    se = counts.std(axis=0, ddof=1) / math.sqrt(len(counts))
+    critical = japan.critical_sectors
+    assert (np.abs(counts.mean(axis=0) - expected)[critical] < 4 * se[critical]).all()
+    engine = simulate(japan, years=20_000, seed=3)
+    total = japan.n_sectors
+    combined = math.hypot(losses.std(ddof=1) / math.sqrt(losses.size), engine.aggregate.standard_error(total))
+    assert abs(losses.mean() - engine.aggregate.mean(total)) < 4 * combined
+
+
+def test_expected_losses_match_the_engine(japan):
+    """The closed-form expectations that agents decide by agree with the engine's means."""
+    values = event_values(japan)
+    direct, users, economy = expected_losses(values, values.rate, protection(japan, no_measures(japan)))
+    result = simulate(japan, years=20_000, seed=8, ylt=True)
+    ylt = result.ylt
+    for layer, expected in (("direct", direct), ("users", users)):
+        by_sector = np.bincount(japan.operators.sector, weights=expected.sum(axis=1), minlength=japan.n_sectors)
+        for s in japan.critical_sectors:
+            column = ylt[ylt.sector == japan.sector_ids[s]][layer]
+            se = column.std() / math.sqrt(len(column))
+            assert abs(column.mean() - by_sector[s]) < 4 * se, (layer, japan.sector_ids[s])
+    # the cascade: unclipped expectation, never below the engine's clipped losses by more than noise
+    economy_by_sector = np.bincount(japan.operators.sector, weights=economy.sum(axis=1), minlength=japan.n_sectors)
+    for s in japan.critical_sectors:
+        column = ylt[ylt.sector == japan.sector_ids[s]].economy
+        assert column.mean() < economy_by_sector[s] + 4 * column.std() / math.sqrt(len(column))
+
+
+def test_same_seed_same_bytes_and_another_seed_differs(japan, tmp_path):
+    outputs = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        model = CriticalInfrastructureModel(japan, fiscal_years=2, seed=seed)
+        model.run_model()
+        folder = tmp_path / name
+        folder.mkdir()
+        write_outputs(model, folder)
+        outputs.append(folder)
+    for name in ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet"):
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+    assert (outputs[0] / "abm_summary.json").read_bytes() != (outputs[2] / "abm_summary.json").read_bytes()
+
+
+def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
+    years = 4
+    model = CriticalInfrastructureModel(japan, fiscal_years=years, seed=1)
+    model.run_model()
+    assert model.day == years * DAYS_PER_YEAR and not model.running
+    write_outputs(model, tmp_path)
+    series = pq.read_table(tmp_path / "model_timeseries.parquet")
+    assert series.schema.equals(TIMESERIES_SCHEMA, check_metadata=True)
+    frame = series.to_pandas()
+    assert set(frame.variable) == set(DAILY_SERIES)
+    assert frame.day.max() == years * DAYS_PER_YEAR - 1
+    assert str(frame.date.min()) == "2006-04-01" and frame.fiscal_year.max() == 2006 + years - 1
+    failures = frame[frame.variable == "true_failures"]
+    assert set(failures.sector) == set(japan.critical_ids) and set(failures.threat) == set(japan.threat_ids)
+    assert set(frame[frame.variable == "loss"].layer) == {"direct", "users", "economy", "economy_external"}
+
+    agents = pq.read_table(tmp_path / "agents_yearly.parquet")
+    assert agents.schema.equals(AGENTS_SCHEMA, check_metadata=True)
+    table = agents.to_pandas()
+    assert len(table) == years * len(model.agents)
+    assert set(table.agent_type) == {"Operator", "Ministry", "CabinetCentre", "Attacker", "Individual"}
+    operators = table[table.agent_type == "Operator"]
+    assert operators.sector.notna().all() and operators.kind.isna().all()
+    per_year = operators.groupby("fiscal_year").true_failures.sum()
+    assert list(per_year) == [int(f.sum()) for f in yearly(model, "true_failures")]
+
+    document = json.loads((tmp_path / "abm_summary.json").read_text())
+    assert document["scenario"] == "japan" and document["seed"] == 1
+    fiscal = document["fiscal_years"]
+    assert list(fiscal) == [str(2006 + k) for k in range(years)]
+    for year in fiscal.values():
+        for key in ("true_failures", "reported_failures", "loss", "anxious_share", "botnet_size", "mandatory_measures"):
+            assert key in year
+        assert set(year["loss"]) == {"direct", "users", "economy", "economy_external"}
+        assert year["reported_failures"] <= year["true_failures"]
+    # the first plan fixes its targets at the end of FY2006: the baseline, then 30% below by FY2008
+    first = fiscal["2006"]["sectors"]["finance"]
+    assert first["failures_target"] == first["failures_per_operator"]
+    last = fiscal["2008"]["sectors"]["finance"]["failures_target"]
+    reduction = japan.scenario.abm.pdca.failure_reduction
+    assert math.isclose(last, first["failures_per_operator"] * (1 - reduction))
+    assert fiscal["2008"]["anxious_target"] < fiscal["2006"]["anxious_target"]
+    assert summary(model) == document

@@ -1,0 +1,306 @@
+"""Each mechanism of the agent model moves its outputs the way it should.
+
+A directional test runs two arms of an experiment on the same seeds and asserts that the
+95% confidence interval of the paired difference (Student's t on its standard error)
+lies on the expected side of zero. Seeds are fixed, so the tests are deterministic. Where
+an arm changes nothing but the mechanism under test, the engine's common random numbers
+pair the arms event by event, and some effects can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from abm_helpers import only, over_seeds, paired_interval, run, yearly
+
+from riskmodel.abm.choices import LossWeights, evaluate_changes
+from riskmodel.abm.cohorts import Cohorts
+from riskmodel.abm.levers import with_levers
+from riskmodel.abm.model import CriticalInfrastructureModel
+from riskmodel.agents import Attacker, Operator
+from riskmodel.measures import no_measures
+from riskmodel.schema import Scenario
+from riskmodel.world import build_world
+
+SEEDS = range(6)
+
+
+def total(model, name: str, first: int = 0) -> float:
+    """A yearly array series summed over its years from the ``first``."""
+    return float(sum(np.sum(v) for v in yearly(model, name)[first:]))
+
+
+def reported_share(model) -> float:
+    return total(model, "reported_failures") / total(model, "true_failures")
+
+
+def operator_records(model):
+    """The operators' yearly records, with their row of the world's operator table."""
+    records = model.yearly.get_agenttype_vars_dataframe(Operator).reset_index()
+    index = {a.unique_id: a.index for a in model.operators}
+    return records.assign(operator=records.AgentID.map(index))
+
+
+# --- concealment and immunity ----------------------------------------------------------------
+
+
+def test_reported_failures_never_exceed_true_ones(japan):
+    model = run(japan, {}, seed=0, years=2)
+    daily = model.daily.get_model_vars_dataframe()
+    true, reported = np.stack(daily.true_failures), np.stack(daily.reported_failures)
+    assert (reported <= true).all()
+    assert 0 < reported.sum() < true.sum()
+
+
+def test_blame_raises_hiding_and_immunity_lowers_it(japan):
+    low = over_seeds(japan, only("concealment", concealment__blame=0.0), reported_share, SEEDS, 2)
+    high = over_seeds(japan, only("concealment", concealment__blame=2.0), reported_share, SEEDS, 2)
+    immune = over_seeds(
+        japan,
+        only("concealment", concealment__blame=2.0, concealment__immunity_from_fiscal_year=2006),
+        reported_share,
+        SEEDS,
+        2,
+    )
+    assert paired_interval(high, low)[1] < 0
+    assert paired_interval(immune, high)[0] > 0
+
+
+def test_ministries_respond_later_when_incidents_are_hidden(japan):
+    """Ministries build their picture of risk from reported failures only: with much hidden,
+    fewer measures are mandatory at any time."""
+
+    def mandatory_in_force(model) -> float:
+        return float(np.mean([m.sum() for m in yearly(model, "mandatory_measures")]))
+
+    visible = over_seeds(japan, only("pdca"), mandatory_in_force, SEEDS, 5)
+    hidden = over_seeds(japan, only("pdca", "concealment", concealment__blame=3.0), mandatory_in_force, SEEDS, 5)
+    assert paired_interval(hidden, visible)[1] < 0
+
+
+# --- PDCA and standards ------------------------------------------------------------------------
+
+
+def test_operators_adopt_the_measure_that_pays_best_for_them(japan):
+    model = CriticalInfrastructureModel(with_levers(japan, only("operators")), fiscal_years=1, seed=0)
+    weights = LossWeights(1.0, model.settings.operators.users_weight, 0.0)
+    rows = np.arange(len(japan.operators))
+    options = np.arange(japan.catalogue.n_options)
+    changes = evaluate_changes(japan, model.values, model.operator_rates(), model.in_place, rows, options, weights)
+    adoptable = model.adoptable(changes)
+    ratio = np.divide(
+        changes.loss_removed, changes.cost_added, out=np.zeros_like(changes.loss_removed), where=changes.cost_added > 0
+    )
+    adopters = 0
+    for operator in list(model.operators)[::25]:
+        before = operator.options.copy()
+        eligible = [k for k in np.flatnonzero(adoptable[:, operator.index]) if model.allowed(operator.index, k)]
+        assert operator.adopt(changes) == bool(eligible)
+        if eligible:
+            adopters += 1
+            chosen = int(np.flatnonzero(operator.options & ~before)[0])
+            assert ratio[chosen, operator.index] == max(ratio[k, operator.index] for k in eligible)
+            assert ratio[chosen, operator.index] >= model.settings.operators.adoption_ratio
+    assert adopters > 0
+
+
+def test_investment_lowers_losses_at_a_cost(japan):
+    def loss(model) -> float:
+        return total(model, "loss", first=1)  # after the first year's investment
+
+    invest = over_seeds(japan, only("operators"), loss, SEEDS, 3)
+    idle = over_seeds(japan, only(), loss, SEEDS, 3)
+    assert paired_interval(invest, idle)[1] < 0
+    assert yearly(run(japan, only("operators"), 0, 2), "security_spend")[1] > 0
+
+
+def test_pdca_mandates_measures_and_compliance_costs_operators(japan):
+    def spend(model) -> float:
+        return float(sum(yearly(model, "security_spend")))
+
+    with_pdca = over_seeds(japan, only("operators", "pdca"), spend, SEEDS, 4)
+    without = over_seeds(japan, only("operators"), spend, SEEDS, 4)
+    assert paired_interval(with_pdca, without)[0] > 0
+    model = run(japan, only("operators", "pdca"), 0, 4)
+    assert yearly(model, "mandatory_measures")[-1].sum() > 0
+
+
+def test_a_mandatory_measure_that_costs_more_than_it_removes_goes_back_to_recommended(japan):
+    data = japan.scenario.model_dump()
+    for measure in data["measures"]:
+        if measure["id"] == "seismic_resilience":  # dearer than any loss it could remove
+            measure["levels"][0]["cost_fixed"] = 5e11
+        if measure["id"] == "change_management":  # free: never worth demoting
+            measure["levels"][0].update(cost_fixed=0.0, cost_revenue_share=0.0)
+    for ministry in data["ministries"]:
+        ministry["mandatory"] = ["seismic_resilience", "change_management"]
+    world = build_world(Scenario.model_validate(data))
+    model = run(world, only("operators", "pdca"), seed=0, years=1)
+    catalogue = world.catalogue.measure_ids
+    critical = world.critical_sectors
+    assert not model.mandatory[critical, catalogue.index("seismic_resilience")].any()
+    assert model.mandatory[critical, catalogue.index("change_management")].all()
+    # in force during the year, and beyond every operator's budget: compliance one half
+    assert yearly(model, "compliance")[0] == pytest.approx(0.5)
+
+
+# --- information sharing (CEPTOAR) ------------------------------------------------------------
+
+
+def test_information_sharing_protects_members_and_only_them(japan):
+    years, seeds = 3, range(5)  # CEPTOARs work from FY2007
+    on = [run(japan, only("information_sharing"), seed, years) for seed in seeds]
+    off = [run(japan, only(), seed, years) for seed in seeds]
+    members = on[0].member.copy()
+    assert 0 < members.sum() < members.size
+
+    def failures(model, group: np.ndarray) -> np.ndarray:
+        records = operator_records(model)
+        later = records[records.Step > 365]  # from FY2007 on
+        per_operator = later.groupby(later.operator).true_failures.sum()
+        return per_operator.reindex(np.flatnonzero(group), fill_value=0).to_numpy()
+
+    member_on = np.array([failures(m, members).sum() for m in on])
+    member_off = np.array([failures(m, members).sum() for m in off])
+    assert paired_interval(member_on, member_off)[1] < 0
+    for a, b in zip(on, off, strict=True):  # the same events, and no alert ever reaches a non-member
+        np.testing.assert_array_equal(failures(a, ~members), failures(b, ~members))
+    alerted = on[0].alert_until > 0
+    assert alerted[members].any() and not alerted[~members].any()
+
+
+# --- attackers ------------------------------------------------------------------------------------
+
+
+def cyber_attempts(model) -> np.ndarray:
+    return model.attack_attempts
+
+
+def test_attackers_reproduce_the_scenario_rates_when_nothing_is_hardened(japan):
+    model = CriticalInfrastructureModel(japan, fiscal_years=1, seed=0)
+    cyber = model.cyber
+    attempts = sum(a.attempts for a in model.agents_by_type[Attacker])
+    np.testing.assert_allclose(attempts[:, cyber], japan.sector_rate[:, cyber], rtol=1e-12)
+    kinds = {k.id: k.count for k in japan.scenario.abm.attackers.kinds}
+    counted = {kind: sum(a.kind == kind for a in model.agents_by_type[Attacker]) for kind in kinds}
+    assert counted == kinds
+    assert {a.origin for a in model.agents_by_type[Attacker]} <= set(japan.scenario.abm.attackers.origins)
+
+
+def hardened_finance(world) -> np.ndarray:
+    """Finance operators with strong cyber defences; the rest with none."""
+    in_place = no_measures(world)
+    finance = world.operators.sector == world.sector_ids.index("finance")
+    cat = world.catalogue
+    for name, level in (("web_application_firewall", 1), ("vulnerability_management", 1), ("ddos_mitigation", 2),
+                        ("endpoint_protection", 1), ("access_control", 1)):  # fmt: skip
+        option = np.flatnonzero(cat.option_measure == cat.measure_ids.index(name))[level - 1]
+        in_place[finance, option] = True
+    return in_place
+
+
+def test_hardening_one_sector_displaces_attacks_to_the_others(japan):
+    finance = japan.sector_ids.index("finance")
+    others = [s for s in japan.critical_sectors if s != finance]
+    levers = only("attackers")
+    plain = CriticalInfrastructureModel(with_levers(japan, levers), fiscal_years=1, seed=0)
+    plain.step()
+    hard = CriticalInfrastructureModel(with_levers(japan, levers), hardened_finance(japan), fiscal_years=1, seed=0)
+    hard.step()
+    assert hard.attack_attempts[finance] < plain.attack_attempts[finance]
+    assert (hard.attack_attempts[others] > plain.attack_attempts[others]).all()
+    np.testing.assert_allclose(hard.attack_attempts.sum(), plain.attack_attempts.sum(), rtol=1e-9)
+
+    def other_cyber_failures(model) -> float:
+        return float(sum(f[others][:, model.cyber].sum() for f in yearly(model, "true_failures")))
+
+    displaced = over_seeds(japan, levers, other_cyber_failures, SEEDS, 2, hardened_finance(japan))
+    baseline = over_seeds(japan, levers, other_cyber_failures, SEEDS, 2)
+    assert paired_interval(displaced, baseline)[0] > 0
+
+
+def test_botnets_grow_with_infected_individuals_and_feed_ddos(japan):
+    levers = only("attackers", botnet__domestic_share=0.3)
+    campaigns = run(japan, {**levers, "awareness.enabled": True}, 0, 4)
+    none = run(japan, levers, 0, 4)
+    assert yearly(campaigns, "infected_share")[-1] < yearly(none, "infected_share")[-1]
+    assert yearly(campaigns, "botnet_size")[-1] < yearly(none, "botnet_size")[-1]
+    ddos = japan.threat_ids.index("ddos")
+    assert campaigns.engine.rate_factor[:, ddos].sum() < none.engine.rate_factor[:, ddos].sum()
+
+
+# --- cross-sector exercises -----------------------------------------------------------------------
+
+
+def test_exercises_shorten_participants_outages_and_their_cascades(japan):
+    seeds = range(5)
+    on = [run(japan, only("exercises"), seed, 2) for seed in seeds]
+    off = [run(japan, only(), seed, 2) for seed in seeds]
+    participants = on[0].exercised_until >= on[0].start_year
+    assert participants.sum() == 2 * japan.scenario.abm.exercises.participants_per_year  # two years' invitations
+
+    def loss(model, group: np.ndarray) -> float:
+        records = operator_records(model)
+        return float(records[np.isin(records.operator, np.flatnonzero(group))].loss.sum())
+
+    assert paired_interval([loss(m, participants) for m in on], [loss(m, participants) for m in off])[1] < 0
+    # the same failures in both arms: exercises change what a failure costs, not whether it happens
+    days_on = on[0].daily.get_model_vars_dataframe()
+    days_off = off[0].daily.get_model_vars_dataframe()
+    np.testing.assert_array_equal(np.stack(days_on.true_failures), np.stack(days_off.true_failures))
+
+
+# --- individuals ---------------------------------------------------------------------------------
+
+
+def test_anxiety_rises_with_outages_in_the_cohorts_area_and_fades_with_its_half_life(japan):
+    cohorts = Cohorts(japan, japan.scenario.abm)
+    spec = japan.scenario.abm.individuals
+    start = cohorts.index().copy()
+    hours = np.zeros(len(japan.region_ids))
+    hours[japan.region_ids.index("tokyo")] = 1e7
+    cohorts.step(hours, np.zeros_like(hours))
+    risen = cohorts.index() - start
+    tokyo = cohorts.region == japan.region_ids.index("tokyo")
+    assert (risen[tokyo] > 0).all() and (risen[~tokyo] == 0).all()
+    # person-hours per member, by dependence: the area's members share the 1e7 hours
+    np.testing.assert_allclose((risen[tokyo] / spec.outage_weight) @ cohorts.users[tokyo], 1e7, rtol=1e-12)
+    none = np.zeros_like(hours)
+    for _ in range(round(spec.anxiety_half_life_days)):
+        cohorts.step(none, none)
+    np.testing.assert_allclose(cohorts.excess[tokyo], risen[tokyo] / 2, rtol=1e-9)
+
+
+def test_awareness_campaigns_raise_hygiene_and_lower_infection(japan):
+    spec = japan.scenario.abm.awareness
+    campaigns = run(japan, only("awareness"), 0, 3)
+    none = run(japan, only(), 0, 3)
+    start = campaigns.cohorts.start_hygiene
+    np.testing.assert_allclose(campaigns.cohorts.hygiene, 1 - (1 - start) * (1 - spec.hygiene_gain) ** 3)
+    np.testing.assert_allclose(none.cohorts.hygiene, start)  # slips back toward where it started
+    assert yearly(campaigns, "infected_share")[-1] < yearly(none, "infected_share")[-1]
+    assert yearly(campaigns, "anxious_share")[-1] < yearly(none, "anxious_share")[-1]
+
+
+# --- outsourcing ---------------------------------------------------------------------------------
+
+
+def contractor_faults(model) -> float:
+    h = model.world.threat_ids.index("contractor_fault")
+    return float(sum(f[:, h].sum() for f in yearly(model, "true_failures")))
+
+
+def test_outsourcing_brings_contractor_faults_and_outsourcing_measures_cut_them(japan):
+    shares = japan.scenario.abm.outsourcing.shares
+    heavy = only("outsourcing", outsourcing__shares={s: min(0.95, 1.6 * v) for s, v in shares.items()})
+    light = only("outsourcing", outsourcing__shares={s: 0.4 * v for s, v in shares.items()})
+    assert paired_interval(over_seeds(japan, heavy, contractor_faults, SEEDS, 2),
+                           over_seeds(japan, light, contractor_faults, SEEDS, 2))[0] > 0  # fmt: skip
+
+    cat = japan.catalogue
+    measured = no_measures(japan)
+    for name in ("contractor_security_clauses", "contractor_audit"):
+        measured[:, cat.measure_ids.index(name) == cat.option_measure] = True
+    with_measures = over_seeds(japan, only("outsourcing"), contractor_faults, SEEDS, 2, measured)
+    without = over_seeds(japan, only("outsourcing"), contractor_faults, SEEDS, 2)
+    assert paired_interval(with_measures, without)[1] < 0
