@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import engine
+from benchmarks import abm, engine
 
 # Each suite module provides HELP, add_arguments(parser) and run(args) -> exit code.
-SUITES: dict[str, ModuleType] = {"engine": engine}
+SUITES: dict[str, ModuleType] = {"engine": engine, "abm": abm}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -80,8 +80,8 @@ def format_value(value: float | None, unit: str) -> str:
         return "-"
     if unit == "x":
         return f"{value:.2f}x"
-    if unit == "years/s":
-        return f"{value:,.0f} years/s"
+    if unit in ("years/s", "agent-steps/s"):
+        return f"{value:,.0f} {unit}"
     if unit in ("s", "GiB", "SE"):
         return f"{value:.2f} {unit}"
     return f"{value:.4g} {unit}".rstrip()

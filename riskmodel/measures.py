@@ -67,21 +67,25 @@ class EffectProducts:
 
 def effect_products(world: World, in_place: np.ndarray) -> EffectProducts:
     """The effect products of ``in_place[row, option]`` (bool); a row is an operator or
-    any other combination of options to evaluate."""
+    any other combination of options to evaluate. Rows with the same options share one
+    computation (many operators of a sector have the same portfolio)."""
     cat = world.catalogue
     in_place = np.asarray(in_place, dtype=bool)
     if in_place.ndim != 2 or in_place.shape[1] != cat.n_options:
         raise ValueError(f"in_place has shape {in_place.shape}, expected (rows, {cat.n_options})")
+    packed = np.packbits(in_place, axis=1)
+    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    distinct = in_place[first]
 
     def product(reduction: np.ndarray) -> np.ndarray:
         """prod_j (1 - e_j) over the options in place, multiplied out option by option
         (exact and order-fixed, so results do not depend on a BLAS's threading)."""
-        result = np.ones((in_place.shape[0], *reduction.shape[1:]))
+        result = np.ones((distinct.shape[0], *reduction.shape[1:]))
         for option in range(cat.n_options):
-            chosen = in_place[:, option]
+            chosen = distinct[:, option]
             if chosen.any():
                 result[chosen] *= 1.0 - reduction[option]
-        return result
+        return result[inverse.reshape(-1)]
 
     return EffectProducts(
         survive=product(cat.frequency),

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from abm_helpers import ALL_OFF, run, yearly
 
+from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
 from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary, write_outputs
@@ -109,4 +110,48 @@ def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     reduction = japan.scenario.abm.pdca.failure_reduction
     assert math.isclose(last, first["failures_per_operator"] * (1 - reduction))
     assert fiscal["2008"]["anxious_target"] < fiscal["2006"]["anxious_target"]
+    # the second plan (FY2009-FY2011) starts from FY2008: a third of the way down in its first year
+    second = fiscal["2009"]["sectors"]["finance"]["failures_target"]
+    baseline = fiscal["2008"]["sectors"]["finance"]["failures_per_operator"]
+    assert math.isclose(second, baseline * (1 - reduction / 3))
     assert summary(model) == document
+
+
+def test_valuing_changes_is_the_engines_algebra(japan):
+    """What an agent expects a change of measures to do is the engine's multipliers priced at
+    the expected losses: toggling an option equals protection() of the toggled portfolio."""
+    rng = np.random.default_rng(4)
+    in_place = rng.random((len(japan.operators), japan.catalogue.n_options)) < 0.2
+    values = event_values(japan)
+    weights = LossWeights(1.0, 0.3, 0.5)
+    rows = np.arange(0, len(japan.operators), 7)
+    options = np.array([0, 5, 11, japan.catalogue.n_options - 1])
+    changes = evaluate_changes(japan, values, values.rate, in_place, rows, options, weights)
+
+    def loss(portfolio):
+        direct, users, economy = expected_losses(values, values.rate, protection(japan, portfolio))
+        return (direct + 0.3 * users + 0.5 * economy).sum(axis=1)
+
+    before = loss(in_place)
+    for k, option in enumerate(options):
+        toggled = in_place.copy()
+        same = japan.catalogue.option_measure == japan.catalogue.option_measure[option]
+        had = toggled[:, option].copy()
+        toggled[:, same] = False
+        toggled[~had, option] = True
+        np.testing.assert_allclose(changes.loss_removed[k], (before - loss(toggled))[rows], rtol=1e-12, atol=1e-3)
+        np.testing.assert_array_equal(changes.adds[k], ~had[rows])
+
+
+def test_refreshing_some_threats_equals_refreshing_all(japan):
+    model = CriticalInfrastructureModel(japan, fiscal_years=1, seed=2)
+    model.step()
+    rng = np.random.default_rng(1)
+    model.alert_until[rng.random(model.alert_until.shape) < 0.3] = 50
+    threats = np.array([0, 4])
+    model._alerts_changed[threats] = True
+    model._apply_operator_factors(threats)
+    partial_threat, partial_float = model.engine.op_threat.copy(), model.engine.op_float.copy()
+    model._apply_operator_factors()
+    np.testing.assert_array_equal(model.engine.op_float, partial_float)
+    np.testing.assert_array_equal(model.engine.op_threat[:, threats], partial_threat[:, threats])

@@ -148,15 +148,19 @@ class DailyEngine:
         """The kernel's effective ``[operator, (users, depth scale, shock)]``."""
         return self._op_float
 
-    def refresh(self) -> None:
-        """Apply the operator factors to the measures' multipliers."""
+    def refresh(self, threats: np.ndarray | None = None) -> None:
+        """Apply the operator factors to the measures' multipliers: all of them, or only
+        the columns of ``threats`` (the cascade factor is applied with all of them)."""
         base_float, base_threat = self.base.ops[1], self.base.ops[2]
-        self._op_threat[:, :, OT_SURVIVE] = base_threat[:, :, OT_SURVIVE] * self.survive_factor
+        cols = slice(None) if threats is None else threats
+        survive, duration = self.survive_factor[:, cols], self.duration_factor[:, cols]
+        self._op_threat[:, cols, OT_SURVIVE] = base_threat[:, cols, OT_SURVIVE] * survive
         with np.errstate(divide="ignore"):
-            self._op_threat[:, :, OT_LOG_DURATION] = base_threat[:, :, OT_LOG_DURATION] + np.log(self.duration_factor)
+            self._op_threat[:, cols, OT_LOG_DURATION] = base_threat[:, cols, OT_LOG_DURATION] + np.log(duration)
         # the direct loss scales with the outage's duration, as the measures' own multiplier does
-        self._op_threat[:, :, OT_DIRECT] = base_threat[:, :, OT_DIRECT] * self.duration_factor
-        self._op_float[:, OP_SHOCK] = base_float[:, OP_SHOCK] * self.cascade_factor
+        self._op_threat[:, cols, OT_DIRECT] = base_threat[:, cols, OT_DIRECT] * duration
+        if threats is None:
+            self._op_float[:, OP_SHOCK] = base_float[:, OP_SHOCK] * self.cascade_factor
 
     def new_year(self) -> None:
         """Draw this year's negative-binomial multipliers (Gamma, mean 1, variance the

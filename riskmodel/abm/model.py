@@ -156,7 +156,8 @@ class CriticalInfrastructureModel(mesa.Model):
         self.member = np.zeros(n_ops, dtype=bool)
         self.council = False
         self.alert_until = np.zeros((n_ops, n_threats), dtype=np.int64)
-        self._next_expiry = math.inf
+        self._alert_ends = np.full(n_threats, math.inf)  # day the next alert of each threat ends
+        self._alerts_changed = np.zeros(n_threats, dtype=bool)
         self.exercised_until = np.full(n_ops, -1, dtype=np.int64)
         self._outsourcing_setup()
         self._attack_factor = np.ones((n_sectors, n_threats))
@@ -377,7 +378,6 @@ class CriticalInfrastructureModel(mesa.Model):
             cyber & (base > 0), np.divide(attempts, base, out=np.ones_like(base), where=base > 0), 1.0
         )
         self._set_rates()
-        self._update_standing_figures()
 
     def _plan_attacks(self) -> np.ndarray:
         """Every attacker plans; returns the attempts a year by sector and threat."""
@@ -388,6 +388,7 @@ class CriticalInfrastructureModel(mesa.Model):
 
     def _set_rates(self) -> None:
         self.engine.rate_factor[:] = self._attack_factor * self._outsourcing_factor
+        self.attack_attempts = (self.world.sector_rate * self.engine.rate_factor)[:, self.cyber].sum(axis=1)
 
     # --- the day --------------------------------------------------------------------------
     def step(self) -> None:
@@ -398,8 +399,9 @@ class CriticalInfrastructureModel(mesa.Model):
             self._replan()
         events = self.engine.run_day(self.day)
         self._absorb(events)
-        if self.day + 1 >= self._next_expiry:
-            self._apply_operator_factors()
+        due = self._alerts_changed | (self._alert_ends <= self.day + 1)
+        if due.any():
+            self._apply_operator_factors(np.flatnonzero(due))
         self._update_daily_figures()
         self.daily.collect(self)
         self.day += 1
@@ -439,7 +441,7 @@ class CriticalInfrastructureModel(mesa.Model):
         recipients = self.member if self.council else self.member & (self.world.operators.sector == sector)
         until = self.day + 1 + self.settings.information_sharing.alert_days
         self.alert_until[recipients, threat] = until
-        self._next_expiry = self.day + 1  # apply from tomorrow
+        self._alerts_changed[threat] = True  # in force from tomorrow
 
     def _credit_attackers(self, events: DayEvents, draw: np.ndarray) -> None:
         """Give each successful attack to one attacker, in proportion to its attempts there."""
@@ -454,22 +456,30 @@ class CriticalInfrastructureModel(mesa.Model):
                 attacker.values
             ][row]
 
-    def _apply_operator_factors(self) -> None:
-        """Information-sharing alerts and exercises on top of the measures in place."""
+    def _apply_operator_factors(self, threats: np.ndarray | None = None) -> None:
+        """Information-sharing alerts and exercises on top of the measures in place: for
+        every threat, or only for ``threats`` (whose alerts started or ended)."""
         abm = self.settings
-        alerted = self.alert_until > self.day + 1
+        cols = slice(None) if threats is None else threats
+        alerted = self.alert_until[:, cols] > self.day + 1
         sharing = abm.information_sharing
         exercised = self.exercised_until >= self.fiscal_year
-        detection = 1.0 - self.world.threats.detection_share[None, :] * sharing.detection
+        detection = 1.0 - self.world.threats.detection_share[cols] * sharing.detection
         engine = self.engine
-        engine.survive_factor[:] = self._outsourcing_thinning * np.where(alerted, 1.0 - sharing.blocking, 1.0)
-        engine.duration_factor[:] = (
+        engine.survive_factor[:, cols] = self._outsourcing_thinning[:, cols] * np.where(
+            alerted, 1.0 - sharing.blocking, 1.0
+        )
+        engine.duration_factor[:, cols] = (
             np.where(alerted, detection, 1.0) * np.where(exercised, 1.0 - abm.exercises.duration_cut, 1.0)[:, None]
         )
-        engine.cascade_factor[:] = np.where(exercised, 1.0 - abm.exercises.cascade_cut, 1.0)
-        engine.refresh()
-        remaining = self.alert_until[alerted]
-        self._next_expiry = int(remaining.min()) if remaining.size else math.inf
+        if threats is None:
+            engine.cascade_factor[:] = np.where(exercised, 1.0 - abm.exercises.cascade_cut, 1.0)
+        engine.refresh(threats)
+        ends = np.where(alerted, self.alert_until[:, cols], np.iinfo(np.int64).max).min(
+            axis=0, initial=np.iinfo(np.int64).max
+        )
+        self._alert_ends[cols] = np.where(ends == np.iinfo(np.int64).max, math.inf, ends)
+        self._alerts_changed[cols] = False
 
     def _update_standing_figures(self) -> None:
         """Figures that change only when measures, standards, CEPTOARs or aims change."""
@@ -483,7 +493,6 @@ class CriticalInfrastructureModel(mesa.Model):
         self.recommended_measures = int((self.recommended & ~self.mandatory).sum())
         working = self.member & self.ceptoar_active[ops.sector]
         self.ceptoar_share = float(working.mean()) if working.size else 0.0
-        self.attack_attempts = (self.world.sector_rate * self.engine.rate_factor)[:, self.cyber].sum(axis=1)
 
     def _update_daily_figures(self, accumulate: bool = True) -> None:
         """The individuals' figures and the alerts in force, each day."""
@@ -570,23 +579,27 @@ class CriticalInfrastructureModel(mesa.Model):
         def value(rows: np.ndarray) -> Changes:
             return evaluate_changes(world, self.values, self.operator_rates(), self.in_place, rows, options, weights)
 
-        def revalue(changes: Changes, movers: list[Operator]) -> None:
-            rows = np.array([a.index for a in movers], dtype=np.int64)
-            fresh = value(rows)
-            for name in ("adds", "loss_removed", "cost_added"):
-                getattr(changes, name)[:, rows] = getattr(fresh, name)
-
         changes = value(np.arange(len(world.operators)))
-        for decision in ("comply", "reconsider"):
-            movers = [a for a in self.operators if getattr(a, decision)(changes)]
-            if movers:
-                revalue(changes, movers)
+
+        def decide(method: str, flagged: np.ndarray) -> bool:
+            """Let the flagged operators decide; value again those whose measures changed."""
+            movers = np.array(
+                [a.index for a in self.operators if flagged[a.index] and getattr(a, method)(changes)], dtype=np.int64
+            )
+            if movers.size:
+                fresh = value(movers)
+                for name in ("adds", "loss_removed", "cost_added"):
+                    getattr(changes, name)[:, movers] = getattr(fresh, name)
+            return bool(movers.size)
+
+        sector = world.operators.sector
+        decide("comply", (self.mandatory[sector] & ~(self.in_place @ self._option_measure > 0)).any(axis=1))
+        # a voluntary measure that now costs more than it removes for the operator
+        unpaid = ~changes.adds & (changes.cost_added < 0) & (changes.loss_removed > changes.cost_added)
+        decide("reconsider", unpaid.any(axis=0))
         for _ in range(len(world.catalogue.measure_ids)):
-            keen = self.adoptable(changes).any(axis=0)
-            movers = [a for a in self.operators if keen[a.index] and a.adopt(changes)]
-            if not movers:
+            if not decide("adopt", self.adoptable(changes).any(axis=0)):
                 break
-            revalue(changes, movers)
         self.engine.set_protection(protection(world, self.in_place))
         self._apply_operator_factors()
         self._update_standing_figures()

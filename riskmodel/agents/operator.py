@@ -30,11 +30,9 @@ class Operator(mesa.Agent):
     def __init__(self, model: CriticalInfrastructureModel, index: int):
         super().__init__(model)
         self.index = index
+        self.sector = int(model.world.operators.sector[index])
 
     # --- what it is ------------------------------------------------------------------
-    @property
-    def sector(self) -> int:
-        return int(self.model.world.operators.sector[self.index])
 
     @property
     def sector_id(self) -> str:
