@@ -13,39 +13,40 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def _field(name: str, kind: pa.DataType, doc: str) -> pa.Field:
-    return pa.field(name, kind, nullable=False, metadata={"description": doc})
+def described(name: str, kind: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
+    """A schema field with its description (units included) in the field's metadata."""
+    return pa.field(name, kind, nullable=nullable, metadata={"description": doc})
 
 
 YLT_SCHEMA = pa.schema(
     [
-        _field("year", pa.int64(), "simulated year, 0-based"),
-        _field("sector", pa.string(), "sector whose failures caused the loss"),
-        _field("events", pa.int32(), "IT failures of the sector's operators in the year"),
-        _field("direct", pa.float64(), "operators' own direct loss, yen"),
-        _field("users", pa.float64(), "users' lost time and service, yen"),
-        _field("economy", pa.float64(), "production loss in the whole economy (DIIM), yen"),
-        _field("economy_external", pa.float64(), "of which on other sectors' production, yen"),
-        _field("total", pa.float64(), "direct + users + economy, yen"),
+        described("year", pa.int64(), "simulated year, 0-based"),
+        described("sector", pa.string(), "sector whose failures caused the loss"),
+        described("events", pa.int32(), "IT failures of the sector's operators in the year"),
+        described("direct", pa.float64(), "operators' own direct loss, yen"),
+        described("users", pa.float64(), "users' lost time and service, yen"),
+        described("economy", pa.float64(), "production loss in the whole economy (DIIM), yen"),
+        described("economy_external", pa.float64(), "of which on other sectors' production, yen"),
+        described("total", pa.float64(), "direct + users + economy, yen"),
     ]
 )
 
 ELT_SCHEMA = pa.schema(
     [
-        _field("year", pa.int64(), "simulated year, 0-based"),
-        _field("event", pa.int32(), "event number within the year (a disaster's hits share one)"),
-        _field("day", pa.int32(), "day of the year the event starts, 0-based"),
-        _field("sector", pa.string(), "sector of the failing operator"),
-        _field("region", pa.string(), "power area of the failing operator"),
-        _field("operator", pa.int32(), "index of the failing operator"),
-        _field("threat", pa.string(), "threat that caused the failure"),
-        _field("duration_hours", pa.float64(), "outage duration after measures, hours"),
-        _field("depth", pa.float64(), "inoperability: share of the operator's service lost"),
-        _field("persons", pa.float64(), "persons affected"),
-        _field("direct", pa.float64(), "operator's direct loss, yen"),
-        _field("users", pa.float64(), "users' loss, yen"),
-        _field("economy", pa.float64(), "production loss in the economy (DIIM), yen"),
-        _field("economy_external", pa.float64(), "of which on other sectors, yen"),
+        described("year", pa.int64(), "simulated year, 0-based"),
+        described("event", pa.int32(), "event number within the year (a disaster's hits share one)"),
+        described("day", pa.int32(), "day of the year the event starts, 0-based"),
+        described("sector", pa.string(), "sector of the failing operator"),
+        described("region", pa.string(), "power area of the failing operator"),
+        described("operator", pa.int32(), "index of the failing operator"),
+        described("threat", pa.string(), "threat that caused the failure"),
+        described("duration_hours", pa.float64(), "outage duration after measures, hours"),
+        described("depth", pa.float64(), "inoperability: share of the operator's service lost"),
+        described("persons", pa.float64(), "persons affected"),
+        described("direct", pa.float64(), "operator's direct loss, yen"),
+        described("users", pa.float64(), "users' loss, yen"),
+        described("economy", pa.float64(), "production loss in the economy (DIIM), yen"),
+        described("economy_external", pa.float64(), "of which on other sectors, yen"),
     ]
 )
 

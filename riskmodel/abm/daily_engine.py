@@ -18,7 +18,7 @@ folded into the rates, so that a year of days has the engine's negative-binomial
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -43,43 +43,32 @@ DAYS_PER_YEAR = 365
 
 @dataclass(frozen=True)
 class DayEvents:
-    """The IT failures of one day, one entry per failing operator (views, valid until the
-    next day is run). A disaster's hits share one ``event`` number."""
+    """The IT failures of one day, one entry per failing operator, as the columns of the
+    engine's event loss table (views, valid until the next day is run). A disaster's hits
+    share one ``event`` number."""
 
     event: np.ndarray
     sector: np.ndarray
     region: np.ndarray
     operator: np.ndarray
     threat: np.ndarray
-    duration: np.ndarray  # hours
+    duration_hours: np.ndarray
     depth: np.ndarray
     persons: np.ndarray
     direct: np.ndarray  # yen
     users: np.ndarray
     economy: np.ndarray
-    external: np.ndarray
+    economy_external: np.ndarray
 
     def __len__(self) -> int:
         return int(self.operator.size)
 
     @classmethod
     def from_table(cls, ints: np.ndarray, floats: np.ndarray) -> DayEvents:
-        i = {name: ints[:, k] for k, name in enumerate(ELT_INT_COLUMNS)}
-        f = {name: floats[:, k] for k, name in enumerate(ELT_FLOAT_COLUMNS)}
-        return cls(
-            event=i["event"],
-            sector=i["sector"],
-            region=i["region"],
-            operator=i["operator"],
-            threat=i["threat"],
-            duration=f["duration_hours"],
-            depth=f["depth"],
-            persons=f["persons"],
-            direct=f["direct"],
-            users=f["users"],
-            economy=f["economy"],
-            external=f["economy_external"],
-        )
+        wanted = {f.name for f in fields(cls)}
+        columns = [(name, ints[:, k]) for k, name in enumerate(ELT_INT_COLUMNS)]
+        columns += [(name, floats[:, k]) for k, name in enumerate(ELT_FLOAT_COLUMNS)]
+        return cls(**{name: column for name, column in columns if name in wanted})
 
 
 class DailyEngine:

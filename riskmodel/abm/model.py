@@ -416,8 +416,8 @@ class CriticalInfrastructureModel(mesa.Model):
         hide_draw, share_draw, attacker_draw = self.rng.random((3, n))
         reported = np.zeros(n, dtype=bool)
         tally_day(
-            events.sector, events.threat, events.operator, events.region, events.persons, events.duration,
-            events.direct, events.users, events.economy, events.external, hide_draw, self.hide_probability,
+            events.sector, events.threat, events.operator, events.region, events.persons, events.duration_hours,
+            events.direct, events.users, events.economy, events.economy_external, hide_draw, self.hide_probability,
             abm.concealment.public_persons, abm.concealment.enabled, self._continuous, world.delay_hours,
             self._leaking, self.day_true, self.day_reported, self.day_loss, self.op_failures, self.op_loss,
             self._outage_hours, self._leaks, reported,

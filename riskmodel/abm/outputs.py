@@ -30,23 +30,19 @@ from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
 from riskmodel.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.engine.kernels import LAYERS
+from riskmodel.outputs import described
 from riskmodel.plots import plot_abm
-
-
-def _field(name: str, kind: pa.DataType, doc: str, nullable: bool = False) -> pa.Field:
-    return pa.field(name, kind, nullable=nullable, metadata={"description": doc})
-
 
 TIMESERIES_SCHEMA = pa.schema(
     [
-        _field("day", pa.int32(), "day of the run, 0-based"),
-        _field("date", pa.date32(), "calendar date (fiscal years start on 1 April; 365 days each)"),
-        _field("fiscal_year", pa.int16(), "fiscal year"),
-        _field("variable", pa.string(), "series name (see riskmodel.abm.model.DAILY_SERIES)"),
-        _field("sector", pa.string(), "sector, for series by sector", nullable=True),
-        _field("threat", pa.string(), "threat, for series by threat", nullable=True),
-        _field("layer", pa.string(), "loss layer, for losses", nullable=True),
-        _field("value", pa.float64(), "the value (yen for money, counts, shares)"),
+        described("day", pa.int32(), "day of the run, 0-based"),
+        described("date", pa.date32(), "calendar date (fiscal years start on 1 April; 365 days each)"),
+        described("fiscal_year", pa.int16(), "fiscal year"),
+        described("variable", pa.string(), "series name (see riskmodel.abm.model.DAILY_SERIES)"),
+        described("sector", pa.string(), "sector, for series by sector", nullable=True),
+        described("threat", pa.string(), "threat, for series by threat", nullable=True),
+        described("layer", pa.string(), "loss layer, for losses", nullable=True),
+        described("value", pa.float64(), "the value (yen for money, counts, shares)"),
     ]
 )
 
@@ -81,10 +77,10 @@ AGENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
 ]
 AGENTS_SCHEMA = pa.schema(
     [
-        _field("fiscal_year", pa.int16(), "fiscal year"),
-        _field("agent_type", pa.string(), "Operator, Ministry, CabinetCentre, Attacker or Individual"),
-        _field("agent_id", pa.int32(), "Mesa unique_id"),
-        *(_field(name, kind, doc, nullable=True) for name, kind, doc in AGENT_COLUMNS),
+        described("fiscal_year", pa.int16(), "fiscal year"),
+        described("agent_type", pa.string(), "Operator, Ministry, CabinetCentre, Attacker or Individual"),
+        described("agent_id", pa.int32(), "Mesa unique_id"),
+        *(described(name, kind, doc, nullable=True) for name, kind, doc in AGENT_COLUMNS),
     ]
 )
 RENAMED = {"sector_id": "sector", "region_id": "region", "ministry_id": "ministry"}
