@@ -426,7 +426,7 @@ class CriticalInfrastructureModel(mesa.Model):
             shared = reported & self.member[events.operator] & (share_draw < abm.information_sharing.share_probability)
             for row in np.flatnonzero(shared):
                 self._alert(int(events.sector[row]), int(events.threat[row]))
-        if n and abm.attackers.enabled:
+        if n:
             self._credit_attackers(events, attacker_draw)
         self.fy_true += self.day_true
         self.fy_reported += self.day_reported
