@@ -39,6 +39,7 @@ errors = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., object])
 
+MAX_ABM_YEARS = 200  # fiscal years of an agent-model run (about a minute each 25 years)
 ScenarioOption = Annotated[
     Path | None, typer.Option("--scenario", help="Scenario TOML file (default: the packaged Japan scenario).")
 ]
@@ -175,9 +176,12 @@ def abm(
     from riskmodel.portfolio import load_portfolio
     from riskmodel.world import load_world
 
-    for option, value, minimum in (("--years", years, 1), ("--seed", seed, 0)):
-        if value is not None and value < minimum:
-            raise InputError("(command line)", option, value, f"a whole number of at least {minimum}")
+    if seed < 0:
+        raise InputError("(command line)", "--seed", seed, "a whole number of at least 0")
+    if years is not None and not 1 <= years <= MAX_ABM_YEARS:
+        raise InputError(
+            "(command line)", "--years", years, f"a whole number of at least 1 and at most {MAX_ABM_YEARS}"
+        )
     world = load_world(scenario)
     in_place = load_portfolio(portfolio, world) if portfolio is not None else None
     model = CriticalInfrastructureModel(world, in_place, fiscal_years=years, seed=seed)

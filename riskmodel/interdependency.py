@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from riskmodel.errors import InputError
 from riskmodel.scenario import packaged_file
@@ -195,7 +196,8 @@ def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Casc
         )
 
     node_output = np.kron(omega, output) / HOURS_PER_YEAR
-    leontief = np.linalg.inv(np.eye(n_regions * n_sectors) - regional)
+    with threadpool_limits(limits=1, user_api="blas"):  # a threaded BLAS would change the last bits
+        leontief = np.linalg.inv(np.eye(n_regions * n_sectors) - regional)
     weighted = node_output[:, None] * leontief
     sector_of_node = np.tile(np.arange(n_sectors), n_regions)
     sector_loss_weight = np.zeros((n_sectors, n_regions * n_sectors))

@@ -65,6 +65,17 @@ class EffectProducts:
         return Protection(self.survive, duration, self.depth, self.cascade, direct, cost)
 
 
+def _row_keys(in_place: np.ndarray) -> np.ndarray:
+    """One sortable key per row of a boolean matrix: a 64-bit integer while the row fits
+    in 64 bits (fast to sort), else the row's packed bytes."""
+    packed = np.packbits(in_place, axis=1)
+    if packed.shape[1] > 8:
+        return packed
+    wide = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+    wide[:, : packed.shape[1]] = packed
+    return wide.view(np.uint64)[:, 0]
+
+
 def effect_products(world: World, in_place: np.ndarray) -> EffectProducts:
     """The effect products of ``in_place[row, option]`` (bool); a row is an operator or
     any other combination of options to evaluate. Rows with the same options share one
@@ -73,8 +84,7 @@ def effect_products(world: World, in_place: np.ndarray) -> EffectProducts:
     in_place = np.asarray(in_place, dtype=bool)
     if in_place.ndim != 2 or in_place.shape[1] != cat.n_options:
         raise ValueError(f"in_place has shape {in_place.shape}, expected (rows, {cat.n_options})")
-    packed = np.packbits(in_place, axis=1)
-    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_row_keys(in_place), axis=0, return_index=True, return_inverse=True)
     distinct = in_place[first]
 
     def product(reduction: np.ndarray) -> np.ndarray:

@@ -160,6 +160,7 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
             for i, name in enumerate(names):
                 if name not in known:
                     raise InputError(path, f"{where}.{field}[{i}]", name, f"one of {sorted(known)}")
+    check_supervision(scenario, path)
 
     for threat in scenario.threats:
         where = f"threats[id={threat.id}].frequency"
@@ -209,6 +210,41 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
         raise InputError(path, "interdependency.output", f"{len(output)} values", f"{n} values in sector order")
 
 
+def check_supervision(scenario: Scenario, path: Path) -> None:
+    """Each sector is supervised by at most one ministry, the one its own ``ministry``
+    names; a ministry's mandatory measures keep the catalogue's rules (their prerequisites
+    mandatory too, no two that exclude each other)."""
+    sector_ministry = {s.id: s.ministry for s in scenario.sectors}
+    by_id = {m.id: m for m in scenario.measures}
+    supervisor: dict[str, str] = {}
+    for ministry in scenario.ministries:
+        where = f"ministries[id={ministry.id}]"
+        for i, sector in enumerate(ministry.sectors):
+            if sector in supervisor:
+                raise InputError(
+                    path,
+                    f"{where}.sectors[{i}]",
+                    sector,
+                    f"a sector no other ministry ({supervisor[sector]}) supervises",
+                )
+            if sector_ministry[sector] not in (None, ministry.id):
+                raise InputError(
+                    path,
+                    f"{where}.sectors[{i}]",
+                    sector,
+                    f"a sector whose own ministry is {ministry.id!r}, not {sector_ministry[sector]!r}",
+                )
+            supervisor[sector] = ministry.id
+        mandatory = set(ministry.mandatory)
+        for i, name in enumerate(ministry.mandatory):
+            for need in by_id[name].requires:
+                if need not in mandatory:
+                    raise InputError(path, f"{where}.mandatory[{i}]", name, f"its prerequisite {need!r} mandatory too")
+            for clash in by_id[name].excludes:
+                if clash in mandatory:
+                    raise InputError(path, f"{where}.mandatory[{i}]", name, f"not mandatory together with {clash!r}")
+
+
 def _shares_add_to_one(values: Iterable[float], path: Path, field: str) -> None:
     total = sum(values)
     if abs(total - 1.0) > 1e-6:
@@ -233,12 +269,23 @@ def check_agent_model(scenario: Scenario, path: Path, threats: set[str]) -> None
         if name not in critical:
             raise InputError(path, field, name, f"a critical sector ({', '.join(sorted(critical))})")
 
+    centres = [m.id for m in scenario.ministries if m.kind == "cabinet_centre"]
+    if len(centres) != 1:
+        raise InputError(
+            path, "ministries[].kind", centres, "exactly one cabinet_centre (it sets targets, runs exercises)"
+        )
     _unique((k.id for k in abm.attackers.kinds), path, "abm.attackers.kinds[].id")
     for k in abm.attackers.kinds:
         if not k.threats or not any(k.threats.values()):
             raise InputError(path, f"abm.attackers.kinds[id={k.id}].threats", k.threats, "a positive weight")
         for name in k.threats:
             threat_of_kind(name, f"abm.attackers.kinds[id={k.id}].threats.{name}", "cyber")
+    aimed = {name for k in abm.attackers.kinds for name, weight in k.threats.items() if weight > 0}
+    for threat in scenario.threats:
+        if threat.kind == "cyber" and threat.frequency.rate > 0 and threat.id not in aimed:
+            raise InputError(
+                path, "abm.attackers.kinds[].threats", threat.id, "every cyber threat in some kind's threats"
+            )
     _shares_add_to_one(abm.attackers.origins.values(), path, "abm.attackers.origins")
     threat_of_kind(abm.botnet.ddos_threat, "abm.botnet.ddos_threat", "cyber")
 
@@ -252,9 +299,13 @@ def check_agent_model(scenario: Scenario, path: Path, threats: set[str]) -> None
             path, "abm.botnet.domestic_share", abm.botnet.domestic_share,
             f"fewer domestic bots ({domestic:,.0f}) than users without good hygiene ({unprotected:,.0f})",
         )  # fmt: skip
-    for i, name in enumerate(abm.individuals.leak_threats):
-        if name not in threats:
-            raise InputError(path, f"abm.individuals.leak_threats[{i}]", name, f"one of {sorted(threats)}")
+    for field, names in (
+        ("individuals.leak_threats", abm.individuals.leak_threats),
+        ("information_sharing.threats", abm.information_sharing.threats),
+    ):
+        for i, name in enumerate(names):
+            if name not in threats:
+                raise InputError(path, f"abm.{field}[{i}]", name, f"one of {sorted(threats)}")
 
     sharing = abm.information_sharing
     _unique((c.sector for c in sharing.ceptoars), path, "abm.information_sharing.ceptoars[].sector")

@@ -329,25 +329,28 @@ FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
 class OperatorBehaviour(Sourced):
     """How operators weigh security spending against the losses it removes.
 
-    Each fiscal year an operator first complies with its sector's mandatory measures, then
-    adopts a recommended measure when the expected loss it removes *for the operator*
-    (its direct loss plus ``users_weight`` of its users' loss) is at least
-    ``adoption_ratio`` times its annual cost, within a security budget of
-    ``budget_revenue_share`` of its revenue; it drops a measure that is not mandatory once
-    the loss it removes falls below its cost.
+    Each fiscal year an operator puts each mandatory measure of its sector it lacks in
+    place with probability ``compliance_probability`` (new standards take time), making
+    room in its security budget (``budget_revenue_share`` of its revenue) by dropping its
+    own voluntary measures if it must; it drops the voluntary measure that pays least if
+    that removes less loss *for the operator* (its direct loss plus ``users_weight`` of its
+    users' loss) than it costs; and it adopts recommended measures, one at a time, while
+    one removes at least ``adoption_ratio`` times its annual cost and fits the budget.
+    The measures of the standards in force at the start are in place from the start.
     """
 
     enabled: bool = True
     budget_revenue_share: Positive
     users_weight: Probability
     adoption_ratio: Annotated[float, Field(ge=1.0)] = 1.0
+    compliance_probability: Probability = 1.0
 
 
 class Concealment(Sourced):
     """Whether an operator reports an IT failure to its ministry or hides it.
 
-    An incident that affects ``public_persons`` or more persons is public (the press reports
-    it) and always reported. Otherwise the operator hides it with probability
+    A disaster, or an incident that affects ``public_persons`` or more persons, is public
+    (the press reports it) and always reported. Otherwise the operator hides it with probability
     ``logistic(logit(base_probability) + blame_slope * blame - immunity_effect * immune
     + e_o)``: hiding rises with the blame a reported incident brings (the "shame culture";
     ``blame`` is the policy lever, 1 for the FY2006 state) and falls when reporting is
@@ -407,14 +410,15 @@ class InformationSharing(Sourced):
     """CEPTOAR information sharing.
 
     When a CEPTOAR starts, the largest ``membership_share`` of its sector's operators
-    join. A member shares an incident it reported with probability ``share_probability``;
-    then for ``alert_days`` every member of that CEPTOAR (of every CEPTOAR, once the
-    cross-sector CEPTOAR Council exists) blocks ``blocking`` of that threat's events and
-    cuts ``detection`` of the detection-delay part of its outages. Non-members gain
-    nothing.
+    join. A member shares an incident of one of ``threats`` it reported with probability
+    ``share_probability``; then for ``alert_days`` every member of that CEPTOAR (of every
+    CEPTOAR, once the cross-sector CEPTOAR Council exists) blocks ``blocking`` of that
+    threat's events and cuts ``detection`` of what is left of the detection delay of its
+    outages. Non-members gain nothing.
     """
 
     enabled: bool = True
+    threats: list[Identifier]
     membership_share: Probability
     share_probability: Probability
     alert_days: Annotated[int, Field(ge=1, le=3650)]
@@ -487,15 +491,17 @@ class Individuals(Sourced):
 
     Infected machines are cleaned at ``cleanup_per_year``; the infection pressure is set
     so that the domestic bots of ``[abm.botnet]`` are in steady state at the start, and it
-    acts on users without good hygiene. The IT-anxiety index of a cohort is ``background``
-    (scaled by its share without good hygiene, relative to the start) plus the outages and
-    leaks it suffered: ``outage_weight`` per outage hour per member and ``leak_weight`` per
-    leak per member, decaying with ``anxiety_half_life_days``. The share of anxious
+    acts on users without good hygiene. The IT-anxiety index of a cohort is a background
+    that alone makes ``anxious_share`` anxious (lowered by ``hygiene_relief`` times the
+    cohort's gain in hygiene over the gap it had) plus the outages and leaks it suffered:
+    ``outage_weight`` per outage hour per member and ``leak_weight`` per leak per member,
+    decaying with ``anxiety_half_life_days``. A failure of one of ``leak_threats`` leaks
+    the data of ``leak_share`` of the persons it affects. The share of anxious
     individuals is ``1 - exp(-index)`` (individual thresholds exponentially spread).
     """
 
     users: Positive
-    cohorts_per_band: Annotated[int, Field(ge=1, le=10_000)] = 1
+    cohorts_per_band: Annotated[int, Field(ge=1, le=1000)] = 1
     age_bands: Annotated[list[AgeBand], Field(min_length=1)]
     cleanup_per_year: Positive
     anxious_share: Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -503,6 +509,8 @@ class Individuals(Sourced):
     outage_weight: NonNegative
     leak_weight: NonNegative
     leak_threats: list[Identifier] = []
+    leak_share: Probability = 0.0
+    hygiene_relief: Probability = 0.0
 
 
 class Awareness(Sourced):
@@ -541,7 +549,7 @@ class Outsourcing(Sourced):
 
     enabled: bool = True
     threat: Identifier = "contractor_fault"
-    reference_share: Positive
+    reference_share: Annotated[float, Field(ge=0.05, le=1.0)]
     concentration: Positive
     shares: dict[Identifier, Annotated[float, Field(gt=0.0, lt=1.0)]]
 

@@ -150,8 +150,8 @@ def test_refreshing_some_threats_equals_refreshing_all(japan):
     model.alert_until[rng.random(model.alert_until.shape) < 0.3] = 50
     threats = np.array([0, 4])
     model._alerts_changed[threats] = True
-    model._apply_operator_factors(threats)
+    model._apply_operator_factors(model.day, threats)
     partial_threat, partial_float = model.engine.op_threat.copy(), model.engine.op_float.copy()
-    model._apply_operator_factors()
+    model._apply_operator_factors(model.day)
     np.testing.assert_array_equal(model.engine.op_float, partial_float)
     np.testing.assert_array_equal(model.engine.op_threat[:, threats], partial_threat[:, threats])

@@ -3,8 +3,8 @@
 A directional test runs two arms of an experiment on the same seeds and asserts that the
 95% confidence interval of the paired difference (Student's t on its standard error)
 lies on the expected side of zero. Seeds are fixed, so the tests are deterministic. Where
-an arm changes nothing but the mechanism under test, the engine's common random numbers
-pair the arms event by event, and some effects can be checked exactly.
+an arm changes nothing but the mechanism under test, the engine's per-day streams pair the
+arms event by event, and some effects can be checked exactly as well.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.levers import with_levers
 from riskmodel.abm.model import CriticalInfrastructureModel
-from riskmodel.agents import Attacker, Operator
+from riskmodel.agents import Attacker, Ministry, Operator
 from riskmodel.measures import no_measures
 from riskmodel.schema import Scenario
 from riskmodel.world import build_world
@@ -28,6 +28,10 @@ SEEDS = range(6)
 def total(model, name: str, first: int = 0) -> float:
     """A yearly array series summed over its years from the ``first``."""
     return float(sum(np.sum(v) for v in yearly(model, name)[first:]))
+
+
+def daily(model, name: str) -> np.ndarray:
+    return np.stack(model.datacollector.get_model_vars_dataframe()[name].to_numpy())
 
 
 def reported_share(model) -> float:
@@ -41,15 +45,22 @@ def operator_records(model):
     return records.assign(operator=records.AgentID.map(index))
 
 
+def options_of(world, *names: str) -> list[int]:
+    """The first level's option of each named measure."""
+    cat = world.catalogue
+    return [int(np.flatnonzero(cat.option_measure == cat.measure_ids.index(n))[0]) for n in names]
+
+
 # --- concealment and immunity ----------------------------------------------------------------
 
 
-def test_reported_failures_never_exceed_true_ones(japan):
+def test_reported_failures_never_exceed_true_ones_and_disasters_are_never_hidden(japan):
     model = run(japan, {}, seed=0, years=2)
-    daily = model.daily.get_model_vars_dataframe()
-    true, reported = np.stack(daily.true_failures), np.stack(daily.reported_failures)
+    true, reported = daily(model, "true_failures"), daily(model, "reported_failures")
     assert (reported <= true).all()
     assert 0 < reported.sum() < true.sum()
+    disasters = [japan.threat_ids.index(t) for t in ("earthquake", "typhoon_flood")]
+    np.testing.assert_array_equal(reported[:, :, disasters], true[:, :, disasters])
 
 
 def test_blame_raises_hiding_and_immunity_lowers_it(japan):
@@ -66,16 +77,28 @@ def test_blame_raises_hiding_and_immunity_lowers_it(japan):
     assert paired_interval(immune, high)[0] > 0
 
 
+def first_mandates(model) -> dict[tuple[int, int], int]:
+    """(sector, measure) -> the first fiscal year in which it was mandatory."""
+    first: dict[tuple[int, int], int] = {}
+    records = model.yearly.get_model_vars_dataframe()
+    for year, mandatory in zip(records.fiscal_year, records.mandatory, strict=True):
+        for sector, measure in zip(*np.nonzero(mandatory), strict=True):
+            first.setdefault((int(sector), int(measure)), int(year))
+    return first
+
+
 def test_ministries_respond_later_when_incidents_are_hidden(japan):
-    """Ministries build their picture of risk from reported failures only: with much hidden,
-    fewer measures are mandatory at any time."""
+    """Ministries see only reported failures: with much hidden, each measure they mandate
+    becomes mandatory later (a measure never mandated counts as the year after the run)."""
+    years = 6
 
-    def mandatory_in_force(model) -> float:
-        return float(np.mean([m.sum() for m in yearly(model, "mandatory_measures")]))
+    def delays(seed: int) -> float:
+        seen = first_mandates(run(japan, only("pdca"), seed, years))
+        hidden = first_mandates(run(japan, only("pdca", "concealment", concealment__blame=3.0), seed, years))
+        end = japan.scenario.horizon.start_fiscal_year + years
+        return float(np.mean([hidden.get(key, end) - year for key, year in seen.items()]))
 
-    visible = over_seeds(japan, only("pdca"), mandatory_in_force, SEEDS, 5)
-    hidden = over_seeds(japan, only("pdca", "concealment", concealment__blame=3.0), mandatory_in_force, SEEDS, 5)
-    assert paired_interval(hidden, visible)[1] < 0
+    assert paired_interval(np.array([delays(seed) for seed in SEEDS]), np.zeros(len(SEEDS)))[0] > 0
 
 
 # --- PDCA and standards ------------------------------------------------------------------------
@@ -88,9 +111,8 @@ def test_operators_adopt_the_measure_that_pays_best_for_them(japan):
     options = np.arange(japan.catalogue.n_options)
     changes = evaluate_changes(japan, model.values, model.operator_rates(), model.in_place, rows, options, weights)
     adoptable = model.adoptable(changes)
-    ratio = np.divide(
-        changes.loss_removed, changes.cost_added, out=np.zeros_like(changes.loss_removed), where=changes.cost_added > 0
-    )
+    gain, cost = changes.loss_removed, changes.cost_added
+    ratio = np.divide(gain, cost, out=np.zeros_like(gain), where=cost > 0)
     adopters = 0
     for operator in list(model.operators)[::25]:
         before = operator.options.copy()
@@ -102,6 +124,20 @@ def test_operators_adopt_the_measure_that_pays_best_for_them(japan):
             assert ratio[chosen, operator.index] == max(ratio[k, operator.index] for k in eligible)
             assert ratio[chosen, operator.index] >= model.settings.operators.adoption_ratio
     assert adopters > 0
+
+
+def test_investment_keeps_the_catalogues_rules_and_the_budgets(japan):
+    model = run(japan, {}, seed=3, years=4)
+    rules, cat = model.rules, japan.catalogue
+    levels = model.in_place.astype(int) @ rules.levels
+    assert levels.max() <= 1  # one level per measure
+    held = levels > 0
+    for m in range(len(cat.measure_ids)):
+        assert not (held[:, m][:, None] & rules.requires[m][None, :] & ~held).any()  # prerequisites held
+        assert not (held[:, m][:, None] & rules.excludes[m][None, :] & held).any()  # no exclusions
+    spend = (model.option_cost * model.in_place).sum(axis=1)
+    budget = model.settings.operators.budget_revenue_share * japan.operators.revenue
+    assert (spend <= budget * (1 + 1e-12)).all()
 
 
 def test_investment_lowers_losses_at_a_cost(japan):
@@ -144,6 +180,40 @@ def test_a_mandatory_measure_that_costs_more_than_it_removes_goes_back_to_recomm
     assert yearly(model, "compliance")[0] == pytest.approx(0.5)
 
 
+def test_a_measure_everyone_has_does_not_stop_mandating(japan):
+    """Where every operator already holds a recommended measure, the others are still
+    weighed: the ministry mandates as many as pass its test."""
+    finance = japan.sector_ids.index("finance")
+    in_place = no_measures(japan)
+    in_place[japan.operators.sector == finance, options_of(japan, "web_application_firewall")[0]] = True
+    model = CriticalInfrastructureModel(with_levers(japan, only("pdca")), in_place, fiscal_years=2, seed=0)
+    model.run_model()
+    ministry = next(m for m in model.agents_by_type[Ministry] if finance in m.sectors)
+    model.fy_reported[finance] = 50 * model.sector_size[finance]  # a dreadful year
+    model.targets.failures[model.fiscal_year] = np.zeros(japan.n_sectors)
+    before = model.mandatory[finance].copy()
+    ministry.review(model.fiscal_year)
+    new = model.mandatory[finance] & ~before
+    assert new.sum() == model.settings.pdca.max_new_mandatory
+    assert not new[japan.catalogue.measure_ids.index("web_application_firewall")]
+
+
+def test_ministries_see_through_the_measures_they_know_of(japan):
+    """Reported failures are counted after the measures in place; the ministry's estimate
+    of a threat's rate is before them, so with nothing hidden it is the scenario's rate."""
+    in_place = no_measures(japan)
+    in_place[:, options_of(japan, "web_application_firewall", "vulnerability_management")] = True
+    finance, h = japan.sector_ids.index("finance"), japan.threat_ids.index("web_exploit")
+
+    def estimate(model) -> float:
+        ministry = next(m for m in model.agents_by_type[Ministry] if finance in m.sectors)
+        return float(ministry.estimated_rate[finance, h])
+
+    estimates = over_seeds(japan, only(), estimate, range(8), 3, in_place)
+    low, high = paired_interval(estimates, np.full(estimates.size, japan.sector_rate[finance, h]), confidence=0.99)
+    assert low < 0 < high
+
+
 # --- information sharing (CEPTOAR) ------------------------------------------------------------
 
 
@@ -167,13 +237,29 @@ def test_information_sharing_protects_members_and_only_them(japan):
         np.testing.assert_array_equal(failures(a, ~members), failures(b, ~members))
     alerted = on[0].alert_until > 0
     assert alerted[members].any() and not alerted[~members].any()
+    disasters = [japan.threat_ids.index(t) for t in ("earthquake", "typhoon_flood")]
+    assert not alerted[:, disasters].any()  # nothing to share about an earthquake
+
+
+def test_sharing_speeds_detection_at_members(japan):
+    """With blocking off, sharing only cuts detection delays: the same failures happen, and
+    members lose less to them."""
+    seeds, years = range(5), 3
+    levers = only("information_sharing", information_sharing__blocking=0.0)
+    on = [run(japan, levers, seed, years) for seed in seeds]
+    off = [run(japan, only(), seed, years) for seed in seeds]
+    members = on[0].member
+
+    def member_loss(model) -> float:
+        records = operator_records(model)
+        return float(records[np.isin(records.operator, np.flatnonzero(members))].loss.sum())
+
+    for a, b in zip(on, off, strict=True):
+        np.testing.assert_array_equal(daily(a, "true_failures"), daily(b, "true_failures"))
+    assert paired_interval([member_loss(m) for m in on], [member_loss(m) for m in off])[1] < 0
 
 
 # --- attackers ------------------------------------------------------------------------------------
-
-
-def cyber_attempts(model) -> np.ndarray:
-    return model.attack_attempts
 
 
 def test_attackers_reproduce_the_scenario_rates_when_nothing_is_hardened(japan):
@@ -219,14 +305,20 @@ def test_hardening_one_sector_displaces_attacks_to_the_others(japan):
     assert paired_interval(displaced, baseline)[0] > 0
 
 
-def test_botnets_grow_with_infected_individuals_and_feed_ddos(japan):
-    levers = only("attackers", botnet__domestic_share=0.3)
-    campaigns = run(japan, {**levers, "awareness.enabled": True}, 0, 4)
-    none = run(japan, levers, 0, 4)
-    assert yearly(campaigns, "infected_share")[-1] < yearly(none, "infected_share")[-1]
-    assert yearly(campaigns, "botnet_size")[-1] < yearly(none, "botnet_size")[-1]
+def test_infected_individuals_feed_the_botnet_and_its_attacks(japan):
+    """Campaigns clean machines: fewer bots, fewer DDoS attempts, fewer DDoS failures."""
+    levers = only("attackers", botnet__domestic_share=0.5, botnet__ddos_elasticity=2.0)
     ddos = japan.threat_ids.index("ddos")
-    assert campaigns.engine.rate_factor[:, ddos].sum() < none.engine.rate_factor[:, ddos].sum()
+
+    def ddos_failures(model) -> float:
+        return float(sum(f[:, ddos].sum() for f in yearly(model, "true_failures")[1:]))
+
+    campaigns = over_seeds(japan, {**levers, "awareness.enabled": True}, ddos_failures, SEEDS, 4)
+    none = over_seeds(japan, levers, ddos_failures, SEEDS, 4)
+    assert paired_interval(campaigns, none)[1] < 0
+    with_campaigns, without = run(japan, {**levers, "awareness.enabled": True}, 0, 4), run(japan, levers, 0, 4)
+    assert yearly(with_campaigns, "botnet_size")[-1] < yearly(without, "botnet_size")[-1]
+    assert with_campaigns.engine.rate_factor[:, ddos].sum() < without.engine.rate_factor[:, ddos].sum()
 
 
 # --- cross-sector exercises -----------------------------------------------------------------------
@@ -245,22 +337,35 @@ def test_exercises_shorten_participants_outages_and_their_cascades(japan):
 
     assert paired_interval([loss(m, participants) for m in on], [loss(m, participants) for m in off])[1] < 0
     # the same failures in both arms: exercises change what a failure costs, not whether it happens
-    days_on = on[0].daily.get_model_vars_dataframe()
-    days_off = off[0].daily.get_model_vars_dataframe()
-    np.testing.assert_array_equal(np.stack(days_on.true_failures), np.stack(days_off.true_failures))
+    np.testing.assert_array_equal(daily(on[0], "true_failures"), daily(off[0], "true_failures"))
+
+
+def test_exercises_cut_the_cascade_alone_when_outages_are_not_shortened(japan):
+    """With the duration cut off, exercises leave every outage, and its direct and users'
+    losses, as they were, and cut the production lost in the cascade: never more on any
+    day, and by a share whose interval over seeds lies below zero."""
+    levers = only("exercises", exercises__duration_cut=0.0)
+    change = []
+    for seed in range(5):
+        on, off = daily(run(japan, levers, seed, 1), "loss"), daily(run(japan, only(), seed, 1), "loss")
+        np.testing.assert_array_equal(on[:, :, :2], off[:, :, :2])
+        assert (on[:, :, 2].sum(axis=1) <= off[:, :, 2].sum(axis=1) * (1 + 1e-12)).all()
+        change.append(on[:, :, 2].sum() / off[:, :, 2].sum() - 1.0)
+    assert paired_interval(np.array(change), np.zeros(len(change)))[1] < 0
 
 
 # --- individuals ---------------------------------------------------------------------------------
 
 
 def test_anxiety_rises_with_outages_in_the_cohorts_area_and_fades_with_its_half_life(japan):
-    cohorts = Cohorts(japan, japan.scenario.abm)
+    n_regions = len(japan.region_ids)
+    cohorts = Cohorts(japan, japan.scenario.abm, np.zeros(n_regions), np.zeros(n_regions))
     spec = japan.scenario.abm.individuals
-    start = cohorts.index().copy()
-    hours = np.zeros(len(japan.region_ids))
+    start = cohorts.index.copy()
+    hours = np.zeros(n_regions)
     hours[japan.region_ids.index("tokyo")] = 1e7
     cohorts.step(hours, np.zeros_like(hours))
-    risen = cohorts.index() - start
+    risen = cohorts.index - start
     tokyo = cohorts.region == japan.region_ids.index("tokyo")
     assert (risen[tokyo] > 0).all() and (risen[~tokyo] == 0).all()
     # person-hours per member, by dependence: the area's members share the 1e7 hours
@@ -271,15 +376,31 @@ def test_anxiety_rises_with_outages_in_the_cohorts_area_and_fades_with_its_half_
     np.testing.assert_allclose(cohorts.excess[tokyo], risen[tokyo] / 2, rtol=1e-9)
 
 
+def test_anxiety_starts_at_its_steady_state(japan):
+    """The first fiscal year is no warm-up: with nothing changing, the mean anxiety of the
+    first year is that of the next ones."""
+    levers = only()
+    first = over_seeds(japan, levers, lambda m: yearly(m, "anxiety_index")[0], SEEDS, 3)
+    later = over_seeds(japan, levers, lambda m: float(np.mean(yearly(m, "anxiety_index")[1:])), SEEDS, 3)
+    low, high = paired_interval(first, later)
+    assert low < 0 < high
+
+
 def test_awareness_campaigns_raise_hygiene_and_lower_infection(japan):
     spec = japan.scenario.abm.awareness
-    campaigns = run(japan, only("awareness"), 0, 3)
-    none = run(japan, only(), 0, 3)
-    start = campaigns.cohorts.start_hygiene
-    np.testing.assert_allclose(campaigns.cohorts.hygiene, 1 - (1 - start) * (1 - spec.hygiene_gain) ** 3)
-    np.testing.assert_allclose(none.cohorts.hygiene, start)  # slips back toward where it started
-    assert yearly(campaigns, "infected_share")[-1] < yearly(none, "infected_share")[-1]
-    assert yearly(campaigns, "anxious_share")[-1] < yearly(none, "anxious_share")[-1]
+
+    def last_year(model) -> tuple[float, float]:
+        start = model.cohorts.start_hygiene
+        expected = (
+            1 - (1 - start) * (1 - spec.hygiene_gain) ** model.n_years if model.settings.awareness.enabled else start
+        )
+        np.testing.assert_allclose(model.cohorts.hygiene, expected)  # a campaign a year closes a share of the gap
+        return yearly(model, "hygiene")[-1], yearly(model, "infected_share")[-1]
+
+    hygiene, infected = over_seeds(japan, only("awareness"), last_year, SEEDS, 3).T
+    hygiene_off, infected_off = over_seeds(japan, only(), last_year, SEEDS, 3).T
+    assert paired_interval(hygiene, hygiene_off)[0] > 0
+    assert paired_interval(infected, infected_off)[1] < 0
 
 
 # --- outsourcing ---------------------------------------------------------------------------------
@@ -297,10 +418,8 @@ def test_outsourcing_brings_contractor_faults_and_outsourcing_measures_cut_them(
     assert paired_interval(over_seeds(japan, heavy, contractor_faults, SEEDS, 2),
                            over_seeds(japan, light, contractor_faults, SEEDS, 2))[0] > 0  # fmt: skip
 
-    cat = japan.catalogue
     measured = no_measures(japan)
-    for name in ("contractor_security_clauses", "contractor_audit"):
-        measured[:, cat.measure_ids.index(name) == cat.option_measure] = True
+    measured[:, options_of(japan, "contractor_security_clauses", "contractor_audit")] = True
     with_measures = over_seeds(japan, only("outsourcing"), contractor_faults, SEEDS, 2, measured)
     without = over_seeds(japan, only("outsourcing"), contractor_faults, SEEDS, 2)
     assert paired_interval(with_measures, without)[1] < 0

@@ -283,6 +283,52 @@ SCENARIO_CASES = {
         japan_with(lambda d: d["abm"]["botnet"].update(bots=1e9, domestic_share=1.0)),
         ("abm.botnet.domestic_share", "expected fewer domestic bots"),
     ),
+    "abm-no-cabinet-centre": ScenarioCase(
+        japan_with(lambda d: by_id(d["ministries"], "nisc").update(kind="ministry")),
+        ("ministries[].kind", "got []", "expected exactly one cabinet_centre"),
+    ),
+    "abm-two-cabinet-centres": ScenarioCase(
+        japan_with(lambda d: by_id(d["ministries"], "mic").update(kind="cabinet_centre")),
+        ("ministries[].kind", "got ['nisc', 'mic']", "expected exactly one cabinet_centre"),
+    ),
+    "abm-cyber-threat-nobody-attacks": ScenarioCase(
+        japan_with(lambda d: [k["threats"].pop("intrusion_malware", None) for k in d["abm"]["attackers"]["kinds"]]),
+        ("abm.attackers.kinds[].threats", "got 'intrusion_malware'", "expected every cyber threat in some kind's"),
+    ),
+    "abm-unknown-sharing-threat": ScenarioCase(
+        japan_with(lambda d: d["abm"]["information_sharing"]["threats"].append("meteor")),
+        ("abm.information_sharing.threats[7]", "got 'meteor'", "expected one of ["),
+    ),
+    "abm-tiny-reference-share": ScenarioCase(
+        japan_with(lambda d: d["abm"]["outsourcing"].update(reference_share=1e-300)),
+        ("abm.outsourcing.reference_share", "expected greater than or equal to 0.05"),
+    ),
+    "abm-too-many-cohorts": ScenarioCase(
+        japan_with(lambda d: d["abm"]["individuals"].update(cohorts_per_band=10_000)),
+        ("abm.individuals.cohorts_per_band", "got 10000", "expected less than or equal to 1000"),
+    ),
+    "mandatory-without-its-prerequisite": ScenarioCase(
+        japan_with(lambda d: by_id(d["ministries"], "fsa").update(mandatory=["independent_testing"])),
+        ("ministries[id=fsa].mandatory[0]", "got 'independent_testing'", "its prerequisite 'change_management'"),
+    ),
+    "mandatory-measures-that-exclude-each-other": ScenarioCase(
+        japan_with(
+            lambda d: by_id(d["ministries"], "fsa").update(
+                mandatory=["intrusion_detection", "managed_security_service"]
+            )
+        ),
+        ("ministries[id=fsa].mandatory[1]", "got 'managed_security_service'", "not mandatory together with 'intrusion"),
+    ),
+    "sector-under-two-ministries": ScenarioCase(
+        japan_with(lambda d: by_id(d["ministries"], "mic")["sectors"].append("finance")),
+        ("ministries[id=mic].sectors[1]", "got 'finance'", "expected a sector whose own ministry is 'mic', not 'fsa'"),
+    ),
+    "sector-without-its-own-ministry-under-two": ScenarioCase(
+        japan_with(
+            lambda d: (sector(d, "finance").pop("ministry"), by_id(d["ministries"], "mic")["sectors"].append("finance"))
+        ),
+        ("ministries[id=fsa].sectors[0]", "got 'finance'", "expected a sector no other ministry (mic) supervises"),
+    ),
     "malformed-toml": ScenarioCase(
         None, ("(syntax)", "line 1", "expected valid TOML"), real=True, text=b'[scenario\nname = "x"\n'
     ),
@@ -581,6 +627,7 @@ def test_bad_cell_in_the_io_table(cell: str, shown: str, tmp_path: Path) -> None
         ("simulate", "--threads", "0"),
         ("simulate", "--seed", "-1"),
         ("abm", "--years", "0"),
+        ("abm", "--years", "99999999999999999999"),
         ("abm", "--seed", "-2"),
     ],
 )

@@ -97,3 +97,21 @@ def test_abm_runs_end_to_end_with_a_portfolio(tmp_path):
     finance = agents[(agents.agent_type == "Operator") & (agents.sector == "finance") & (agents.fiscal_year == 2006)]
     assert (finance.measures >= 2).all()  # the portfolio is in place from the start
     assert not list(out.glob(".partial-*"))
+
+
+def test_abm_bytes_do_not_depend_on_blas_threads(tmp_path):
+    """Sums over operators and cohorts are taken in a fixed order, not by a threaded BLAS."""
+    import os
+
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"blas{threads}"
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        done = subprocess.run(
+            [RISKMODEL, "abm", "--years", "1", "--seed", "2", "--out", str(out)],
+            capture_output=True, text=True, timeout=600, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outs.append(out)
+    for name in ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

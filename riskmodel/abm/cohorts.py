@@ -8,12 +8,15 @@ Each day, for every cohort at once:
   hygiene;
 * anxiety: the event part ``e`` decays with the half-life and rises by ``outage_weight``
   per outage hour and ``leak_weight`` per leak a member suffered that day; the index is
-  ``background (1 - h) / (1 - h0) + e`` and the anxious share ``1 - exp(-index)``, so
-  people who protect themselves also worry less, and the background alone gives the
-  scenario's starting anxious share.
+  ``background (1 - relief (h - h0) / (1 - h0)) + e`` (people who protect themselves worry
+  less, by ``hygiene_relief``) and the anxious share ``1 - exp(-index)``. The background
+  alone gives the scenario's ``anxious_share``; the event part starts at its steady state
+  under the outages expected at the start, so the first fiscal year is not a warm-up.
 
 A cohort's members suffer the outages of operators in their power area in proportion to
-their dependence on services.
+their dependence on services; the leaks, in proportion to their numbers. Means over
+cohorts are weighted by users and summed in cohort order, so they are the same bits
+whatever the BLAS.
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ from riskmodel.world import World
 
 
 class Cohorts:
-    """Arrays of the individuals' cohorts (power area x age band x sub-cohort)."""
+    """Arrays of the individuals' cohorts (power area x age band x sub-cohort).
 
-    def __init__(self, world: World, settings: AgentModelSettings):
+    ``outage_hours`` and ``leaks`` (per power area, a day) are what the cohorts can
+    expect at the start; the anxiety they cause starts at its steady state.
+    """
+
+    def __init__(self, world: World, settings: AgentModelSettings, outage_hours: np.ndarray, leaks: np.ndarray):
         spec = settings.individuals
         population = np.array([r.population for r in world.scenario.regions])
         n_regions, n_bands, per_band = population.size, len(spec.age_bands), spec.cohorts_per_band
@@ -41,52 +48,61 @@ class Cohorts:
         self.start_hygiene = np.array([b.hygiene for b in spec.age_bands])[self.band]
         self.hygiene = self.start_hygiene.copy()
         dependence = np.array([b.dependence for b in spec.age_bands])[self.band]
-        weight = self.users * dependence
-        # exposure per member per person-hour (or person) suffered in the cohort's area
-        self.exposure = dependence / np.bincount(self.region, weights=weight, minlength=n_regions)[self.region]
+        # what a member suffers of an area's person-hours of outage (by dependence) and of its leaks
+        weighted = np.bincount(self.region, weights=self.users * dependence, minlength=n_regions)
+        self.outage_exposure = dependence / weighted[self.region]
+        self.leak_exposure = 1.0 / np.bincount(self.region, weights=self.users, minlength=n_regions)[self.region]
 
         domestic = settings.botnet.bots * settings.botnet.domestic_share
         # below 1: the scenario check keeps domestic bots under the unprotected users
-        self.infected = domestic * (1.0 - self.hygiene) / (self.users @ (1.0 - self.hygiene))
+        self.infected = domestic * (1.0 - self.hygiene) / np.sum(self.users * (1.0 - self.hygiene))
         self.cleanup = spec.cleanup_per_year / DAYS_PER_YEAR
         self.pressure = self.cleanup * self.infected / ((1.0 - self.hygiene) * (1.0 - self.infected))
 
         self.background = -math.log(1.0 - spec.anxious_share)
+        self.relief = spec.hygiene_relief
         self.decay = 0.5 ** (1.0 / spec.anxiety_half_life_days)
         self.outage_weight = spec.outage_weight
         self.leak_weight = spec.leak_weight
-        self.excess = np.zeros_like(self.users)
+        self.excess = self._daily_rise(outage_hours, leaks) / (1.0 - self.decay)
+        self._refresh()
 
     def __len__(self) -> int:
         return int(self.users.size)
+
+    def _daily_rise(self, outage_hours: np.ndarray, leaks: np.ndarray) -> np.ndarray:
+        return (
+            self.outage_weight * self.outage_exposure * outage_hours[self.region]
+            + self.leak_weight * self.leak_exposure * leaks[self.region]
+        )
+
+    def _refresh(self) -> None:
+        relief = self.relief * (self.hygiene - self.start_hygiene) / (1.0 - self.start_hygiene)
+        self.index = self.background * (1.0 - relief) + self.excess
+        self.anxious = 1.0 - np.exp(-self.index)
 
     def step(self, outage_hours: np.ndarray, leaks: np.ndarray) -> None:
         """One day: ``outage_hours[region]`` person-hours of outage and ``leaks[region]``
         persons whose data leaked, in each power area."""
         self.infected += self.pressure * (1.0 - self.hygiene) * (1.0 - self.infected) - self.cleanup * self.infected
         self.excess *= self.decay
-        self.excess += self.exposure * (
-            self.outage_weight * outage_hours[self.region] + self.leak_weight * leaks[self.region]
-        )
+        self.excess += self._daily_rise(outage_hours, leaks)
+        self._refresh()
 
     def campaign(self, gain: float) -> None:
         """An awareness campaign closes ``gain`` of the gap to full hygiene."""
         self.hygiene += gain * (1.0 - self.hygiene)
+        self._refresh()
 
     def slip(self, decay: float) -> None:
         """A year without a campaign: hygiene slips back toward its start."""
         self.hygiene -= decay * (self.hygiene - self.start_hygiene)
-
-    def index(self) -> np.ndarray:
-        return self.background * (1.0 - self.hygiene) / (1.0 - self.start_hygiene) + self.excess
-
-    def anxious(self) -> np.ndarray:
-        return 1.0 - np.exp(-self.index())
+        self._refresh()
 
     def bots(self) -> float:
         """Infected machines of the cohorts."""
-        return float(self.users @ self.infected)
+        return float(np.sum(self.users * self.infected))
 
     def mean(self, values: np.ndarray) -> float:
         """User-weighted mean over the cohorts."""
-        return float(self.users @ values / self.users.sum())
+        return float(np.sum(self.users * values) / np.sum(self.users))

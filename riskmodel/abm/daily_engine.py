@@ -14,10 +14,16 @@ Over-dispersion. The engine draws a threat's Gamma multiplier once per period; s
 days that way would give a different year. Here the kernel's dispersion is set to zero
 and the multiplier is drawn once per fiscal year (:meth:`DailyEngine.new_year`) and
 folded into the rates, so that a year of days has the engine's negative-binomial count.
+
+Random streams come from counters, as the engine's blocks do: day ``d`` draws from
+``streams(DAY, d)`` and fiscal year ``y`` its multipliers from ``streams(YEAR, y)``. What
+happens on one day (a rate an attacker moved, an event a measure blocked) therefore
+changes no other day's draws, which keeps two arms of an experiment paired.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -39,6 +45,8 @@ from riskmodel.measures import Protection
 from riskmodel.world import World
 
 DAYS_PER_YEAR = 365
+DAY, YEAR = 0, 1  # stream kinds: a day's hazards, a fiscal year's multipliers
+Streams = Callable[..., np.random.Generator]  # streams(kind, counter) -> a generator
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,9 @@ class DailyEngine:
     calls :meth:`refresh` after changing the operator factors.
     """
 
-    def __init__(self, world: World, rng: np.random.Generator):
+    def __init__(self, world: World, streams: Streams):
         self.world = world
-        self.rng = rng
+        self.streams = streams
         n_ops, n_sectors, n_threats = len(world.operators), world.n_sectors, len(world.threat_ids)
         self.rate_factor = np.ones((n_sectors, n_threats))
         self.survive_factor = np.ones((n_ops, n_threats))
@@ -151,15 +159,16 @@ class DailyEngine:
         if threats is None:
             self._op_float[:, OP_SHOCK] = base_float[:, OP_SHOCK] * self.cascade_factor
 
-    def new_year(self) -> None:
-        """Draw this year's negative-binomial multipliers (Gamma, mean 1, variance the
+    def new_year(self, year: int) -> None:
+        """Draw year ``year``'s negative-binomial multipliers (Gamma, mean 1, variance the
         threat's dispersion) for every sector and threat, and every region and disaster."""
+        rng = self.streams(YEAR, year)
         dispersion = self.world.threats.dispersion
         shape = np.divide(1.0, dispersion, out=np.zeros_like(dispersion), where=dispersion > 0)
         for h, phi in enumerate(dispersion):
             if phi > 0:
-                self._year_gamma[:, h] = self.rng.gamma(shape[h], phi, size=self._year_gamma.shape[0])
-                self._region_gamma[h] = self.rng.gamma(shape[h], phi, size=self._region_gamma.shape[1])
+                self._year_gamma[:, h] = rng.gamma(shape[h], phi, size=self._year_gamma.shape[0])
+                self._region_gamma[h] = rng.gamma(shape[h], phi, size=self._region_gamma.shape[1])
         self._regional_rate[:] = self.world.threats.regional_rate * self._region_gamma
 
     def expected_rate(self) -> np.ndarray:
@@ -171,16 +180,15 @@ class DailyEngine:
         np.multiply(self.world.sector_rate * self.rate_factor, self._year_gamma, out=self._sector_rate)
         base = self.base
         while True:
-            state = self.rng.bit_generator.state
+            rng = self.streams(DAY, day)
             self._year_loss[:] = 0.0
             self._year_max[:] = 0.0
             self._year_events[:] = 0
             n = simulate_periods(
-                self.rng, 1.0 / DAYS_PER_YEAR, 1, day, self._ops, (self._sector_rate, base.sect[1]),
+                rng, 1.0 / DAYS_PER_YEAR, 1, day, self._ops, (self._sector_rate, base.sect[1]),
                 (self._threat_float, self._regional_rate), base.casc, self._year_loss, self._year_max,
                 self._year_events, self._fn_counts, self._ints, self._floats,
             )  # fmt: skip
             if n >= 0:
                 return DayEvents.from_table(self._ints[:n], self._floats[:n])
-            self.rng.bit_generator.state = state  # the day outgrew the buffers: same draws, larger buffers
-            self._grow(2 * self._ints.shape[0])
+            self._grow(2 * self._ints.shape[0])  # the day outgrew the buffers: again, same draws

@@ -99,7 +99,7 @@ def timeseries_table(model: CriticalInfrastructureModel) -> pa.Table:
     """The daily series in long form (``model_timeseries.parquet``): one series after the
     other, each by sector, threat or layer where it has them, day by day."""
     world = model.world
-    frame = model.daily.get_model_vars_dataframe()
+    frame = model.datacollector.get_model_vars_dataframe()
     n_days = len(frame)
     critical = world.critical_sectors
     sectors = np.array(world.critical_ids, dtype=object)
@@ -144,7 +144,7 @@ def agents_table(model: CriticalInfrastructureModel) -> pa.Table:
     """One row per agent and fiscal year (``agents_yearly.parquet``)."""
     frames = []
     for kind in (Operator, Ministry, CabinetCentre, Attacker, Individual):
-        if kind not in model.yearly.agenttype_reporters:
+        if kind not in model.agent_types:
             continue
         frame = model.yearly.get_agenttype_vars_dataframe(kind)
         if frame.empty:
@@ -182,6 +182,7 @@ def summary(model: CriticalInfrastructureModel) -> dict:
                 "reported_failures": int(record["reported_failures"][s].sum()),
                 "loss": {layer: float(loss[s, k]) for k, layer in enumerate(LAYERS)},
                 "mandatory_measures": int(record["mandatory_measures"][s]),
+                "mandatory": [world.catalogue.measure_ids[m] for m in np.flatnonzero(record["mandatory"][s])],
                 "failures_per_operator": float(record["failures_per_operator"][s]),
                 "failures_target": _number(record["failures_target"][s]),
                 "target_missed": bool(record["target_missed"][s]),

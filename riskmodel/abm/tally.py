@@ -4,8 +4,8 @@ One pass over the day's failures: counts by sector and threat (true and reported
 by sector and layer, each operator's failures and losses this fiscal year, and the
 outage person-hours and leaked persons by power area that the individuals suffer. Which
 failures are hidden is decided here from the operators' hiding probabilities (their
-behaviour, set by the agents) and one uniform draw per failure; a failure that reaches
-``public_persons`` persons is public and always reported.
+behaviour, set by the agents) and a uniform draw per failure; a disaster, or a failure
+that reaches ``public_persons`` persons, is public and always reported.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from numba import njit
 @njit(cache=True)
 def tally_day(
     sector, threat, operator, region, persons, duration, direct, users, economy, external,
-    hide_draw, hide_probability, public_persons, concealment, continuous, delay_hours, leaking,
-    day_true, day_reported, day_loss, op_failures, op_loss, outage_hours, leaks, reported,
+    hide_draw, hide_probability, public_persons, concealment, public_threat, continuous, delay_hours,
+    leaking, leak_share, day_true, day_reported, day_loss, op_failures, op_loss, outage_hours, leaks, reported,
 ):  # fmt: skip
     """Fill the day's counters (zeroed here) and ``reported[i]`` for each failure ``i``."""
     day_true[:] = 0
@@ -34,11 +34,12 @@ def tally_day(
         day_loss[s, 3] += external[i]
         op_failures[o, 0] += 1
         op_loss[o] += direct[i] + users[i] + economy[i]
-        hidden = concealment and persons[i] < public_persons and hide_draw[i] < hide_probability[o]
+        public = public_threat[h] or persons[i] >= public_persons
+        hidden = concealment and not public and hide_draw[i] < hide_probability[o]
         reported[i] = not hidden
         if not hidden:
             day_reported[s, h] += 1
             op_failures[o, 1] += 1
         outage_hours[r] += persons[i] * (duration[i] if continuous[s] else delay_hours[s])
         if leaking[h]:
-            leaks[r] += persons[i]
+            leaks[r] += persons[i] * leak_share

@@ -4,9 +4,11 @@ The first Basic Plan (FY2006-FY2008) "fixed the risks at 2006, the target state 
 (seed, DIGEST section 2): a plan's targets are set from the indicators of a baseline
 year - its own first year for the first plan, the year before it for the later ones -
 and fall on a straight line from the baseline to ``(1 - reduction)`` times it in the
-plan's last year. Two indicators carry targets: reported IT failures per operator of
-each critical sector ("IT failures as close to zero as possible") and the share of
-individuals anxious about using IT ("as close to zero as possible").
+plan's last year. Targets never loosen: a plan that follows one whose targets were
+missed starts from the target it replaces, not from the worse indicator. Two indicators
+carry targets: reported IT failures per operator of each critical sector ("IT failures
+as close to zero as possible") and the share of individuals anxious about using IT ("as
+close to zero as possible").
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class BasicPlans:
                 continue
             failures = model.fy_reported.sum(axis=1) / np.maximum(model.sector_size, 1)
             anxious = model.fy_mean("anxious_share")
+            if fiscal_year in self.failures:  # the target this plan replaces, if it was missed
+                failures = np.minimum(failures, self.failures[fiscal_year])
+                anxious = min(anxious, self.anxious[fiscal_year])
             for year in range(max(plan.first, plan.baseline), plan.last + 1):
                 progress = (year - plan.baseline) / (plan.last - plan.baseline) if plan.last > plan.baseline else 1.0
                 self.failures[year] = failures * (1.0 - self.failure_reduction * progress)

@@ -55,6 +55,7 @@ class EventValues:
     users: np.ndarray  # [operator, threat]
     economy: np.ndarray  # [operator, threat] production loss in the economy (unclipped DIIM)
     persons: np.ndarray  # [operator, threat] persons affected
+    person_hours: np.ndarray  # [operator, threat] hours lost by them (users' loss before the value of time)
 
 
 def event_values(world: World) -> EventValues:
@@ -78,7 +79,8 @@ def event_values(world: World) -> EventValues:
 
     depth = (t.depth_alpha / (t.depth_alpha + t.depth_beta))[None, :] * world.it_dependence[s][:, None]
     persons = op.users[:, None] * depth * person_factor[s]
-    users = op.users[:, None] * depth * user_hours[s] * world.value_of_time[s][:, None]
+    person_hours = op.users[:, None] * depth * user_hours[s]
+    users = person_hours * world.value_of_time[s][:, None]
     c = world.cascade
     shock = depth * (op.node_share * world.cascade_share[s])[:, None]
     economy = c.loss_weight[op.node][:, None] * shock * mean_hours[s]
@@ -90,7 +92,9 @@ def event_values(world: World) -> EventValues:
     rate[:, single] = world.sector_rate[s][:, single] * sector_weight[:, None]
     hit = t.hit_probability[None, ~single] * world.exposure[s, DISASTER][:, None]
     rate[:, ~single] = t.regional_rate[~single][:, op.region].T * hit
-    return EventValues(rate=rate, direct=direct, users=users, economy=economy, persons=persons)
+    return EventValues(
+        rate=rate, direct=direct, users=users, economy=economy, persons=persons, person_hours=person_hours
+    )
 
 
 def expected_losses(values: EventValues, rate: np.ndarray, prot: Protection) -> tuple[np.ndarray, ...]:
@@ -106,3 +110,19 @@ def expected_losses(values: EventValues, rate: np.ndarray, prot: Protection) -> 
     users = kept * values.users * duration_depth
     economy = kept * values.economy * duration_depth * prot.cascade[..., None]
     return direct, users, economy
+
+
+def expected_reach(values: EventValues, rate: np.ndarray, prot: Protection) -> tuple[np.ndarray, np.ndarray]:
+    """Expected (person-hours of outage, persons affected) a year per operator and threat
+    under ``prot``: what the individuals suffer."""
+    kept = rate * prot.survive
+    depth = prot.depth[..., None]
+    return kept * values.person_hours * prot.duration * depth, kept * values.persons * depth
+
+
+def by_sector(world: World, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values[operator, ...]`` by sector, added in operator order (the same bits
+    whatever the BLAS or its threads)."""
+    totals = np.zeros((world.n_sectors, *values.shape[1:]))
+    np.add.at(totals, world.operators.sector, values)
+    return totals

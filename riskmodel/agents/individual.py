@@ -44,8 +44,8 @@ class Individual(mesa.Agent):
 
     @property
     def anxiety_index(self) -> float:
-        return float(self.model.cohorts.index()[self.index])
+        return float(self.model.cohorts.index[self.index])
 
     @property
     def anxious_share(self) -> float:
-        return float(self.model.cohorts.anxious()[self.index])
+        return float(self.model.cohorts.anxious[self.index])

@@ -1,9 +1,11 @@
 """Ministries and the cabinet centre: the PDCA cycle on safety standards.
 
 A ministry supervises sectors. It sees only the incidents operators report, so its
-picture of risk is as biased as concealment makes it, and it builds that picture up year
-by year from none: the more is hidden, the later its estimate of a threat's rate rises
-high enough to justify a mandatory measure. Once a fiscal year it checks each
+picture of risk is as biased as concealment makes it: the more is hidden, the lower its
+estimate of a threat's rate, and the later a measure against it looks worth mandating.
+It corrects the reports for the measures it knows are in place (its own standards, and
+what operators report having), so that a measure that works is not judged by the few
+failures it lets through. Once a fiscal year it checks each
 sector's reported failures per operator against the Basic Plan's target and acts: where
 the target is missed it makes mandatory the recommended measures whose estimated social
 loss removed (every layer, from its reported failure rates) best covers the sector's
@@ -38,9 +40,8 @@ class Ministry(mesa.Agent):
         super().__init__(model)
         self.ministry_id = ministry_id
         self.sectors = sectors
-        n_threats = len(model.world.threat_ids)
-        # reported failures a year by sector and threat; no statistics before the first reports
-        self.estimated_rate = np.zeros((model.world.n_sectors, n_threats))
+        # failures a year by sector and threat before measures, as reports let it see them
+        self.estimated_rate = np.full((model.world.n_sectors, len(model.world.threat_ids)), np.nan)
         self.indicator: dict[int, float] = {}
         self.missed: dict[int, bool] = {}
 
@@ -59,18 +60,20 @@ class Ministry(mesa.Agent):
     def plan_year(self, fiscal_year: int) -> None:
         """At the start of a fiscal year: set up the CEPTOARs whose time has come."""
         for sector in self.sectors:
-            start = self.model.ceptoar_start.get(sector)
-            if start is not None and start == fiscal_year:
+            if self.model.ceptoar_start.get(sector) == fiscal_year:
                 self.model.establish_ceptoar(sector)
 
     def review(self, fiscal_year: int) -> None:
         """The yearly CHECK and ACT: indicators against targets, then the standards."""
         model = self.model
         pdca = model.settings.pdca
+        seen = self._seen_rates()
         for sector in self.sectors:
-            reported = model.fy_reported[sector]
-            self.indicator[sector] = float(reported.sum()) / model.sector_size[sector]
-            self.estimated_rate[sector] = pdca.memory * reported + (1.0 - pdca.memory) * self.estimated_rate[sector]
+            self.indicator[sector] = float(model.fy_reported[sector].sum()) / model.sector_size[sector]
+            known = self.estimated_rate[sector]
+            self.estimated_rate[sector] = np.where(
+                np.isnan(known), seen[sector], pdca.memory * seen[sector] + (1.0 - pdca.memory) * known
+            )
             target = model.targets.failures_per_operator(sector, fiscal_year)
             self.missed[sector] = target is not None and self.indicator[sector] > target
         if not pdca.enabled or not self.sectors:
@@ -80,71 +83,81 @@ class Ministry(mesa.Agent):
         changes = evaluate_changes(
             model.world, model.values, self._estimated_rates(), model.in_place, rows, options, SOCIETY
         )
+        held = model.held(rows)
+        sector_of_row = model.world.operators.sector[rows]
         for sector in self.sectors:
-            in_sector = model.world.operators.sector[rows] == sector
-            self._demote(sector, changes, in_sector)
+            in_sector = sector_of_row == sector
+            self._demote(sector, changes, held, in_sector)
             if self.missed[sector]:
-                self._mandate(sector, changes, in_sector)
+                self._mandate(sector, changes, held, in_sector)
+
+    def _seen_rates(self) -> np.ndarray:
+        """This year's reported failures per sector and threat, brought back to before the
+        measures in place (the ministry knows its standards and who complies): reported
+        failures over the share of failures the measures let through."""
+        model = self.model
+        rate = model.values.rate
+        through = model.sector_sums(rate * model.measure_survive())
+        expected = model.sector_sums(rate)
+        let_through = np.divide(through, expected, out=np.ones_like(through), where=expected > 0)
+        return np.divide(model.fy_reported, let_through, out=np.zeros_like(through), where=let_through > 0)
 
     def _estimated_rates(self) -> np.ndarray:
         """Failures a year per operator and threat as the ministry sees them: its estimate of
-        each sector's reported rate, spread over the operators as the hazard spreads them."""
+        each sector's rate, spread over the operators as the hazard spreads them."""
         model = self.model
-        shape = model.values.rate
+        rate = model.values.rate
         sector = model.world.operators.sector
-        totals = model.sector_matrix @ shape  # [sector, threat]
-        share = np.divide(shape, totals[sector], out=np.zeros_like(shape), where=totals[sector] > 0)
-        estimate = self.estimated_rate[sector]
+        totals = model.sector_sums(rate)[sector]
+        share = np.divide(rate, totals, out=np.zeros_like(rate), where=totals > 0)
+        estimate = np.nan_to_num(self.estimated_rate)[sector]
         return share * estimate * np.isin(sector, self.sectors)[:, None]
 
-    def _mandate(self, sector: int, changes: Changes, in_sector: np.ndarray) -> None:
-        """Make mandatory the recommended measures whose estimated social loss removed best
-        covers the compliance cost of the operators that lack them."""
+    def _mandate(self, sector: int, changes: Changes, held: np.ndarray, in_sector: np.ndarray) -> None:
+        """Make mandatory the recommended measures whose estimated social loss removed, at
+        the sector's operators that lack them, best covers what their compliance costs."""
         model = self.model
         pdca = model.settings.pdca
+        rules = model.rules
         has = model.mandatory[sector]
-        candidates = [
-            m
-            for m in range(len(model.world.catalogue.measure_ids))
-            if model.recommended[sector, m]
-            and not has[m]
-            and not (model.requires[m] & ~has).any()
-            and not (model.excludes[m] & has).any()
-        ]
-        if not candidates:
-            return
-        levels = model.first_option[candidates]
-        adds = changes.adds[levels] & in_sector[None, :]
-        gain = np.where(adds, changes.loss_removed[levels], 0.0).sum(axis=1)
-        cost = np.where(adds, changes.cost_added[levels], 0.0).sum(axis=1)
-        ratio = np.divide(gain, cost, out=np.full_like(gain, np.inf), where=cost > 0)
+        candidates, ratios = [], []
+        for m in np.flatnonzero(model.recommended[sector] & ~has):
+            if (rules.requires[m] & ~has).any() or (rules.excludes[m] & has).any():
+                continue
+            lacking = in_sector & ~held[:, m]
+            first = rules.first_option[m]
+            gain = changes.loss_removed[first, lacking].sum()
+            cost = changes.cost_added[first, lacking].sum()
+            if gain > 0 and gain >= pdca.mandate_ratio * cost:
+                candidates.append(int(m))
+                ratios.append(gain / cost if cost > 0 else np.inf)
         chosen: list[int] = []
-        for k in np.argsort(-ratio, kind="stable"):
-            if len(chosen) == pdca.max_new_mandatory or ratio[k] < pdca.mandate_ratio or gain[k] <= 0:
+        for k in np.argsort(-np.array(ratios), kind="stable"):
+            if len(chosen) == pdca.max_new_mandatory:
                 break
-            m = candidates[k]
-            if not model.excludes[m, chosen].any():
-                chosen.append(m)
+            if not rules.excludes[candidates[k], chosen].any():
+                chosen.append(candidates[k])
         model.mandatory[sector, chosen] = True
 
-    def _demote(self, sector: int, changes: Changes, in_sector: np.ndarray) -> None:
+    def _demote(self, sector: int, changes: Changes, held: np.ndarray, in_sector: np.ndarray) -> None:
         """Move back to recommended a mandatory measure whose compliance costs more than
         ``1 / demote_ratio`` times the estimated social loss it removes, over all the
         sector's operators: those that have it (what dropping it would add) and those that
         lack it (what adding it would remove)."""
         model = self.model
         pdca = model.settings.pdca
+        rules = model.rules
         # a measure another mandatory measure requires stays as long as that one does
-        needed = model.requires[model.mandatory[sector]].any(axis=0)
-        option_measure = model.world.catalogue.option_measure
+        needed = rules.requires[model.mandatory[sector]].any(axis=0)
         for m in np.flatnonzero(model.mandatory[sector] & ~needed):
-            levels = option_measure == m
-            has = (~changes.adds[levels]).any(axis=0) & in_sector
-            first = model.first_option[m]
-            removed = -np.where(~changes.adds[levels] & has, changes.loss_removed[levels], 0.0).sum()
-            removed += np.where(~has & in_sector, changes.loss_removed[first], 0.0).sum()
-            cost = -np.where(~changes.adds[levels] & has, changes.cost_added[levels], 0.0).sum()
-            cost += np.where(~has & in_sector, changes.cost_added[first], 0.0).sum()
+            having, lacking = in_sector & held[:, m], in_sector & ~held[:, m]
+            levels = rules.option_measure[changes.options] == m
+            at_level = ~changes.adds[levels] & having  # the level each operator has
+            removed = -changes.loss_removed[levels][at_level].sum()
+            cost = -changes.cost_added[levels][at_level].sum()
+            first = rules.first_option[m]
+            removed += changes.loss_removed[first, lacking].sum()
+            cost += changes.cost_added[first, lacking].sum()
             if cost > 0 and removed < pdca.demote_ratio * cost:
                 model.mandatory[sector, m] = False
 

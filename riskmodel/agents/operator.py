@@ -3,10 +3,11 @@
 An operator's state lives in the model's arrays, row ``index`` (its row of the world's
 operator table), so that the daily work - failures, recoveries, losses - runs for all
 operators at once in the engine's kernel. The agent makes the decisions: once a fiscal
-year it complies with its sector's mandatory measures within its security budget, drops a
-measure that no longer pays for itself, and adopts recommended measures by its own
-cost-benefit (the loss a measure removes *for the operator*: its direct loss and part of
-its users'); it also carries its propensity to hide incidents.
+year it puts its sector's new mandatory measures in place (each with the scenario's
+compliance probability, within its security budget), drops a voluntary measure that no
+longer pays for itself, and adopts recommended measures by its own cost-benefit (the loss
+a measure removes *for the operator*: its direct loss and part of its users'); it also
+carries its propensity to hide incidents.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class Operator(mesa.Agent):
         self.sector = int(model.world.operators.sector[index])
 
     # --- what it is ------------------------------------------------------------------
-
     @property
     def sector_id(self) -> str:
         return self.model.world.sector_ids[self.sector]
@@ -64,16 +64,17 @@ class Operator(mesa.Agent):
     @property
     def security_spend(self) -> float:
         """Yen a year its measures cost."""
-        return float(self.model.option_cost[self.index] @ self.options)
+        return float(np.sum(self.model.option_cost[self.index] * self.options))
 
     @property
     def mandatory_in_place(self) -> int:
-        return int((self.model.has_measure(self.index) & self.model.mandatory[self.sector]).sum())
+        """Measures of the standard in force this fiscal year that it has."""
+        return int((self.model.held(self.index) & self.model.mandatory_in_force[self.sector]).sum())
 
     @property
     def compliance(self) -> float:
-        """Share of its sector's mandatory measures it has (1 when none is mandatory)."""
-        required = int(self.model.mandatory[self.sector].sum())
+        """Share of the standard's mandatory measures in force this year it has (1 when none)."""
+        required = int(self.model.mandatory_in_force[self.sector].sum())
         return self.mandatory_in_place / required if required else 1.0
 
     @property
@@ -104,46 +105,58 @@ class Operator(mesa.Agent):
 
     # --- what it decides -------------------------------------------------------------------
     def comply(self, changes: Changes | None = None) -> bool:
-        """Put the sector's mandatory measures in place, prerequisites first, then cheapest
-        first, within the security budget; to make room it drops its own voluntary
-        measures, those that remove least of its loss per yen first (``changes`` values
-        them; without it, it drops none). A measure the budget cannot carry is left out,
-        which is what the compliance figure measures. Returns whether anything changed."""
+        """Put its sector's mandatory measures in place, prerequisites first, then cheapest
+        first, within the security budget. At a fiscal year's end (``changes`` given) each
+        missing one goes in with the compliance probability, and to make room it drops its
+        own voluntary measures, those that remove least of its loss per yen first; at the
+        start (no ``changes``) the standards in force are met as far as the budget allows.
+        A measure that cannot go in is what the compliance figure counts. Returns whether
+        anything changed."""
         model = self.model
-        has = model.has_measure(self.index)
-        missing = [m for m in range(has.size) if model.mandatory[self.sector, m] and not has[m]]
+        rules = model.rules
+        held = model.held(self.index)
+        missing = np.flatnonzero(model.mandatory[self.sector] & ~held)
         costs = model.option_cost[self.index]
+        chance = model.settings.operators.compliance_probability
         changed = False
-        for m in sorted(missing, key=lambda m: (model.measure_depth[m], costs[model.first_option[m]])):
-            option = model.first_option[m]
-            for clash in np.flatnonzero(model.excludes[m] & model.has_measure(self.index)):
-                if not model.mandatory[self.sector, clash]:
-                    model.remove_measure(self.index, clash)
-                    changed = True
-            if not model.allowed(self.index, option):
+        for m in sorted(missing, key=lambda m: (rules.depth[m], costs[rules.first_option[m]])):
+            if changes is not None and model.compliance_draws[self.index, m] >= chance:
                 continue
-            if changes is not None and self.security_spend + costs[option] > self.budget:
-                changed |= self._make_room(costs[option], changes)
-            if self.security_spend + costs[option] <= self.budget:
-                model.in_place[self.index, option] = True
+            option = int(rules.first_option[m])
+            held = model.held(self.index)
+            if (rules.requires[m] & ~held).any():
+                continue  # a prerequisite that could not go in
+            clashes = np.flatnonzero(rules.excludes[m] & held)
+            if not all(model.droppable(self.index, rules.first_option[c]) for c in clashes):
+                continue
+            if self.security_spend + costs[option] > self.budget:
+                if changes is None or not self._make_room(costs[option], changes):
+                    continue
                 changed = True
+            for clash in clashes:
+                model.remove_measure(self.index, clash)
+            model.in_place[self.index, option] = True
+            changed = True
         return changed
 
     def _make_room(self, needed: float, changes: Changes) -> bool:
-        """Drop voluntary measures, least loss removed per yen first, until ``needed`` yen fit."""
+        """Drop voluntary measures, least loss removed per yen first, until ``needed`` yen
+        fit in the budget; drop nothing if even all of them would not make room."""
         model = self.model
         keep_value = -changes.loss_removed[:, self.index]
         saving = -changes.cost_added[:, self.index]
-        order = np.argsort(keep_value / np.where(saving > 0, saving, np.inf), kind="stable")
-        dropped = False
-        for k in order:
+        candidates = [
+            k
+            for k in np.argsort(keep_value / np.where(saving > 0, saving, np.inf), kind="stable")
+            if self.options[changes.options[k]] and saving[k] > 0 and model.droppable(self.index, changes.options[k])
+        ]
+        if self.security_spend - sum(saving[k] for k in candidates) + needed > self.budget:
+            return False
+        for k in candidates:
             if self.security_spend + needed <= self.budget:
                 break
-            option = int(changes.options[k])
-            if self.options[option] and saving[k] > 0 and model.droppable(self.index, option):
-                model.in_place[self.index, option] = False
-                dropped = True
-        return dropped
+            model.in_place[self.index, changes.options[k]] = False
+        return True
 
     def reconsider(self, changes: Changes) -> bool:
         """Drop the measure that pays least for itself, if it removes less loss for the
@@ -171,7 +184,7 @@ class Operator(mesa.Agent):
         for k in np.flatnonzero(eligible)[np.argsort(-ratio, kind="stable")]:
             option = int(changes.options[k])
             if model.allowed(self.index, option):
-                model.remove_measure(self.index, int(model.world.catalogue.option_measure[option]))
+                model.remove_measure(self.index, int(model.rules.option_measure[option]))
                 model.in_place[self.index, option] = True
                 return True
         return False
