@@ -11,11 +11,12 @@ from abm_helpers import ALL_OFF, run, yearly
 
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+from riskmodel.abm.levers import with_levers
 from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
 from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary, write_outputs
 from riskmodel.abm.valuation import event_values, expected_losses
 from riskmodel.engine.simulate import simulate
-from riskmodel.measures import no_measures, protection
+from riskmodel.measures import effect_products, no_measures, protection
 
 
 def test_with_every_mechanism_off_it_is_the_engine(japan):
@@ -155,3 +156,23 @@ def test_refreshing_some_threats_equals_refreshing_all(japan):
     model._apply_operator_factors(model.day)
     np.testing.assert_array_equal(model.engine.op_float, partial_float)
     np.testing.assert_array_equal(model.engine.op_threat[:, threats], partial_threat[:, threats])
+
+
+def test_an_alert_cuts_what_the_measures_left_of_the_detection_delay(japan):
+    """Alerts and detection measures compose like one more detection measure: the outage
+    multiplier becomes D (1 - a (1 - T (1 - d))), not the measures' one times (1 - a d)."""
+    cat = japan.catalogue
+    in_place = no_measures(japan)
+    detection = [int(np.flatnonzero(cat.option_measure == cat.measure_ids.index(name))[0])
+                 for name in ("incident_response_team", "log_monitoring")]  # fmt: skip
+    in_place[:, detection] = True
+    model = CriticalInfrastructureModel(with_levers(japan, ALL_OFF | {"information_sharing.enabled": True}), in_place)
+    h = japan.threat_ids.index("intrusion_malware")
+    model.alert_until[:5, h] = 100
+    model._apply_operator_factors(10, np.array([h]))
+    products = effect_products(japan, in_place)
+    a, d = japan.threats.detection_share[h], japan.scenario.abm.information_sharing.detection
+    expected = products.duration[:5] * (1 - a * (1 - products.detection[:5] * (1 - d)))
+    actual = model.protection.duration[:5, h] * model.engine.duration_factor[:5, h]
+    np.testing.assert_allclose(actual, expected, rtol=1e-12)
+    np.testing.assert_array_equal(model.engine.duration_factor[5:, h], 1.0)  # no alert, no change

@@ -317,6 +317,14 @@ class CriticalInfrastructureModel(mesa.Model):
         self.engine.rate_factor[:] = self._attack_factor * self.outsourcing.sector_factor
         self.attack_attempts = (self.world.sector_rate * self.engine.rate_factor)[:, self.cyber].sum(axis=1)
 
+    def measure_survive(self) -> np.ndarray:
+        """``[operator, threat]``: the share of failures the measures in place let through."""
+        return self.protection.survive
+
+    def sector_sums(self, values: np.ndarray) -> np.ndarray:
+        """``values[operator, ...]`` summed by sector (in operator order)."""
+        return by_sector(self.world, values)
+
     def _set_protection(self) -> None:
         """The measures in place changed: the engine's tables and what they leave of the
         detection delay (which information-sharing alerts cut further)."""
@@ -589,14 +597,6 @@ class CriticalInfrastructureModel(mesa.Model):
         gain, cost = changes.loss_removed[:, rows], changes.cost_added[:, rows]
         recommended = self.recommended[ops.sector[rows]][..., self.rules.option_measure[changes.options]].T
         return changes.adds[:, rows] & (cost > 0) & (cost <= room) & (gain >= spec.adoption_ratio * cost) & recommended
-
-    def measure_survive(self) -> np.ndarray:
-        """``[operator, threat]``: the share of failures the measures in place let through."""
-        return self.protection.survive
-
-    def sector_sums(self, values: np.ndarray) -> np.ndarray:
-        """``values[operator, ...]`` summed by sector (in operator order)."""
-        return by_sector(self.world, values)
 
 
 YEARLY_FIGURES = {
