@@ -89,13 +89,13 @@ def plot_abm(summary: dict, path: str | Path) -> None:
     losses.set(title="Losses (billion yen a year)")
     losses.legend()
 
-    standards.plot(x, [r["mandatory_measures"] for r in rows], "o-", label="mandatory")
-    standards.plot(x, [r["recommended_measures"] for r in rows], "s--", label="recommended only")
+    lines = standards.plot(x, [r["mandatory_measures"] for r in rows], "o-", label="mandatory")
+    lines += standards.plot(x, [r["recommended_measures"] for r in rows], "s--", label="recommended only")
     standards.set(title="Measures in the sector standards (sum over sectors)", ylim=(0, None))
-    standards.legend(loc="upper left")
     share = standards.twinx()
-    share.plot(x, [r["compliance"] for r in rows], ":", color="black", label="compliance")
+    lines += share.plot(x, [r["compliance"] for r in rows], ":", color="black", label="compliance (right)")
     share.set(ylim=(0, 1.05), ylabel="compliance")
+    standards.legend(handles=lines, loc="center left")
 
     spend.plot(x, [r["security_spend"] / 1e9 for r in rows], "o-")
     spend.set(title="Operators' security spend (billion yen a year)", ylim=(0, None))
