@@ -1,0 +1,525 @@
+"""The SAA data: measure options, rules, costs, chains, base losses per year, bars.
+
+A portfolio puts the same measure options in place at every operator of a sector (as a
+portfolio file does), so per sector the decision is a binary ``x_j`` per option (a
+measure at a level). Every engine multiplier is a product ``prod_j (1 - e_j x_j)`` over
+the options in place; an event's residual loss is its unmitigated (base) loss times such
+products. Grouping each event's losses by the product that scales them, a year's loss
+becomes linear in a few product values, the *chains*::
+
+    L_y(x) = sum_c B[y, c] w_c(x),    w_c(x) = prod_j (1 - e_cj x_j).
+
+A chain is a product of *factors* (one per kind of effect: the survival of one threat's
+events, duration, detection, depth, cascade, direct loss, depth to the F-N exponent),
+stored as an ordered tuple of factor ids; chains that share a prefix share its
+linearisation in the MILP. Expected thinning: an event of threat h counts with weight
+``survive_h(x)`` instead of being kept or dropped at random, which is unbiased and smooth.
+
+Three engine effects are not linear in the multipliers. For them the chain leaves out
+the effect it may not credit, which bounds the engine's residual loss from above (every
+multiplier is at most 1 and these losses are monotone), so a portfolio the SAA accepts
+is never better in the engine than the SAA says:
+
+* trips services: persons scale with ``f(d) = max(min(1, d/H), d/24)`` of the duration
+  ``d``. With ``g(m) = f(m d) / f(d)`` for a duration multiplier ``m``, the event's users'
+  loss is split into ``alpha`` crediting duration and ``1 - alpha`` not, with the largest
+  ``alpha`` such that ``g(m) <= alpha m + 1 - alpha`` for every reachable ``m`` (exact for
+  ``d <= H``, where ``g(m) = m``);
+* outages at the cap ``MAX_OUTAGE_HOURS``: users' and economy losses credit no duration;
+* a cascade that hit the clip: a single failure's economy loss credits only survival
+  (it is monotone in the shock and the duration); a disaster hit's share, which the
+  kernel scales to the clipped total of all hits, is bounded by its unclipped linear
+  value, which credits every effect.
+
+``bounded_share`` reports, per sector, the share of base loss treated this way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy import sparse
+
+from riskmodel.engine.kernels import DISASTER, FN_BINS, FN_BINS_PER_DECADE, LAYERS, MAX_OUTAGE_HOURS, fn_bin
+from riskmodel.optimize.sample import EventSample
+from riskmodel.world import SERVICE_KINDS, World
+
+TRIPS = SERVICE_KINDS.index("trips")
+DIRECT, USERS, ECONOMY, EXTERNAL = range(len(LAYERS))
+OWN_LAYERS = (DIRECT, USERS)  # what a sector and its customers bear
+ALL_LAYERS = (DIRECT, USERS, ECONOMY)  # cascades included
+CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's economy loss below the linear value that marks a clip
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A CVaR bar: ``CVaR_level`` of the annual loss (all layers) of ``sectors``' failures
+    must not exceed ``cvar_max`` yen."""
+
+    label: str
+    sectors: tuple[int, ...]  # positions in Instance.sector_ids
+    level: float
+    cvar_max: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One SAA problem as plain arrays (yen, yen a year, events a year).
+
+    Built from the engine's years by :func:`build_instance`, or directly from arrays for
+    random test instances. Sector positions index ``sector_ids``; the catalogue (options,
+    measures, rules) is the same in every sector.
+    """
+
+    sector_ids: tuple[str, ...]
+    option_labels: tuple[str, ...]  # portfolio-file entries, "measure" or "measure:level"
+    option_measure: np.ndarray  # [option] measure index
+    measure_ids: tuple[str, ...]
+    requires: np.ndarray  # [k, 2] (measure, its prerequisite measure)
+    excludes: np.ndarray  # [k, 2] measures that may not be in place together
+    mandatory: np.ndarray  # [sector, measure] bool: at least level 1 in place
+    cost: np.ndarray  # [sector, option] yen a year
+    factors: np.ndarray  # [factor, option] reductions e in [0, 1]
+    chain_sector: np.ndarray  # [chain] sector position
+    chain_factors: np.ndarray  # [chain, depth] factor ids in linearisation order, -1 pads
+    year_loss: np.ndarray  # [year, chain] base loss, all layers, yen
+    layer_mean: np.ndarray  # [layer, chain] mean base loss per layer (LAYERS), yen a year
+    counted_layers: tuple[int, ...]  # layers the objective counts
+    bars: tuple[Bar, ...]
+    fn_rows: sparse.csr_matrix  # [row, chain] annual frequencies G_h(M) / S of the F-N grid
+    fn_limit: np.ndarray  # [row] the tolerability line at the row's grid point
+    fn_sector: np.ndarray  # [row] sector position
+    budget: np.ndarray  # [sector] yen a year, inf for none
+    budget_total: float  # yen a year, inf for none
+    bounded_share: np.ndarray  # [sector] share of base loss bounded rather than reproduced
+
+    def __post_init__(self) -> None:
+        n_sectors, n_options = self.cost.shape
+        n_chains = self.chain_sector.size
+        checks = {
+            "sector_ids": len(self.sector_ids) == n_sectors,
+            "option_labels": len(self.option_labels) == n_options == self.option_measure.size,
+            "mandatory": self.mandatory.shape == (n_sectors, len(self.measure_ids)),
+            "factors": self.factors.shape[1] == n_options and np.all((self.factors >= 0) & (self.factors <= 1)),
+            "chain_factors": self.chain_factors.shape[0] == n_chains
+            and np.all(self.chain_factors < self.factors.shape[0]),
+            "year_loss": self.year_loss.ndim == 2 and self.year_loss.shape[1] == n_chains,
+            "layer_mean": self.layer_mean.shape == (len(LAYERS), n_chains),
+            "fn_rows": self.fn_rows.shape == (self.fn_limit.size, n_chains) == (self.fn_sector.size, n_chains),
+            "budget": self.budget.shape == (n_sectors,),
+            "losses": np.all(self.year_loss >= 0) and np.all(self.layer_mean >= 0),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"inconsistent SAA instance: {', '.join(bad)}")
+
+    @property
+    def n_sectors(self) -> int:
+        return len(self.sector_ids)
+
+    @property
+    def n_options(self) -> int:
+        return len(self.option_labels)
+
+    @property
+    def years(self) -> int:
+        return int(self.year_loss.shape[0])
+
+    def counted_mean(self) -> np.ndarray:
+        """[chain] mean base loss of the counted layers: the objective's loss coefficients."""
+        return self.layer_mean[list(self.counted_layers)].sum(axis=0)
+
+    def options_of(self, measure: int) -> np.ndarray:
+        return np.flatnonzero(self.option_measure == measure)
+
+    def replace(self, **changes: object) -> Instance:
+        """A copy with some fields changed (budgets, bars, counted layers)."""
+        return dataclasses.replace(self, **changes)
+
+    def without_fn_lines(self) -> Instance:
+        """The same problem with no F-N constraints (the CVaR bars stay)."""
+        empty = np.zeros(0, dtype=np.int64)
+        return self.replace(
+            fn_rows=sparse.csr_matrix((0, self.chain_sector.size)), fn_limit=np.zeros(0), fn_sector=empty
+        )
+
+    def restrict(self, sectors: list[int]) -> Instance:
+        """The sub-problem of some sectors: their chains, bars, F-N rows and budgets
+        (bars spanning other sectors are dropped)."""
+        keep = np.isin(self.chain_sector, sectors)
+        new_position = {s: i for i, s in enumerate(sectors)}
+        remap = np.vectorize(new_position.get, otypes=[np.int64])
+        rows = np.isin(self.fn_sector, sectors)
+        bars = tuple(
+            Bar(bar.label, tuple(new_position[s] for s in bar.sectors), bar.level, bar.cvar_max)
+            for bar in self.bars
+            if set(bar.sectors) <= set(sectors)
+        )
+        return self.replace(
+            sector_ids=tuple(self.sector_ids[s] for s in sectors),
+            mandatory=self.mandatory[sectors],
+            cost=self.cost[sectors],
+            chain_sector=remap(self.chain_sector[keep]) if keep.any() else np.zeros(0, dtype=np.int64),
+            chain_factors=self.chain_factors[keep],
+            year_loss=self.year_loss[:, keep],
+            layer_mean=self.layer_mean[:, keep],
+            bars=bars,
+            fn_rows=self.fn_rows[rows][:, keep],
+            fn_limit=self.fn_limit[rows],
+            fn_sector=remap(self.fn_sector[rows]) if rows.any() else np.zeros(0, dtype=np.int64),
+            budget=self.budget[sectors],
+            bounded_share=self.bounded_share[sectors],
+        )
+
+
+# --- building an instance from engine years ----------------------------------------------
+
+
+@njit(cache=True)
+def _fn_bins(persons: np.ndarray) -> np.ndarray:
+    """The kernel's F-N bin of each event (-1 below one person), with the kernel's own code."""
+    out = np.empty(persons.size, dtype=np.int64)
+    for i in range(persons.size):
+        out[i] = fn_bin(persons[i])
+    return out
+
+
+def _best_product(reduction: np.ndarray, option_measure: np.ndarray) -> np.ndarray:
+    """The smallest reachable ``prod (1 - e)``: one level per measure, the strongest."""
+    result = np.ones(reduction.shape[1:])
+    for measure in np.unique(option_measure):
+        result = result * np.min(1.0 - reduction[option_measure == measure], axis=0)
+    return result
+
+
+def _trips_share(duration: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """The kernel's persons factor of a trips service: share of a service day, or days."""
+    return np.maximum(np.minimum(1.0, duration / hours), duration / 24.0)
+
+
+def duration_credit(duration: np.ndarray, hours: np.ndarray, m_min: np.ndarray) -> np.ndarray:
+    """Largest ``alpha`` in [0, 1] with ``g(m) <= alpha m + 1 - alpha`` for all m in [m_min, 1].
+
+    ``g(m) = f(m d) / f(d)`` is a trips event's users' loss under a duration multiplier
+    ``m`` relative to its base, with ``f`` the kernel's persons factor. ``g`` is piecewise
+    linear in ``m`` with breakpoints where ``m d`` equals ``H`` or 24 hours, so ``(1 - g(m))
+    / (1 - m)`` is monotone on each piece: its minimum over ``[m_min, 1)`` is at a
+    breakpoint, at ``m_min``, or the slope of ``g`` at 1 (0 where ``H < d <= 24``: a day's
+    trips are lost whether the outage lasts ``H`` or 24 hours).
+    """
+    base = _trips_share(duration, hours)
+    alpha = np.where((duration > hours) & (duration <= 24.0), 0.0, 1.0)
+    for m in (hours / duration, 24.0 / duration, m_min):
+        inside = (m >= m_min) & (m < 1.0)
+        m_safe = np.where(inside, m, 0.5)
+        ratio = (1.0 - _trips_share(m_safe * duration, hours) / base) / (1.0 - m_safe)
+        alpha = np.where(inside, np.minimum(alpha, ratio), alpha)
+    return np.clip(alpha, 0.0, 1.0)
+
+
+@dataclass
+class _Factors:
+    """Factor vectors with duplicates merged and all-zero ones dropped (their product is 1)."""
+
+    vectors: list[np.ndarray]
+    ids: dict[bytes, int]
+
+    def add(self, reduction: np.ndarray) -> int:
+        """Id of a factor (-1 for one that never reduces anything)."""
+        if not np.any(reduction > 0):
+            return -1
+        key = np.ascontiguousarray(reduction, dtype=float).tobytes()
+        if key not in self.ids:
+            self.ids[key] = len(self.vectors)
+            self.vectors.append(np.asarray(reduction, dtype=float))
+        return self.ids[key]
+
+
+@dataclass
+class _Chains:
+    """Chains keyed by (sector, factor tuple), with their id in order of first use."""
+
+    keys: dict[tuple[int, tuple[int, ...]], int]
+
+    def id(self, sector: int, factors: tuple[int, ...]) -> int:
+        key = (sector, tuple(f for f in factors if f >= 0))
+        return self.keys.setdefault(key, len(self.keys))
+
+
+def _catalogue_arrays(world: World) -> dict[str, object]:
+    """Options, measures and rules of the catalogue, and who must have what."""
+    scenario, cat = world.scenario, world.catalogue
+    measure_index = {m: i for i, m in enumerate(cat.measure_ids)}
+    labels = []
+    for j in range(cat.n_options):
+        name = cat.measure_ids[cat.option_measure[j]]
+        several = np.sum(cat.option_measure == cat.option_measure[j]) > 1
+        labels.append(f"{name}:{cat.option_level[j]}" if several else name)
+    requires = [(measure_index[m.id], measure_index[r]) for m in scenario.measures for r in m.requires]
+    excludes = sorted(
+        {tuple(sorted((measure_index[m.id], measure_index[e]))) for m in scenario.measures for e in m.excludes}
+    )
+    return {
+        "option_labels": tuple(labels),
+        "option_measure": cat.option_measure.copy(),
+        "measure_ids": tuple(cat.measure_ids),
+        "requires": np.array(requires, dtype=np.int64).reshape(-1, 2),
+        "excludes": np.array(excludes, dtype=np.int64).reshape(-1, 2),
+    }
+
+
+def _mandatory(world: World, sectors: list[int]) -> np.ndarray:
+    """[sector, measure]: measures a supervising ministry made mandatory for the sector."""
+    cat = world.catalogue
+    mandatory = np.zeros((len(sectors), len(cat.measure_ids)), dtype=bool)
+    for ministry in world.scenario.ministries:
+        for sector_id in ministry.sectors:
+            s = world.sector_ids.index(sector_id)
+            if s in sectors:
+                for measure in ministry.mandatory:
+                    mandatory[sectors.index(s), cat.measure_ids.index(measure)] = True
+    return mandatory
+
+
+def _costs(world: World, sectors: list[int]) -> np.ndarray:
+    """[sector, option] annual cost of an option at every operator of the sector."""
+    cat, op = world.catalogue, world.operators
+    count = np.array([np.sum(op.sector == s) for s in sectors], dtype=float)
+    revenue = np.array([op.revenue[op.sector == s].sum() for s in sectors])
+    return count[:, None] * cat.cost_fixed[None, :] + revenue[:, None] * cat.cost_revenue_share[None, :]
+
+
+def build_instance(world: World, sample: EventSample, sectors: list[int] | None = None) -> Instance:
+    """The SAA instance of ``sectors`` (default: every critical sector) on ``sample``'s years.
+
+    It counts every layer (society's view) and carries each sector's own bars (its
+    ``[acceptability]`` CVaR bar on the annual loss, all layers, of its failures, and its
+    F-N line), no budget, and the mandatory measures of the scenario's ministries; callers
+    change counting, bars and budgets with :meth:`Instance.replace`.
+    """
+    sectors = world.critical_sectors if sectors is None else list(sectors)
+    cat, threats, op = world.catalogue, world.threats, world.operators
+    n_threats = len(world.threat_ids)
+
+    factors = _Factors([], {})
+    survive = [factors.add(cat.frequency[:, h]) for h in range(n_threats)]
+    D, T, P, C, R = (
+        factors.add(getattr(cat, name)) for name in ("duration", "detection", "depth", "cascade", "direct")
+    )
+    exponents = {s: world.scenario.sectors[s].acceptability.fn_exponent for s in sectors}  # type: ignore[union-attr]
+    depth_power = {a: (P if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a)) for a in set(exponents.values())}
+
+    position = np.full(world.n_sectors, -1, dtype=np.int64)
+    position[sectors] = np.arange(len(sectors))
+    mine = position[sample.sector] >= 0
+    ev = {
+        name: getattr(sample, name)[mine] for name in EventSample.__dataclass_fields__ if name not in ("years", "seed")
+    }
+    s_pos, h, o = position[ev["sector"]], ev["threat"], ev["operator"]
+    s_world = ev["sector"]
+    share = threats.detection_share[h]
+
+    # duration credit: how much of the users' and economy losses may credit duration measures
+    duration_left = _best_product(cat.duration[:, None], cat.option_measure)[0]
+    detection_left = _best_product(cat.detection[:, None], cat.option_measure)[0]
+    m_min = duration_left * (1.0 - share + share * detection_left)
+    capped = ev["duration"] >= MAX_OUTAGE_HOURS
+    trips = world.service_kind[s_world] == TRIPS
+    credit_users = np.where(trips, duration_credit(ev["duration"], world.service_hours[s_world], m_min), 1.0)
+    credit_users = np.where(capped, 0.0, credit_users)
+    credit_economy = np.where(capped, 0.0, 1.0)
+
+    # economy: the linear (unclipped) value, and whether the cascade hit the clip
+    casc = world.cascade
+    node = op.node[o]
+    linear = casc.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s_world] * ev["duration"]
+    clipped = ev["economy"] < linear * (1.0 - CLIP_TOLERANCE)
+    disaster = threats.kind[h] == DISASTER
+    single_clipped = clipped & ~disaster
+    economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["economy"]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        external_share = np.where(ev["economy"] > 0, ev["external"] / ev["economy"], 0.0)
+
+    chains = _Chains({})
+    pairs = sorted(set(zip(s_pos.tolist(), h.tolist(), strict=True)))
+    # (layer, factor tuple before the threat's survival, base per event)
+    kinds = [
+        (DIRECT, (P, D, R), ev["direct"] * (1.0 - share)),
+        (DIRECT, (P, D, R, T), ev["direct"] * share),
+        (USERS, (P, D), ev["users"] * credit_users * (1.0 - share)),
+        (USERS, (P, D, T), ev["users"] * credit_users * share),
+        (USERS, (P,), ev["users"] * (1.0 - credit_users)),
+        (ECONOMY, (P, D, C), economy * credit_economy * (1.0 - share)),
+        (ECONOMY, (P, D, C, T), economy * credit_economy * share),
+        (ECONOMY, (P, C), economy * (1.0 - credit_economy)),
+        (ECONOMY, (), np.where(single_clipped, ev["economy"], 0.0)),
+    ]
+    n_events = s_pos.size
+    rows, cols, layer_of, values = [], [], [], []
+    for layer, common, base in kinds:
+        table = np.full((len(sectors), n_threats), -1, dtype=np.int64)
+        for s, t in pairs:
+            table[s, t] = chains.id(s, (*common, survive[t]))
+        rows.append(np.arange(n_events))
+        cols.append(table[s_pos, h])
+        layer_of.append(np.full(n_events, layer))
+        values.append(base)
+    event_rows, chain_of, layer, base = (np.concatenate(a) for a in (rows, cols, layer_of, values))
+
+    fn_entries = _fn_entries(world, sample, ev, s_pos, sectors)
+    fn_chain = {(s, t): chains.id(s, (depth_power[exponents[sectors[s]]], survive[t])) for s, t in fn_entries.pairs}
+
+    n_chains = len(chains.keys)
+    years = sample.years
+    year_of = ev["year"][event_rows]
+    year_loss = np.bincount(year_of * n_chains + chain_of, weights=base, minlength=years * n_chains).reshape(
+        years, n_chains
+    )
+    economy_rows = layer == ECONOMY
+    layer_sum = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
+    external = base[economy_rows] * external_share[event_rows[economy_rows]]
+    layer_sum.append(np.bincount(chain_of[economy_rows], weights=external, minlength=n_chains))
+    layer_mean = np.array(layer_sum) / years
+
+    fn_rows = sparse.csr_matrix(
+        (
+            fn_entries.frequency,
+            (
+                fn_entries.row,
+                np.array(
+                    [fn_chain[(s, t)] for s, t in zip(fn_entries.sector, fn_entries.threat, strict=True)],
+                    dtype=np.int64,
+                ),
+            ),
+        ),
+        shape=(fn_entries.limit.size, n_chains),
+    )
+
+    used = (
+        (year_loss.sum(axis=0) > 0) | (layer_mean.sum(axis=0) > 0) | (np.asarray(abs(fn_rows).sum(axis=0)).ravel() > 0)
+    )
+    keys = list(chains.keys)
+    depth = max((len(f) for _, f in keys), default=0)
+    chain_factors = np.full((n_chains, max(depth, 1)), -1, dtype=np.int64)
+    for c, (_, f) in enumerate(keys):
+        chain_factors[c, : len(f)] = f
+
+    total = ev["direct"] + ev["users"] + ev["economy"]
+    bounded = (
+        ev["users"] * (1.0 - credit_users)
+        + economy * (1.0 - credit_economy)
+        + np.where(single_clipped, ev["economy"], 0.0)
+        + np.where(clipped & disaster, linear - ev["economy"], 0.0)
+    )
+    total_by_sector = np.bincount(s_pos, weights=total, minlength=len(sectors))
+    bounded_by_sector = np.bincount(s_pos, weights=bounded, minlength=len(sectors))
+
+    rules = [world.scenario.sectors[s].acceptability for s in sectors]
+    return Instance(
+        sector_ids=tuple(world.sector_ids[s] for s in sectors),
+        **_catalogue_arrays(world),  # type: ignore[arg-type]
+        mandatory=_mandatory(world, sectors),
+        cost=_costs(world, sectors),
+        factors=np.array(factors.vectors).reshape(-1, cat.n_options),
+        chain_sector=np.array([s for s, _ in keys], dtype=np.int64)[used],
+        chain_factors=chain_factors[used],
+        year_loss=year_loss[:, used],
+        layer_mean=layer_mean[:, used],
+        counted_layers=ALL_LAYERS,
+        bars=tuple(
+            Bar(world.sector_ids[s], (i,), rule.cvar_level, rule.cvar_max)  # type: ignore[union-attr]
+            for i, (s, rule) in enumerate(zip(sectors, rules, strict=True))
+        ),
+        fn_rows=fn_rows[:, used].tocsr(),
+        fn_limit=fn_entries.limit,
+        fn_sector=fn_entries.row_sector,
+        budget=np.full(len(sectors), np.inf),
+        budget_total=np.inf,
+        bounded_share=np.divide(
+            bounded_by_sector, total_by_sector, out=np.zeros(len(sectors)), where=total_by_sector > 0
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _FnEntries:
+    """The F-N grid rows of every sector, as (row, sector, threat, frequency) entries."""
+
+    row: np.ndarray
+    sector: np.ndarray
+    threat: np.ndarray
+    frequency: np.ndarray  # G_h(M) / S: events a year of the threat with at least M base persons
+    limit: np.ndarray  # [row] C / M_upper^alpha
+    row_sector: np.ndarray  # [row]
+
+    @property
+    def pairs(self) -> set[tuple[int, int]]:
+        return set(zip(self.sector.tolist(), self.threat.tolist(), strict=True))
+
+
+def _fn_entries(
+    world: World, sample: EventSample, ev: dict[str, np.ndarray], s_pos: np.ndarray, sectors: list[int]
+) -> _FnEntries:
+    """F-N constraint rows on the grid of :func:`riskmodel.metrics.fn_exceeds`.
+
+    With persons scaling by the depth multiplier ``P(x)`` and counts by survival, the
+    curve under a portfolio is ``F_x(N) = sum_h survive_h(x) G_h(N / P(x)) / S``.
+    Substituting ``M = N / P`` turns ``F_x(N) <= C N^-alpha`` for all N into
+    ``sum_h survive_h(x) P(x)^alpha G_h(M) / S <= C M^-alpha``, linear in the chains
+    ``survive_h P^alpha``. It is imposed for every ``M >= N_min`` (the engine judges
+    ``N >= N_min``, i.e. ``M >= N_min / P``: requiring it also in the narrow band
+    ``[N_min, N_min / P)`` is conservative) at the lower edge of every F-N bin, against
+    the line at the bin's upper edge, as ``fn_exceeds`` does; between grid points the
+    curve is bounded by its value at the lower edge, so the grid implies the whole line.
+    Persons of trips services also shrink with shorter outages, which is not credited
+    (conservative). A disaster's hits in one sector are one F-N event (persons summed, as
+    in the kernel); the SAA lets it survive with its threat's survival factor as a whole,
+    where the engine thins each hit: an approximation, exact for single failures.
+    """
+    disaster = world.threats.kind[ev["threat"]] == DISASTER
+    single = ~disaster
+    persons = [ev["persons"][single]]
+    sector = [s_pos[single]]
+    threat = [ev["threat"][single]]
+    if disaster.any():
+        key = np.stack([ev["year"][disaster], ev["event"][disaster], s_pos[disaster]], axis=1)
+        groups, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        persons.append(np.bincount(inverse.ravel(), weights=ev["persons"][disaster], minlength=len(groups)))
+        sector.append(s_pos[disaster][first])
+        threat.append(ev["threat"][disaster][first])
+    persons_all, sector_all, threat_all = (np.concatenate(a) for a in (persons, sector, threat))
+    bins = _fn_bins(np.ascontiguousarray(persons_all, dtype=float))
+    counted = bins >= 0
+    n_threats = len(world.threat_ids)
+    lower = 10.0 ** (np.arange(FN_BINS) / FN_BINS_PER_DECADE)
+    upper = lower * 10.0 ** (1.0 / FN_BINS_PER_DECADE)
+    rows, row_sector, entry_row, entry_sector, entry_threat, entry_freq, limits = [], [], [], [], [], [], []
+    for i, s in enumerate(sectors):
+        rule = world.scenario.sectors[s].acceptability
+        assert rule is not None
+        mask = counted & (sector_all == i)
+        counts = np.zeros((n_threats, FN_BINS))
+        np.add.at(counts, (threat_all[mask], bins[mask]), 1.0)
+        at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] / sample.years  # G_h(lower edge) / S
+        judged = np.flatnonzero((upper > rule.fn_min_persons) & (at_least.sum(axis=0) > 0))
+        for b in judged:
+            r = len(rows)
+            rows.append(b)
+            row_sector.append(i)
+            limits.append(rule.fn_constant / upper[b] ** rule.fn_exponent)
+            for t in np.flatnonzero(at_least[:, b]):
+                entry_row.append(r)
+                entry_sector.append(i)
+                entry_threat.append(int(t))
+                entry_freq.append(at_least[t, b])
+    return _FnEntries(
+        row=np.array(entry_row, dtype=np.int64),
+        sector=np.array(entry_sector, dtype=np.int64),
+        threat=np.array(entry_threat, dtype=np.int64),
+        frequency=np.array(entry_freq, dtype=float),
+        limit=np.array(limits, dtype=float),
+        row_sector=np.array(row_sector, dtype=np.int64),
+    )
