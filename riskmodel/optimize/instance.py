@@ -83,6 +83,7 @@ class Instance:
     mandatory: np.ndarray  # [sector, measure] bool: at least level 1 in place
     cost: np.ndarray  # [sector, option] yen a year
     factors: np.ndarray  # [factor, option] reductions e in [0, 1]
+    factor_names: tuple[str, ...]  # what each factor multiplies (duplicates merged with "|")
     chain_sector: np.ndarray  # [chain] sector position
     chain_factors: np.ndarray  # [chain, depth] factor ids in linearisation order, -1 pads
     year_loss: np.ndarray  # [year, chain] base loss, all layers, yen
@@ -103,7 +104,9 @@ class Instance:
             "sector_ids": len(self.sector_ids) == n_sectors,
             "option_labels": len(self.option_labels) == n_options == self.option_measure.size,
             "mandatory": self.mandatory.shape == (n_sectors, len(self.measure_ids)),
-            "factors": self.factors.shape[1] == n_options and np.all((self.factors >= 0) & (self.factors <= 1)),
+            "factors": self.factors.shape[1] == n_options
+            and len(self.factor_names) == self.factors.shape[0]
+            and np.all((self.factors >= 0) & (self.factors <= 1)),
             "chain_factors": self.chain_factors.shape[0] == n_chains
             and np.all(self.chain_factors < self.factors.shape[0]),
             "year_loss": self.year_loss.ndim == 2 and self.year_loss.shape[1] == n_chains,
@@ -225,9 +228,10 @@ class _Factors:
     """Factor vectors with duplicates merged and all-zero ones dropped (their product is 1)."""
 
     vectors: list[np.ndarray]
+    names: list[str]
     ids: dict[bytes, int]
 
-    def add(self, reduction: np.ndarray) -> int:
+    def add(self, reduction: np.ndarray, name: str) -> int:
         """Id of a factor (-1 for one that never reduces anything)."""
         if not np.any(reduction > 0):
             return -1
@@ -235,6 +239,9 @@ class _Factors:
         if key not in self.ids:
             self.ids[key] = len(self.vectors)
             self.vectors.append(np.asarray(reduction, dtype=float))
+            self.names.append(name)
+        else:
+            self.names[self.ids[key]] += f"|{name}"
         return self.ids[key]
 
 
@@ -304,13 +311,16 @@ def build_instance(world: World, sample: EventSample, sectors: list[int] | None 
     cat, threats, op = world.catalogue, world.threats, world.operators
     n_threats = len(world.threat_ids)
 
-    factors = _Factors([], {})
-    survive = [factors.add(cat.frequency[:, h]) for h in range(n_threats)]
+    factors = _Factors([], [], {})
+    survive = [factors.add(cat.frequency[:, h], f"survive:{world.threat_ids[h]}") for h in range(n_threats)]
     D, T, P, C, R = (
-        factors.add(getattr(cat, name)) for name in ("duration", "detection", "depth", "cascade", "direct")
+        factors.add(getattr(cat, name), name) for name in ("duration", "detection", "depth", "cascade", "direct")
     )
     exponents = {s: world.scenario.sectors[s].acceptability.fn_exponent for s in sectors}  # type: ignore[union-attr]
-    depth_power = {a: (P if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a)) for a in set(exponents.values())}
+    depth_power = {
+        a: (P if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a, f"depth^{a:g}"))
+        for a in sorted(set(exponents.values()))
+    }
 
     position = np.full(world.n_sectors, -1, dtype=np.int64)
     position[sectors] = np.arange(len(sectors))
@@ -370,7 +380,9 @@ def build_instance(world: World, sample: EventSample, sectors: list[int] | None 
     event_rows, chain_of, layer, base = (np.concatenate(a) for a in (rows, cols, layer_of, values))
 
     fn_entries = _fn_entries(world, sample, ev, s_pos, sectors)
-    fn_chain = {(s, t): chains.id(s, (depth_power[exponents[sectors[s]]], survive[t])) for s, t in fn_entries.pairs}
+    fn_chain = {
+        (s, t): chains.id(s, (depth_power[exponents[sectors[s]]], survive[t])) for s, t in sorted(fn_entries.pairs)
+    }
 
     n_chains = len(chains.keys)
     years = sample.years
@@ -424,6 +436,7 @@ def build_instance(world: World, sample: EventSample, sectors: list[int] | None 
         mandatory=_mandatory(world, sectors),
         cost=_costs(world, sectors),
         factors=np.array(factors.vectors).reshape(-1, cat.n_options),
+        factor_names=tuple(factors.names),
         chain_sector=np.array([s for s, _ in keys], dtype=np.int64)[used],
         chain_factors=chain_factors[used],
         year_loss=year_loss[:, used],

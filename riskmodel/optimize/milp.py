@@ -366,9 +366,9 @@ class _Formulation:
             expr = Affine({t: 1.0})
         else:
             raise ValueError(f"unknown goal {goal.kind!r}")
-        self.build.problem.setObjective(
-            pulp.LpAffineExpression([(v, c) for v, c in expr.terms.items() if c != 0.0], constant=expr.constant)
-        )
+        if expr.constant != 0.0:  # solvers drop an objective constant: carry it on a variable fixed at 1
+            expr.terms[self.build.var("one", 1.0, 1.0)] = expr.constant
+        self.build.problem.setObjective(pulp.LpAffineExpression([(v, c) for v, c in expr.terms.items() if c != 0.0]))
 
 
 def build_model(instance: Instance, goal: Goal = TOTAL, bars: bool = True, events: EventLosses | None = None) -> Model:
