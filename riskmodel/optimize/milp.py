@@ -46,11 +46,13 @@ TANGENTS = 8  # outer-approximation cuts per chain
 
 @dataclass(frozen=True)
 class Goal:
-    """What to minimise: ``total`` (annual cost + expected counted loss), ``cost``, the
-    CVaR of bar ``index`` (``cvar``), or the F-N ratio of sector ``index`` (``fn``)."""
+    """What to minimise: ``total`` (``price`` x annual cost + expected counted loss;
+    price 1 is the planner's objective), ``cost``, the CVaR of bar ``index`` (``cvar``),
+    or the F-N ratio of sector ``index`` (``fn``)."""
 
     kind: str = "total"
     index: int = 0
+    price: float = 1.0  # for ``total``: yen of expected loss one yen of measures must remove
 
 
 TOTAL = Goal()
@@ -352,7 +354,8 @@ class _Formulation:
     def objective(self) -> None:
         inst, goal = self.instance, self.goal
         if goal.kind == "total":
-            expr = self.cost(list(range(inst.n_sectors)))
+            expr = Affine()
+            expr.add(self.cost(list(range(inst.n_sectors))), goal.price)
             expr.add(self.linear(inst.counted_mean() / self.unit), 1.0)
         elif goal.kind == "cost":
             expr = self.cost(list(range(inst.n_sectors)))

@@ -21,6 +21,7 @@ from riskmodel.optimize.analysis import (
     OutOfSample,
     comparison,
     frontier,
+    frontier_level,
     gordon_loeb,
     marginal,
     mrp_gap,
@@ -242,11 +243,8 @@ def _evaluate(result: OptimizationResult, world: World, full: Instance, settings
         x = problem.solution.x
         assert x is not None
         if settings.frontier_points:
-            spent = float(evaluate(problem.instance, x).cost.sum())
-            level = problem.instance.bars[-1].level
-            frames.append(
-                frontier(problem.instance, problem.label, settings.frontier_points, spent, level, settings.solver)
-            )
+            level = frontier_level(problem.instance)
+            frames.append(frontier(problem.instance, problem.label, settings.frontier_points, level, settings.solver))
         measures.append(marginal(problem.instance, x))
         bounds.append(gordon_loeb(problem.instance, x))
         report("frontier and measures", i + 1, len(problems))

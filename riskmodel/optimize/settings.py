@@ -43,7 +43,7 @@ class Settings:
     solver: SolverOptions = field(default_factory=SolverOptions)
     eval_years: int = 10_000
     replications: int = 5
-    frontier_points: int = 6
+    frontier_points: int = 8
     threads: int = 1
 
     def check(self, world: World) -> None:

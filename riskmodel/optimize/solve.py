@@ -28,6 +28,7 @@ from riskmodel.optimize.instance import Instance
 from riskmodel.optimize.milp import TOTAL, EventLosses, Goal, Model, build_model
 
 SOLVERS = ("highs", "cbc")
+SEPARABLE = ("total", "cost")  # goals that are sums over sectors
 ABSOLUTE_GAP = 1e-10  # in model units (objectives near 1): the relative gap decides
 OBJECTIVE_TOLERANCE = 1e-5  # solver's objective against the evaluator's, relative to the instance's money scale
 
@@ -160,7 +161,7 @@ def parse_cbc_log(text: str) -> _Outcome:
 def goal_value(evaluation: Evaluation, goal: Goal) -> float:
     """The evaluator's value of what ``goal`` minimises."""
     if goal.kind == "total":
-        return float(evaluation.objective)
+        return goal.price * float(evaluation.cost.sum()) + float(evaluation.counted.sum())
     if goal.kind == "cost":
         return float(evaluation.cost.sum())
     if goal.kind == "cvar":
@@ -314,10 +315,10 @@ def solve(
         raise ValueError(f"unknown solver {options.solver!r}; expected one of {SOLVERS}")
     if events is not None:
         return _solve_model(instance, goal, bars, options, events)
-    if decompose and goal.kind in ("total", "cost"):
+    if decompose and goal.kind in SEPARABLE:
         parts = independent_parts(instance)
         if len(parts) > 1:
             return _solve_parts(instance, parts, goal, bars, options)
-    if bars and relax_first and goal.kind in ("total", "cost"):
+    if bars and relax_first and goal.kind in SEPARABLE:
         return _relaxing(instance, goal, options)
     return _solve_model(instance, goal, bars, options, None)
