@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import engine
+from benchmarks import engine, optimize
 
 # Each suite module provides HELP, add_arguments(parser) and run(args) -> exit code.
-SUITES: dict[str, ModuleType] = {"engine": engine}
+SUITES: dict[str, ModuleType] = {"engine": engine, "optimize": optimize}
 
 
 def build_parser() -> argparse.ArgumentParser:

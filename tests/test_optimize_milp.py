@@ -19,7 +19,7 @@ from scipy import sparse
 
 from riskmodel.metrics import LossSketch
 from riskmodel.optimize.evaluate import cvar, evaluate, money_scale
-from riskmodel.optimize.instance import ALL_LAYERS, OWN_LAYERS, Bar, Instance
+from riskmodel.optimize.instance import ALL_LAYERS, OWN_LAYERS, Bar, EventLosses, Instance
 from riskmodel.optimize.milp import Goal, build_model
 from riskmodel.optimize.solve import SolverOptions, VerificationError, _run_highs, parse_cbc_log, solve
 
@@ -159,12 +159,12 @@ def test_random_instances_cover_every_case():
 
 @pytest.mark.parametrize("seed", range(N_RANDOM))
 def test_milp_optimum_equals_enumeration(seed):
-    """Solved with every exact shortcut (decomposition, bars-off relaxation first) and
+    """Solved with the exact shortcuts (decomposition, lazily generated risk rows) and
     without them (the full RU model), the optimum and the status match brute force."""
     instance = random_instance(seed)
     best, _ = enumerate_best(instance)
     for shortcuts in (True, False):
-        solution = solve(instance, options=EXACT, relax_first=shortcuts, decompose=shortcuts)
+        solution = solve(instance, options=EXACT, lazy=shortcuts, decompose=shortcuts)
         if best is None:
             assert solution.status == "infeasible" and solution.x is None
             continue
@@ -173,11 +173,33 @@ def test_milp_optimum_equals_enumeration(seed):
         assert bool(evaluate(instance, solution.x).feasible)
 
 
+def random_events(instance: Instance, seed: int) -> EventLosses:
+    """Each year's base losses cut into one to three events at random."""
+    rng = np.random.default_rng(seed)
+    rows, years = [], []
+    for y, losses in enumerate(instance.year_loss):
+        cuts = rng.dirichlet(np.ones(int(rng.integers(1, 4))), size=losses.size).T  # [event, chain]
+        rows += list(cuts * losses)
+        years += [y] * len(cuts)
+    return EventLosses(np.array(years), sparse.csr_matrix(np.array(rows)))
+
+
+@pytest.mark.parametrize("seed", [0, 3, 6, 11, 17])
+def test_naive_formulation_has_the_same_optimum(seed):
+    """The benchmark's naive formulation (a loss variable and a row per event) agrees."""
+    instance = random_instance(seed)
+    best, _ = enumerate_best(instance)
+    naive = solve(instance, options=EXACT, events=random_events(instance, seed))
+    assert naive.status == ("infeasible" if best is None else "optimal")
+    if best is not None:
+        assert abs(naive.objective - best) <= 1e-6 * abs(best)
+
+
 @pytest.mark.parametrize("seed", [1, 4, 7, 12, 23])
 def test_highs_and_cbc_agree(seed):
     instance = random_instance(seed)
-    highs = solve(instance, options=EXACT, relax_first=False, decompose=False)
-    cbc = solve(instance, options=SolverOptions(solver="cbc", gap=1e-9), relax_first=False, decompose=False)
+    highs = solve(instance, options=EXACT, lazy=False, decompose=False)
+    cbc = solve(instance, options=SolverOptions(solver="cbc", gap=1e-9), lazy=False, decompose=False)
     assert highs.status == cbc.status
     if highs.x is not None:
         assert abs(highs.objective - cbc.objective) <= 1e-6 * abs(highs.objective)
@@ -234,7 +256,7 @@ def test_an_infeasible_instance_is_reported_as_such():
         bars=tuple(Bar(b.label, b.sectors, b.level, b.cvar_max * 1e-6) for b in instance.bars)
     )
     assert solve(impossible, options=EXACT).status == "infeasible"
-    assert solve(impossible, options=EXACT, relax_first=False, decompose=False).status == "infeasible"
+    assert solve(impossible, options=EXACT, lazy=False, decompose=False).status == "infeasible"
 
 
 def test_verification_catches_a_wrong_model(monkeypatch):

@@ -299,63 +299,71 @@ def _costs(world: World, sectors: list[int]) -> np.ndarray:
     return count[:, None] * cat.cost_fixed[None, :] + revenue[:, None] * cat.cost_revenue_share[None, :]
 
 
-def build_instance(world: World, sample: EventSample, sectors: list[int] | None = None) -> Instance:
-    """The SAA instance of ``sectors`` (default: every critical sector) on ``sample``'s years.
+@dataclass(frozen=True)
+class EventLosses:
+    """Per-event base losses by chain (all layers), for the naive formulation."""
 
-    It counts every layer (society's view) and carries each sector's own bars (its
-    ``[acceptability]`` CVaR bar on the annual loss, all layers, of its failures, and its
-    F-N line), no budget, and the mandatory measures of the scenario's ministries; callers
-    change counting, bars and budgets with :meth:`Instance.replace`.
-    """
-    sectors = world.critical_sectors if sectors is None else list(sectors)
-    cat, threats, op = world.catalogue, world.threats, world.operators
-    n_threats = len(world.threat_ids)
+    year: np.ndarray  # [event]
+    matrix: sparse.csr_matrix  # [event, chain]
 
-    factors = _Factors([], [], {})
-    survive = [factors.add(cat.frequency[:, h], f"survive:{world.threat_ids[h]}") for h in range(n_threats)]
-    D, T, P, C, R = (
-        factors.add(getattr(cat, name), name) for name in ("duration", "detection", "depth", "cascade", "direct")
-    )
-    exponents = {s: world.scenario.sectors[s].acceptability.fn_exponent for s in sectors}  # type: ignore[union-attr]
-    depth_power = {
-        a: (P if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a, f"depth^{a:g}"))
-        for a in sorted(set(exponents.values()))
+
+@dataclass(frozen=True)
+class _FactorIds:
+    """Factor ids of the catalogue's effects (-1: no option has that effect)."""
+
+    survive: list[int]  # per threat
+    duration: int
+    detection: int
+    depth: int
+    cascade: int
+    direct: int
+    depth_power: dict[float, int]  # F-N exponent -> depth ** exponent
+
+
+def _factor_ids(world: World, exponents: set[float], factors: _Factors) -> _FactorIds:
+    cat = world.catalogue
+    survive = [factors.add(cat.frequency[:, h], f"survive:{t}") for h, t in enumerate(world.threat_ids)]
+    common = {
+        name: factors.add(getattr(cat, name), name) for name in ("duration", "detection", "depth", "cascade", "direct")
     }
+    power = {a: common["depth"] if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a, f"depth^{a:g}")
+             for a in sorted(exponents)}  # fmt: skip
+    return _FactorIds(survive=survive, depth_power=power, **common)
 
-    position = np.full(world.n_sectors, -1, dtype=np.int64)
-    position[sectors] = np.arange(len(sectors))
-    mine = position[sample.sector] >= 0
-    ev = {
-        name: getattr(sample, name)[mine] for name in EventSample.__dataclass_fields__ if name not in ("years", "seed")
-    }
-    s_pos, h, o = position[ev["sector"]], ev["threat"], ev["operator"]
-    s_world = ev["sector"]
+
+@dataclass(frozen=True)
+class _Split:
+    """Every event's base loss split by the chain that scales it (module docstring)."""
+
+    kinds: list[tuple[int, tuple[int, ...], np.ndarray]]  # (layer, factors before survival, base per event)
+    external_share: np.ndarray  # [event] external part of the economy loss
+    bounded: np.ndarray  # [event] base loss bounded from above rather than reproduced
+    total: np.ndarray  # [event] base loss, all layers
+
+
+def _split(world: World, ev: dict[str, np.ndarray], ids: _FactorIds) -> _Split:
+    cat, op, threats = world.catalogue, world.operators, world.threats
+    s, h, o = ev["sector"], ev["threat"], ev["operator"]
     share = threats.detection_share[h]
-
-    # duration credit: how much of the users' and economy losses may credit duration measures
-    duration_left = _best_product(cat.duration[:, None], cat.option_measure)[0]
+    # duration credit: users' and economy losses may credit duration measures in full,
+    # in part (trips beyond the service hours) or not at all (outages at the cap)
     detection_left = _best_product(cat.detection[:, None], cat.option_measure)[0]
-    m_min = duration_left * (1.0 - share + share * detection_left)
+    m_min = _best_product(cat.duration[:, None], cat.option_measure)[0] * (1.0 - share + share * detection_left)
     capped = ev["duration"] >= MAX_OUTAGE_HOURS
-    trips = world.service_kind[s_world] == TRIPS
-    credit_users = np.where(trips, duration_credit(ev["duration"], world.service_hours[s_world], m_min), 1.0)
+    trips = world.service_kind[s] == TRIPS
+    credit_users = np.where(trips, duration_credit(ev["duration"], world.service_hours[s], m_min), 1.0)
     credit_users = np.where(capped, 0.0, credit_users)
     credit_economy = np.where(capped, 0.0, 1.0)
-
     # economy: the linear (unclipped) value, and whether the cascade hit the clip
-    casc = world.cascade
     node = op.node[o]
-    linear = casc.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s_world] * ev["duration"]
+    linear = world.cascade.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s] * ev["duration"]
     clipped = ev["economy"] < linear * (1.0 - CLIP_TOLERANCE)
     disaster = threats.kind[h] == DISASTER
     single_clipped = clipped & ~disaster
     economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["economy"]))
     with np.errstate(invalid="ignore", divide="ignore"):
         external_share = np.where(ev["economy"] > 0, ev["external"] / ev["economy"], 0.0)
-
-    chains = _Chains({})
-    pairs = sorted(set(zip(s_pos.tolist(), h.tolist(), strict=True)))
-    # (layer, factor tuple before the threat's survival, base per event)
+    P, D, C, R, T = ids.depth, ids.duration, ids.cascade, ids.direct, ids.detection
     kinds = [
         (DIRECT, (P, D, R), ev["direct"] * (1.0 - share)),
         (DIRECT, (P, D, R, T), ev["direct"] * share),
@@ -367,75 +375,98 @@ def build_instance(world: World, sample: EventSample, sectors: list[int] | None 
         (ECONOMY, (P, C), economy * (1.0 - credit_economy)),
         (ECONOMY, (), np.where(single_clipped, ev["economy"], 0.0)),
     ]
-    n_events = s_pos.size
-    rows, cols, layer_of, values = [], [], [], []
-    for layer, common, base in kinds:
-        table = np.full((len(sectors), n_threats), -1, dtype=np.int64)
-        for s, t in pairs:
-            table[s, t] = chains.id(s, (*common, survive[t]))
-        rows.append(np.arange(n_events))
-        cols.append(table[s_pos, h])
-        layer_of.append(np.full(n_events, layer))
-        values.append(base)
-    event_rows, chain_of, layer, base = (np.concatenate(a) for a in (rows, cols, layer_of, values))
-
-    fn_entries = _fn_entries(world, sample, ev, s_pos, sectors)
-    fn_chain = {
-        (s, t): chains.id(s, (depth_power[exponents[sectors[s]]], survive[t])) for s, t in sorted(fn_entries.pairs)
-    }
-
-    n_chains = len(chains.keys)
-    years = sample.years
-    year_of = ev["year"][event_rows]
-    year_loss = np.bincount(year_of * n_chains + chain_of, weights=base, minlength=years * n_chains).reshape(
-        years, n_chains
-    )
-    economy_rows = layer == ECONOMY
-    layer_sum = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
-    external = base[economy_rows] * external_share[event_rows[economy_rows]]
-    layer_sum.append(np.bincount(chain_of[economy_rows], weights=external, minlength=n_chains))
-    layer_mean = np.array(layer_sum) / years
-
-    fn_rows = sparse.csr_matrix(
-        (
-            fn_entries.frequency,
-            (
-                fn_entries.row,
-                np.array(
-                    [fn_chain[(s, t)] for s, t in zip(fn_entries.sector, fn_entries.threat, strict=True)],
-                    dtype=np.int64,
-                ),
-            ),
-        ),
-        shape=(fn_entries.limit.size, n_chains),
-    )
-
-    used = (
-        (year_loss.sum(axis=0) > 0) | (layer_mean.sum(axis=0) > 0) | (np.asarray(abs(fn_rows).sum(axis=0)).ravel() > 0)
-    )
-    keys = list(chains.keys)
-    depth = max((len(f) for _, f in keys), default=0)
-    chain_factors = np.full((n_chains, max(depth, 1)), -1, dtype=np.int64)
-    for c, (_, f) in enumerate(keys):
-        chain_factors[c, : len(f)] = f
-
-    total = ev["direct"] + ev["users"] + ev["economy"]
     bounded = (
         ev["users"] * (1.0 - credit_users)
         + economy * (1.0 - credit_economy)
         + np.where(single_clipped, ev["economy"], 0.0)
         + np.where(clipped & disaster, linear - ev["economy"], 0.0)
     )
-    total_by_sector = np.bincount(s_pos, weights=total, minlength=len(sectors))
-    bounded_by_sector = np.bincount(s_pos, weights=bounded, minlength=len(sectors))
+    return _Split(kinds, external_share, bounded, ev["direct"] + ev["users"] + ev["economy"])
 
+
+def build_instance(world: World, sample: EventSample, sectors: list[int] | None = None) -> Instance:
+    """The SAA instance of ``sectors`` (default: every critical sector) on ``sample``'s years.
+
+    It counts every layer (society's view) and carries each sector's own bars (its
+    ``[acceptability]`` CVaR bar on the annual loss, all layers, of its failures, and its
+    F-N line), no budget, and the mandatory measures of the scenario's ministries; callers
+    change counting, bars and budgets with :meth:`Instance.replace`.
+    """
+    return _build(world, sample, sectors, keep_events=False)[0]
+
+
+def build_instance_and_events(
+    world: World, sample: EventSample, sectors: list[int] | None = None
+) -> tuple[Instance, EventLosses]:
+    """:func:`build_instance` and the per-event losses the naive formulation needs."""
+    instance, events = _build(world, sample, sectors, keep_events=True)
+    assert events is not None
+    return instance, events
+
+
+def _build(
+    world: World, sample: EventSample, sectors: list[int] | None, keep_events: bool
+) -> tuple[Instance, EventLosses | None]:
+    sectors = world.critical_sectors if sectors is None else list(sectors)
     rules = [world.scenario.sectors[s].acceptability for s in sectors]
-    return Instance(
+    assert all(rule is not None for rule in rules)  # critical sectors have their bars
+    factors = _Factors([], [], {})
+    ids = _factor_ids(world, {rule.fn_exponent for rule in rules}, factors)  # type: ignore[union-attr]
+
+    position = np.full(world.n_sectors, -1, dtype=np.int64)
+    position[sectors] = np.arange(len(sectors))
+    mine = position[sample.sector] >= 0
+    ev = {
+        name: getattr(sample, name)[mine] for name in EventSample.__dataclass_fields__ if name not in ("years", "seed")
+    }
+    s_pos, h = position[ev["sector"]], ev["threat"]
+    split = _split(world, ev, ids)
+
+    # chain ids: one per (sector, kind, threat) that occurs, and the F-N chains
+    chains = _Chains({})
+    pairs = sorted(set(zip(s_pos.tolist(), h.tolist(), strict=True)))
+    n_events = s_pos.size
+    columns, layers, values = [], [], []
+    for layer, common, base in split.kinds:
+        table = np.full((len(sectors), len(world.threat_ids)), -1, dtype=np.int64)
+        for s, t in pairs:
+            table[s, t] = chains.id(s, (*common, ids.survive[t]))
+        columns.append(table[s_pos, h])
+        layers.append(np.full(n_events, layer))
+        values.append(base)
+    event_rows = np.tile(np.arange(n_events), len(split.kinds))
+    chain_of, layer, base = (np.concatenate(a) for a in (columns, layers, values))
+    fn = _fn_entries(world, sample, ev, s_pos, sectors)
+    fn_chain = np.array(
+        [chains.id(s, (ids.depth_power[rules[s].fn_exponent], ids.survive[t]))  # type: ignore[union-attr]
+         for s, t in zip(fn.sector, fn.threat, strict=True)], dtype=np.int64
+    )  # fmt: skip
+
+    # base losses per year and chain (all layers), and mean per layer and chain
+    n_chains, years = len(chains.keys), sample.years
+    year_of = ev["year"][event_rows]
+    year_loss = np.bincount(year_of * n_chains + chain_of, weights=base, minlength=years * n_chains)
+    year_loss = year_loss.reshape(years, n_chains)
+    means = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
+    economy_rows = layer == ECONOMY
+    external = base[economy_rows] * split.external_share[event_rows[economy_rows]]
+    means.append(np.bincount(chain_of[economy_rows], weights=external, minlength=n_chains))
+    layer_mean = np.array(means) / years
+    fn_rows = sparse.csr_matrix((fn.frequency, (fn.row, fn_chain)), shape=(fn.limit.size, n_chains))
+
+    used = (year_loss.sum(axis=0) > 0) | (layer_mean.sum(axis=0) > 0) | (np.asarray(fn_rows.sum(axis=0)).ravel() > 0)
+    keys = list(chains.keys)
+    chain_factors = np.full((n_chains, max([len(f) for _, f in keys] + [1])), -1, dtype=np.int64)
+    for c, (_, f) in enumerate(keys):
+        chain_factors[c, : len(f)] = f
+    total_by_sector = np.bincount(s_pos, weights=split.total, minlength=len(sectors))
+    bounded_by_sector = np.bincount(s_pos, weights=split.bounded, minlength=len(sectors))
+    instance = Instance(
         sector_ids=tuple(world.sector_ids[s] for s in sectors),
         **_catalogue_arrays(world),  # type: ignore[arg-type]
         mandatory=_mandatory(world, sectors),
         cost=_costs(world, sectors),
-        factors=np.array(factors.vectors).reshape(-1, cat.n_options),
+        factors=np.array(factors.vectors).reshape(-1, world.catalogue.n_options),
         factor_names=tuple(factors.names),
         chain_sector=np.array([s for s, _ in keys], dtype=np.int64)[used],
         chain_factors=chain_factors[used],
@@ -447,14 +478,22 @@ def build_instance(world: World, sample: EventSample, sectors: list[int] | None 
             for i, (s, rule) in enumerate(zip(sectors, rules, strict=True))
         ),
         fn_rows=fn_rows[:, used].tocsr(),
-        fn_limit=fn_entries.limit,
-        fn_sector=fn_entries.row_sector,
+        fn_limit=fn.limit,
+        fn_sector=fn.row_sector,
         budget=np.full(len(sectors), np.inf),
         budget_total=np.inf,
         bounded_share=np.divide(
             bounded_by_sector, total_by_sector, out=np.zeros(len(sectors)), where=total_by_sector > 0
         ),
     )
+    if not keep_events:
+        return instance, None
+    renumber = np.cumsum(used) - 1
+    nonzero = base > 0
+    matrix = sparse.csr_matrix(
+        (base[nonzero], (event_rows[nonzero], renumber[chain_of[nonzero]])), shape=(n_events, int(used.sum()))
+    )
+    return instance, EventLosses(ev["year"], matrix)
 
 
 @dataclass(frozen=True)
@@ -467,10 +506,6 @@ class _FnEntries:
     frequency: np.ndarray  # G_h(M) / S: events a year of the threat with at least M base persons
     limit: np.ndarray  # [row] C / M_upper^alpha
     row_sector: np.ndarray  # [row]
-
-    @property
-    def pairs(self) -> set[tuple[int, int]]:
-        return set(zip(self.sector.tolist(), self.threat.tolist(), strict=True))
 
 
 def _fn_entries(

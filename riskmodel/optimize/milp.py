@@ -35,10 +35,9 @@ from itertools import count
 
 import numpy as np
 import pulp
-from scipy import sparse
 
 from riskmodel.optimize.evaluate import cvar, money_scale
-from riskmodel.optimize.instance import Instance
+from riskmodel.optimize.instance import EventLosses, Instance
 
 Terms = dict[pulp.LpVariable, float]
 TANGENTS = 8  # outer-approximation cuts per chain
@@ -59,11 +58,12 @@ TOTAL = Goal()
 
 
 @dataclass(frozen=True)
-class EventLosses:
-    """Per-event base losses by chain (all layers), for the naive formulation."""
+class Active:
+    """The risk rows a model holds when they are generated lazily: per bar, the years
+    with a CVaR row (a bar with none is left out), and the F-N grid rows."""
 
-    year: np.ndarray  # [event]
-    matrix: sparse.csr_matrix  # [event, chain]
+    years: dict[int, np.ndarray]
+    fn_rows: np.ndarray
 
 
 @dataclass
@@ -88,6 +88,12 @@ class Model:
     unit: float  # yen per model money unit
     goal: Goal
     stats: dict[str, int]
+    etas: dict[int, pulp.LpVariable]  # bar -> its RU threshold variable
+
+    def eta(self, bar: int) -> float | None:
+        """The solver's value of a bar's RU threshold, in yen (None: the bar has no rows)."""
+        var = self.etas.get(bar)
+        return None if var is None else (var.varValue or 0.0) * self.unit
 
     def portfolio(self) -> np.ndarray:
         """The binaries of the solver's solution, rounded: ``x[sector, option]`` (bool)."""
@@ -181,8 +187,9 @@ def lower_quantile(losses: np.ndarray, level: float) -> float:
 class _Formulation:
     """Builds one model: decisions, rules, budgets, chains on demand, objective, bars."""
 
-    def __init__(self, instance: Instance, goal: Goal, events: EventLosses | None):
-        self.instance, self.goal, self.events = instance, goal, events
+    def __init__(self, instance: Instance, goal: Goal, events: EventLosses | None, active: Active | None):
+        self.instance, self.goal, self.events, self.active = instance, goal, events, active
+        self.etas: dict[int, pulp.LpVariable] = {}
         self.unit = money_scale(instance)
         self.build = _Builder(f"saa_{goal.kind}")
         n_sectors, n_options = instance.cost.shape
@@ -307,9 +314,12 @@ class _Formulation:
             eta_low = lower_quantile(inst.year_loss[:, mask] @ chain_minimum(inst)[mask], bar.level) / self.unit
             eta = self.build.var("eta", eta_low, None)
             tail = np.flatnonzero(inst.year_loss[:, mask].sum(axis=1) / self.unit > eta_low)
+            if self.active is not None and self.goal != Goal("cvar", b):
+                tail = np.intersect1d(tail, self.active.years.get(b, []))
         else:
             eta = self.build.var("eta", None, None)
             tail = np.arange(inst.years)
+        self.etas[b] = eta
         expr = Affine({eta: 1.0})
         weight = 1.0 / ((1.0 - bar.level) * inst.years)
         for y in tail:
@@ -328,6 +338,8 @@ class _Formulation:
         if binding_only:
             unmitigated = np.asarray(inst.fn_rows[rows].sum(axis=1)).ravel()
             rows = rows[unmitigated > inst.fn_limit[rows] * (1.0 + 1e-12)]
+            if self.active is not None:
+                rows = np.intersect1d(rows, self.active.fn_rows)
         out = []
         for r in rows:
             coefficients = inst.fn_rows[r].toarray().ravel() / inst.fn_limit[r]
@@ -344,6 +356,8 @@ class _Formulation:
             mask = np.isin(inst.chain_sector, bar.sectors)
             if cvar(inst.year_loss[:, mask].sum(axis=1), bar.level) <= bar.cvar_max:
                 continue  # met with no measures, so met by every portfolio
+            if self.active is not None and len(self.active.years.get(b, [])) == 0:
+                continue  # no year generated yet
             self.build.row(self.cvar(b), LE, bar.cvar_max / self.unit)
         for s in range(inst.n_sectors):
             if self.goal == Goal("fn", s):
@@ -374,10 +388,17 @@ class _Formulation:
         self.build.problem.setObjective(pulp.LpAffineExpression([(v, c) for v, c in expr.terms.items() if c != 0.0]))
 
 
-def build_model(instance: Instance, goal: Goal = TOTAL, bars: bool = True, events: EventLosses | None = None) -> Model:
+def build_model(
+    instance: Instance,
+    goal: Goal = TOTAL,
+    bars: bool = True,
+    events: EventLosses | None = None,
+    active: Active | None = None,
+) -> Model:
     """The MILP of ``instance``: minimise ``goal`` under the rules, the budgets and (if
-    ``bars``) the CVaR bars and F-N lines. ``events`` switches to the naive formulation."""
-    form = _Formulation(instance, goal, events)
+    ``bars``) the CVaR bars and F-N lines. ``events`` switches to the naive formulation;
+    ``active`` holds only some of the risk rows (constraint generation)."""
+    form = _Formulation(instance, goal, events, active)
     form.rules()
     form.budgets()
     form.objective()
@@ -385,4 +406,4 @@ def build_model(instance: Instance, goal: Goal = TOTAL, bars: bool = True, event
         form.bars()
     stats = dict(form.build.stats)
     stats.update(options=int(form.x.size), chains=len(form._chain), steps=form.chains.steps)
-    return Model(form.build.problem, form.x, form.unit, goal, stats)
+    return Model(form.build.problem, form.x, form.unit, goal, stats, form.etas)

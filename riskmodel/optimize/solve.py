@@ -23,9 +23,9 @@ import highspy
 import numpy as np
 import pulp
 
-from riskmodel.optimize.evaluate import Evaluation, evaluate, money_scale
-from riskmodel.optimize.instance import Instance
-from riskmodel.optimize.milp import TOTAL, EventLosses, Goal, Model, build_model
+from riskmodel.optimize.evaluate import TOLERANCE, Evaluation, bar_losses, chain_values, evaluate, money_scale
+from riskmodel.optimize.instance import EventLosses, Instance
+from riskmodel.optimize.milp import TOTAL, Active, Goal, Model, build_model, lower_quantile
 
 SOLVERS = ("highs", "cbc")
 SEPARABLE = ("total", "cost")  # goals that are sums over sectors
@@ -217,21 +217,67 @@ def _solve_model(
     return Solution(outcome.status, x, evaluation, objective, bound, gap, built - start, solved - built, model.stats)
 
 
-def _relaxing(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
-    """Solve without the bars first; if that optimum meets them it is the optimum."""
-    relaxed = _solve_model(instance, goal, False, options, None)
-    meets = relaxed.evaluation is not None and bool(relaxed.evaluation.feasible)
-    if relaxed.status == "infeasible" or (relaxed.status == "optimal" and meets):
-        return replace(relaxed, stats={**relaxed.stats, "solved_by_relaxation": 1})
-    spent = relaxed.build_seconds + relaxed.solve_seconds
-    if options.time_limit is not None:
-        options = replace(options, time_limit=max(1.0, options.time_limit - spent))
-    full = _solve_model(instance, goal, True, options, None)
-    return replace(
-        full,
-        build_seconds=full.build_seconds + relaxed.build_seconds,
-        solve_seconds=full.solve_seconds + relaxed.solve_seconds,
-    )
+def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evaluation, active: Active) -> Active:
+    """The active rows plus those the portfolio breaks: for a bar above its limit, the
+    years in its tail and every year whose loss exceeds the model's RU threshold (one of
+    them is new whenever the bar is broken, so generation always progresses); for the
+    F-N lines, the grid rows above their line."""
+    years = dict(active.years)
+    w = chain_values(instance, x)
+    for b in np.flatnonzero(~np.atleast_1d(evaluation.bars_ok)):
+        bar = instance.bars[b]
+        losses = bar_losses(instance, w, bar.sectors)
+        eta = model.eta(int(b))
+        threshold = lower_quantile(losses, bar.level) if eta is None else min(lower_quantile(losses, bar.level), eta)
+        years[int(b)] = np.union1d(years.get(int(b), []), np.flatnonzero(losses >= threshold)).astype(np.int64)
+    ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_limit.size else np.zeros(0)
+    rows = np.union1d(active.fn_rows, np.flatnonzero(ratio > 1.0 + TOLERANCE)).astype(np.int64)
+    return Active(years, rows)
+
+
+def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
+    """Constraint generation for the risk rows: solve with none, add the CVaR years and
+    F-N rows the solution breaks, solve again, until it breaks none.
+
+    Every model in the sequence holds a subset of the full model's rows, so it is a
+    relaxation: its proven bound is a bound of the full problem, and a solution that
+    meets every bar (checked by the evaluator on all years) is the full optimum within the
+    same gap. The first round is the problem without bars, which often suffices; when a
+    bar binds, only the years near its tail ever get a row.
+    """
+    active = Active({}, np.zeros(0, dtype=np.int64))
+    start = time.perf_counter()
+    built = solved = 0.0
+    rounds = 0
+    while True:
+        rounds += 1
+        left = options
+        if options.time_limit is not None:
+            left = replace(options, time_limit=max(1.0, options.time_limit - (time.perf_counter() - start)))
+        clock = time.perf_counter()
+        model = build_model(instance, goal, True, None, active)
+        built += time.perf_counter() - clock
+        clock = time.perf_counter()
+        outcome = (_run_highs if options.solver == "highs" else _run_cbc)(model, left)
+        solved += time.perf_counter() - clock
+        stats = {**model.stats, "rounds": rounds}
+        bound = outcome.bound * model.unit
+        if not outcome.has_solution:
+            return Solution(outcome.status, None, None, np.nan, bound, np.nan, built, solved, stats)
+        x, evaluation = verify(instance, model, outcome, bars=False)
+        if bool(evaluation.feasible):
+            objective = goal_value(evaluation, goal)
+            gap = max(0.0, objective - bound) / max(abs(objective), 1e-12)
+            return Solution(outcome.status, x, evaluation, objective, bound, gap, built, solved, stats)
+        if outcome.status == "time_limit":  # out of time with a portfolio that breaks a bar
+            return Solution("time_limit", None, None, np.nan, bound, np.nan, built, solved, stats)
+        grown = _violated(instance, model, x, evaluation, active)
+        unchanged = np.array_equal(grown.fn_rows, active.fn_rows) and all(
+            np.array_equal(grown.years[b], active.years.get(b, [])) for b in grown.years
+        )
+        if unchanged:
+            raise VerificationError("a bar is broken although all its rows are in the model")
+        active = grown
 
 
 def independent_parts(instance: Instance) -> list[list[int]]:
@@ -297,7 +343,7 @@ def solve(
     bars: bool = True,
     options: SolverOptions | None = None,
     events: EventLosses | None = None,
-    relax_first: bool = True,
+    lazy: bool = True,
     decompose: bool = True,
 ) -> Solution:
     """Build, solve and verify the model of ``instance`` for ``goal``.
@@ -305,10 +351,9 @@ def solve(
     ``bars=False`` drops the CVaR bars and F-N lines (rules and budgets stay). Two exact
     shortcuts: with ``decompose`` a problem whose sectors share no budget or bar is
     solved sector by sector (a joint branch-and-bound over independent parts closes its
-    gap far more slowly); with ``relax_first`` it is first solved without its bars, a
-    relaxation: if that optimum meets every bar (by the evaluator) it is the optimum,
-    within the same gap, and no CVaR row is built. ``events`` selects the naive
-    formulation (benchmark only; no shortcuts).
+    gap far more slowly); with ``lazy`` the risk rows are generated as needed
+    (:func:`_lazy`). ``events`` selects the naive formulation (benchmark only; no
+    shortcuts).
     """
     options = options or SolverOptions()
     if options.solver not in SOLVERS:
@@ -319,6 +364,6 @@ def solve(
         parts = independent_parts(instance)
         if len(parts) > 1:
             return _solve_parts(instance, parts, goal, bars, options)
-    if bars and relax_first and goal.kind in SEPARABLE:
-        return _relaxing(instance, goal, options)
+    if bars and lazy and goal.kind in SEPARABLE:
+        return _lazy(instance, goal, options)
     return _solve_model(instance, goal, bars, options, None)
