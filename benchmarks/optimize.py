@@ -86,7 +86,7 @@ def sector_problem(world: World, settings: Settings) -> tuple[Instance, Any, flo
     sample = draw_events(world, settings.years, SEED)
     s = world.sector_ids.index(settings.sector)
     instance, events = build_instance_and_events(world, sample, [s])
-    instance = instance.replace(counted_layers=OWN_LAYERS).without_fn_lines()
+    instance = instance.replace(counted_layers=OWN_LAYERS, fn_imposed=False)
     free = solve(instance, bars=False, options=SolverOptions(gap=SECTOR_GAP))
     assert free.evaluation is not None
     bar = BAR_FACTOR * float(free.evaluation.cvar[0])
@@ -149,7 +149,7 @@ class SocietyRun:
 def society_run(world: World, years: int, limit: float) -> SocietyRun:
     """One size of figure 2: the coupled society problem solved to SOCIETY_GAP within ``limit``."""
     sample = draw_events(world, years, SEED)
-    full = build_instance(world, sample).without_fn_lines()
+    full = build_instance(world, sample).replace(fn_imposed=False)
     options = SolverOptions(gap=SOCIETY_GAP, time_limit=limit)
     free = solve(full, options=options)
     assert free.evaluation is not None

@@ -184,14 +184,15 @@ def _print_optimum(result) -> None:
     table = Table(title=f"{result.world.name}: {result.settings.mode} optimum, {result.settings.years:,} years, "
                   f"seed {result.settings.seed} (billion yen a year)")  # fmt: skip
     for name in ("sector", "measures", "cost", "loss before", "loss after", "CVaR / bar", "F-N ratio"):
-        table.add_column(name, justify="left" if name in ("sector", "measures") else "right", overflow="fold")
+        table.add_column(name, justify="left" if name == "sector" else "right")
     table.add_column("out of sample (95% CI)", justify="right")
     table.add_column("acceptability")
-    for row in result.sector_table().to_dict("records"):
+    rows = result.sector_table().to_dict("records")
+    for row in rows:
         ci = f"{_money(row['oos_expected_loss'])} ({_money(row['oos_ci_low'])}-{_money(row['oos_ci_high'])})"
         table.add_row(
             row["sector"],
-            ", ".join(row["measures"]) or "(none)",
+            str(len(row["measures"])),
             _money(row["cost"]),
             _money(row["expected_loss_unmitigated"]),
             _money(row["expected_loss"]),
@@ -201,6 +202,8 @@ def _print_optimum(result) -> None:
             row["acceptability"],
         )
     console.print(table)
+    for row in rows:
+        console.print(f"{row['sector']}: {', '.join(row['measures']) or '(none)'}")
     oos, gap = result.out_of_sample, result.gap
     console.print(f"objective (annual cost + expected counted loss): {_money(result.objective)} bn yen a year")
     console.print(

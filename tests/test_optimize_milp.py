@@ -143,7 +143,7 @@ def test_random_instances_cover_every_case():
     for seed in range(N_RANDOM):
         instance = random_instance(seed)
         best, _ = enumerate_best(instance)
-        free = instance.replace(bars=(), fn_limit=np.full(instance.fn_limit.size, np.inf))
+        free = instance.replace(bars=(), fn_imposed=False)
         unbarred, _ = enumerate_best(free)
         kinds["infeasible" if best is None else "binding" if best > unbarred * (1 + 1e-9) else "slack"] += 1
         rules["requires"] += len(instance.requires) > 0
@@ -261,7 +261,7 @@ def test_an_infeasible_instance_is_reported_as_such():
 
 def test_verification_catches_a_wrong_model(monkeypatch):
     """A model whose objective disagrees with the evaluator is never reported."""
-    instance = random_instance(3).replace(bars=(), fn_limit=np.full(random_instance(3).fn_limit.size, np.inf))
+    instance = random_instance(3).replace(bars=(), fn_imposed=False)
     monkeypatch.setattr("riskmodel.optimize.milp.Instance.counted_mean", lambda self: 0.5 * self.layer_mean[:3].sum(0))
     with pytest.raises(VerificationError, match="objective"):
         solve(instance, options=EXACT)

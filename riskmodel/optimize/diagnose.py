@@ -49,6 +49,7 @@ class Diagnosis:
     cheapest: float  # yen a year of the cheapest portfolio the rules admit
     budget_short: bool  # the budget is below that
     checks: tuple[BarCheck, ...]
+    budgeted: bool  # the problem has a budget at all
 
     def binding(self) -> list[str]:
         """Plain sentences: what binds."""
@@ -60,12 +61,11 @@ class Diagnosis:
         for check in self.checks:
             if check.kind == "cvar":
                 what = f"CVaR bar {check.limit / 1e9:,.1f} bn yen"
-                reach = (
-                    f"{check.within_budget / 1e9:,.1f} bn within the budget, {check.any_cost / 1e9:,.1f} bn at any cost"
-                )
+                values = [f"{v / 1e9:,.1f} bn yen" for v in (check.within_budget, check.any_cost)]
             else:
                 what = "F-N line"
-                reach = f"{check.within_budget:.2f}x its line within the budget, {check.any_cost:.2f}x at any cost"
+                values = [f"{v:.2f}x its line" for v in (check.within_budget, check.any_cost)]
+            reach = f"{values[0]} within the budget, {values[1]} at any cost" if self.budgeted else values[1]
             if check.verdict != "reachable within the budget":
                 lines.append(f"{check.label}: {what} {check.verdict}: lowest reachable {reach}")
         if not lines:
@@ -88,8 +88,9 @@ def diagnose(instance: Instance, options: SolverOptions) -> Diagnosis:
     """Explain an infeasible instance (see the module docstring)."""
     free = instance.replace(budget=np.full(instance.n_sectors, math.inf), budget_total=math.inf)
     cheapest = solve(free, goal=Goal("cost"), bars=False, options=options)
+    budgeted = bool(np.isfinite(instance.budget).any() or np.isfinite(instance.budget_total))
     if cheapest.x is None:
-        return Diagnosis(True, math.nan, False, ())
+        return Diagnosis(True, math.nan, False, (), budgeted)
     within = solve(instance, goal=Goal("cost"), bars=False, options=options)
     unmitigated = evaluate(instance, np.zeros((instance.n_sectors, instance.n_options), dtype=bool))
     checks = []
@@ -102,10 +103,10 @@ def diagnose(instance: Instance, options: SolverOptions) -> Diagnosis:
         lowest = _lowest(free, bar.sectors, goal, options)
         checks.append(BarCheck(bar.label, "cvar", bar.cvar_max, float(unmitigated.cvar[b]), reach, lowest))
     for s, sector in enumerate(instance.sector_ids):
-        if unmitigated.fn_ratio[s] <= 1.0:
+        if not instance.fn_imposed or unmitigated.fn_ratio[s] <= 1.0:
             continue
         goal = Goal("fn", s)
         reach = _lowest(instance, (s,), goal, options) if within.x is not None else math.nan
         lowest = _lowest(free, (s,), goal, options)
         checks.append(BarCheck(sector, "fn", 1.0, float(unmitigated.fn_ratio[s]), reach, lowest))
-    return Diagnosis(False, cheapest.objective, within.x is None, tuple(checks))
+    return Diagnosis(False, cheapest.objective, within.x is None, tuple(checks), budgeted)

@@ -36,7 +36,7 @@ class Evaluation:
     rules_ok: np.ndarray  # [..., sector] one level per measure, prerequisites, exclusions, mandatory
     budget_ok: np.ndarray  # [...]
     bars_ok: np.ndarray  # [..., bar]
-    fn_ok: np.ndarray  # [..., sector]
+    fn_ok: np.ndarray  # [..., sector] (True where the lines are not imposed)
 
     @property
     def feasible(self) -> np.ndarray:
@@ -131,7 +131,7 @@ def evaluate(instance: Instance, x: np.ndarray) -> Evaluation:
         rules_ok=rules_met(instance, x),
         budget_ok=budget_ok,
         bars_ok=bars_ok,
-        fn_ok=fn_ratio <= 1.0 + TOLERANCE,
+        fn_ok=(fn_ratio <= 1.0 + TOLERANCE) | (not instance.fn_imposed),
     )
 
 

@@ -96,6 +96,7 @@ class Instance:
     budget: np.ndarray  # [sector] yen a year, inf for none
     budget_total: float  # yen a year, inf for none
     bounded_share: np.ndarray  # [sector] share of base loss bounded rather than reproduced
+    fn_imposed: bool = True  # False: the F-N lines are reported, not imposed
 
     def __post_init__(self) -> None:
         n_sectors, n_options = self.cost.shape
@@ -141,13 +142,6 @@ class Instance:
     def replace(self, **changes: object) -> Instance:
         """A copy with some fields changed (budgets, bars, counted layers)."""
         return dataclasses.replace(self, **changes)
-
-    def without_fn_lines(self) -> Instance:
-        """The same problem with no F-N constraints (the CVaR bars stay)."""
-        empty = np.zeros(0, dtype=np.int64)
-        return self.replace(
-            fn_rows=sparse.csr_matrix((0, self.chain_sector.size)), fn_limit=np.zeros(0), fn_sector=empty
-        )
 
     def restrict(self, sectors: list[int]) -> Instance:
         """The sub-problem of some sectors: their chains, bars, F-N rows and budgets

@@ -359,7 +359,7 @@ class _Formulation:
             if self.active is not None and len(self.active.years.get(b, [])) == 0:
                 continue  # no year generated yet
             self.build.row(self.cvar(b), LE, bar.cvar_max / self.unit)
-        for s in range(inst.n_sectors):
+        for s in range(inst.n_sectors if inst.fn_imposed else 0):
             if self.goal == Goal("fn", s):
                 continue
             for row in self.fn_rows(s, binding_only=True):

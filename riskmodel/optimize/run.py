@@ -126,7 +126,7 @@ class OptimizationResult:
 
 def problems_of(full: Instance, settings: Settings) -> list[tuple[str, Instance]]:
     """The instances a mode solves, cut from the all-sector instance ``full``."""
-    base = full if settings.fn else full.without_fn_lines()
+    base = full.replace(fn_imposed=settings.fn)
     budgets = dict(settings.sector_budgets)
     override = settings.cvar_level is not None and settings.cvar_max is not None
     if settings.mode == "society":

@@ -230,7 +230,7 @@ def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evalu
         eta = model.eta(int(b))
         threshold = lower_quantile(losses, bar.level) if eta is None else min(lower_quantile(losses, bar.level), eta)
         years[int(b)] = np.union1d(years.get(int(b), []), np.flatnonzero(losses >= threshold)).astype(np.int64)
-    ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_limit.size else np.zeros(0)
+    ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_imposed else np.zeros(0)
     rows = np.union1d(active.fn_rows, np.flatnonzero(ratio > 1.0 + TOLERANCE)).astype(np.int64)
     return Active(years, rows)
 
