@@ -84,11 +84,11 @@ def staged(out: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _progress() -> Progress:
+def _progress(unit: str = " years") -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} years"),
+        TextColumn("{task.completed:,}/{task.total:,}" + unit),
         TimeRemainingColumn(),
         console=errors,
         transient=True,
@@ -97,7 +97,7 @@ def _progress() -> Progress:
 
 
 def _money(value: float) -> str:
-    return f"{value / 1e9:,.1f}"
+    return f"{round(value / 1e9, 1) + 0.0:,.1f}"  # + 0.0: no "-0.0"
 
 
 @app.command()
@@ -155,18 +155,6 @@ def simulate(
     console.print(
         f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.csv/.png, fn_curve.csv/.png"
         + (", elt.parquet" if elt else "")
-    )
-
-
-def _stage_progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-        disable=not sys.stderr.isatty(),
     )
 
 
@@ -282,7 +270,7 @@ def optimize(
     world = load_world(scenario)
     settings.check(world)
     out = output_dir(out)
-    with _stage_progress() as bar:
+    with _progress(unit="") as bar:
         tasks: dict[str, object] = {}
 
         def progress(stage: str, done: int, total: int) -> None:

@@ -18,6 +18,7 @@ import pytest
 from scipy import sparse
 
 from riskmodel.metrics import LossSketch
+from riskmodel.optimize.analysis import frontier, marginal
 from riskmodel.optimize.evaluate import cvar, evaluate, money_scale
 from riskmodel.optimize.instance import ALL_LAYERS, OWN_LAYERS, Bar, EventLosses, Instance
 from riskmodel.optimize.milp import Goal, build_model
@@ -286,3 +287,44 @@ def test_money_is_scaled_near_one():
     assert model.unit == money_scale(instance)
     coefficients = [abs(c) for c in model.problem.objective.values()]
     assert 1e-4 < max(coefficients) < 1e2
+
+
+@pytest.mark.parametrize("seed", [2, 10, 21])
+def test_frontier_points_are_the_lowest_loss_for_their_cost(seed):
+    """Each price point is the lowest-loss portfolio within a budget equal to its own cost
+    (brute force), the curve falls as it costs more, and the cheapest acceptable point is
+    the cheapest portfolio meeting every bar."""
+    instance = random_instance(seed).replace(budget=np.full(random_instance(seed).n_sectors, math.inf),
+                                             budget_total=math.inf)  # fmt: skip
+    frame = frontier(instance, "p", 6, 0.95, EXACT)
+    portfolios = all_portfolios(instance)
+    evaluation = evaluate(instance, portfolios)
+    allowed = evaluation.rules_ok.all(axis=-1)
+    cost, loss = evaluation.cost.sum(axis=-1), evaluation.counted.sum(axis=-1)
+    points = frame[frame["point"] == "price"]
+    for row in points.itertuples():
+        within = allowed & (cost <= row.cost * (1 + 1e-9))
+        assert row.expected_loss == pytest.approx(loss[within].min(), rel=1e-6)
+    assert points["expected_loss"].is_monotonic_decreasing and points["cost"].is_monotonic_increasing
+    acceptable = frame[frame["point"] == "cheapest_acceptable"].iloc[0]
+    if acceptable["status"] == "optimal":
+        assert acceptable["cost"] == pytest.approx(cost[evaluation.feasible].min(), rel=1e-6, abs=1e-12)
+    else:
+        assert not evaluation.feasible.any()
+
+
+@pytest.mark.parametrize("seed", [2, 10, 21, 33])
+def test_per_measure_figures_satisfy_the_optimality_conditions(seed):
+    """At the optimum with no budget or bar, every chosen option (with what needs it)
+    removes at least what it costs, and no addable option removes more than it costs."""
+    instance = random_instance(seed).replace(budget=np.full(random_instance(seed).n_sectors, math.inf),
+                                             budget_total=math.inf, bars=(), fn_imposed=False)  # fmt: skip
+    solution = solve(instance, options=EXACT)
+    table = marginal(instance, solution.x)
+    for row in table.itertuples():
+        if row.cost == 0 or row.note.startswith("mandatory"):
+            continue
+        if row.chosen:
+            assert row.loss_removed >= row.cost * (1 - 1e-6)
+        else:
+            assert row.loss_removed <= row.cost * (1 + 1e-6)

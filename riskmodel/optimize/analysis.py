@@ -185,11 +185,13 @@ def frontier(
     cheaper portfolio with less loss would have a lower weighted sum). So each price
     gives one exact point of the frontier (on its lower convex hull), and, unlike a
     budget sweep, the problem stays separable by sector and fast. Each point has its
-    CVaR (all layers, at ``level``) and whether it meets the bars; ``cheapest_acceptable``
-    is the least costly portfolio that meets every bar.
+    CVaR (all layers, at ``level``) and whether it meets the bars. The curve starts at
+    ``cheapest``, the least costly portfolio the rules admit (no measures, unless some
+    are mandatory); ``cheapest_acceptable`` is the least costly one that meets every bar.
     """
     free = instance.replace(budget=np.full(instance.n_sectors, math.inf), budget_total=math.inf)
-    solves = [("price", price, Goal("total", price=price), False) for price in frontier_prices(points)]
+    solves = [("cheapest", math.nan, Goal("cost"), False)]
+    solves += [("price", price, Goal("total", price=price), False) for price in frontier_prices(points)]
     solves.append(("cheapest_acceptable", math.nan, Goal("cost"), True))
     rows = []
     for i, (kind, price, goal, bars) in enumerate(solves):

@@ -157,7 +157,7 @@ def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, flo
     acceptable portfolio (circle) marked."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     for label, group in frame.groupby("problem", sort=False):
-        sweep = group[group["point"] == "price"].dropna(subset=["cost"]).sort_values("cost")
+        sweep = group[group["point"].isin(["cheapest", "price"])].dropna(subset=["cost"]).sort_values("cost")
         line = left.plot(sweep["cost"] / 1e9, sweep["expected_loss"] / 1e9, marker=".", label=label)[0]
         right.plot(sweep["cost"] / 1e9, sweep["cvar"] / 1e9, marker=".", color=line.get_color())
         cheapest = group[(group["point"] == "cheapest_acceptable") & group["cost"].notna()]
