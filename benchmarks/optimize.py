@@ -28,7 +28,8 @@ import numpy as np
 
 from benchmarks.common import Figure, check, info, interleaved_best, load_average, log, print_table, write_json
 from riskmodel.optimize.analysis import total_cvar
-from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance, build_instance, build_instance_and_events
+from riskmodel.optimize.build import build_instance, build_instance_and_events
+from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.sample import draw_events
 from riskmodel.optimize.solve import Solution, SolverOptions, solve
 from riskmodel.world import World, load_world

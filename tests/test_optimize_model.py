@@ -22,9 +22,11 @@ from riskmodel.engine.simulate import simulate
 from riskmodel.measures import protection
 from riskmodel.metrics import fn_curve, fn_exceeds
 from riskmodel.optimize import optimize
+from riskmodel.optimize.build import _trips_share, build_instance, build_instance_and_events, duration_credit
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
-from riskmodel.optimize.instance import DIRECT, ECONOMY, USERS, _trips_share, build_instance, duration_credit
+from riskmodel.optimize.instance import DIRECT, ECONOMY, OWN_LAYERS, USERS, Bar
 from riskmodel.optimize.sample import draw_events
+from riskmodel.optimize.solve import SolverOptions, solve
 from riskmodel.portfolio import in_place_matrix
 from riskmodel.scenario import default_scenario_path
 from riskmodel.schema import Scenario
@@ -221,3 +223,32 @@ def test_cvar_bars_hold_in_the_chosen_portfolio(japan, sample):
     losses = bar_losses(tight.problems[0].instance, chain_values(tight.problems[0].instance,
                         tight.problems[0].solution.x), (0,))  # fmt: skip
     assert float(cvar(losses, 0.99)) == pytest.approx(row["cvar"], rel=1e-12)
+
+
+def test_a_solve_stopped_by_its_time_limit_says_so(japan, full):
+    """HiGHS stopped early: the status is time_limit (never optimal), and any portfolio
+    returned is verified and comes with the solver's gap."""
+    hard = full.replace(fn_imposed=False, budget_total=2e10)  # a total budget couples the sectors
+    solution = solve(hard, options=SolverOptions(gap=0.0, time_limit=0.05))
+    assert solution.status == "time_limit"
+    if solution.x is not None:
+        assert bool(solution.evaluation.feasible) and solution.gap >= 0
+
+
+def test_every_formulation_finds_the_same_optimum_under_a_binding_bar(japan, sample):
+    """Lazily generated CVaR rows, every CVaR row, and the naive row per event: the same
+    optimum on a real sector whose bar binds."""
+    s = japan.sector_ids.index("electricity")
+    instance, events = build_instance_and_events(japan, sample, [s])
+    instance = instance.replace(counted_layers=OWN_LAYERS, fn_imposed=False)
+    exact = SolverOptions(gap=1e-6)
+    free = solve(instance, bars=False, options=exact)
+    bar = Bar("electricity", (0,), 0.99, 0.6 * float(free.evaluation.cvar[0]))
+    instance = instance.replace(bars=(bar,))
+    objectives = [
+        solve(instance, options=exact).objective,
+        solve(instance, options=exact, lazy=False).objective,
+        solve(instance, options=exact, events=events).objective,
+    ]
+    assert max(objectives) - min(objectives) <= 1e-6 * min(objectives)
+    assert min(objectives) > free.objective

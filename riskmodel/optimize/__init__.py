@@ -1,11 +1,12 @@
 """Countermeasure portfolios: a sample-average-approximation MILP over engine years.
 
 ``optimize(world, mode=..., ...)`` returns an :class:`OptimizationResult`; the modules,
-in the order the work flows: ``sample`` (engine years with no measures), ``instance``
-(chains, base losses, rules, bars), ``milp`` (the PuLP model), ``solve`` (HiGHS or CBC,
+in the order the work flows: ``settings`` (what a run is asked, checked), ``sample``
+(engine years with no measures), ``instance`` (the SAA data as arrays), ``build`` (that
+data from the engine years), ``milp`` (the PuLP model), ``solve`` (HiGHS or CBC,
 statuses, verification), ``evaluate`` (the numpy judge of any portfolio), ``diagnose``
 (infeasible bars), ``analysis`` (out of sample, gap, frontier, per measure, comparison),
-``report`` (files).
+``run`` (the stages of a run), ``report`` (files).
 """
 
 from riskmodel.optimize.run import OptimizationResult, optimize

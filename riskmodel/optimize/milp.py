@@ -36,8 +36,8 @@ from itertools import count
 import numpy as np
 import pulp
 
-from riskmodel.optimize.evaluate import cvar, money_scale
-from riskmodel.optimize.instance import EventLosses, Instance
+from riskmodel.optimize.evaluate import cvar, lower_quantile, money_scale
+from riskmodel.optimize.instance import EventLosses, Instance, best_product
 
 Terms = dict[pulp.LpVariable, float]
 TANGENTS = 8  # outer-approximation cuts per chain
@@ -170,18 +170,8 @@ class _Chains:
 def chain_minimum(instance: Instance) -> np.ndarray:
     """[chain] a lower bound on each chain's value over all portfolios: every factor at its
     strongest level of every measure, ignoring the rules."""
-    strongest = np.ones(instance.factors.shape[0])
-    for m in range(len(instance.measure_ids)):
-        strongest *= np.min(1.0 - instance.factors[:, instance.options_of(m)], axis=1)
-    padded = np.append(strongest, 1.0)
+    padded = np.append(best_product(instance.factors.T, instance.option_measure), 1.0)
     return np.prod(padded[instance.chain_factors], axis=1)
-
-
-def lower_quantile(losses: np.ndarray, level: float) -> float:
-    """The lower empirical ``level``-quantile ``L_(ceil(level n))`` (the VaR of LossSketch)."""
-    n = losses.size
-    k = min(n, max(1, math.ceil(level * n - 1e-9)))
-    return float(np.partition(losses, k - 1)[k - 1])
 
 
 class _Formulation:
@@ -225,7 +215,7 @@ class _Formulation:
         if acting.size < 2 or np.any(kept <= 1e-12):  # linear already, or no finite log
             return
         slope = np.log(kept)
-        lowest = sum(float(np.min(slope[inst.options_of(m)])) for m in range(len(inst.measure_ids)))
+        lowest = math.log(float(best_product(1.0 - kept, inst.option_measure)))
         for t in np.linspace(lowest, 0.0, TANGENTS + 2)[1:-1]:
             row = Affine(dict(w.terms), w.constant)
             for j in acting:
@@ -311,7 +301,7 @@ class _Formulation:
         bar = inst.bars[b]
         mask = np.isin(inst.chain_sector, bar.sectors)
         if self.events is None:
-            eta_low = lower_quantile(inst.year_loss[:, mask] @ chain_minimum(inst)[mask], bar.level) / self.unit
+            eta_low = float(lower_quantile(inst.year_loss[:, mask] @ chain_minimum(inst)[mask], bar.level)) / self.unit
             eta = self.build.var("eta", eta_low, None)
             tail = np.flatnonzero(inst.year_loss[:, mask].sum(axis=1) / self.unit > eta_low)
             if self.active is not None and self.goal != Goal("cvar", b):

@@ -27,9 +27,10 @@ from riskmodel.optimize.analysis import (
     mrp_gap,
     out_of_sample,
 )
+from riskmodel.optimize.build import build_instance
 from riskmodel.optimize.diagnose import Diagnosis, diagnose
 from riskmodel.optimize.evaluate import evaluate
-from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance, build_instance
+from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.settings import Settings
 from riskmodel.optimize.solve import Solution, solve

@@ -23,9 +23,17 @@ import highspy
 import numpy as np
 import pulp
 
-from riskmodel.optimize.evaluate import TOLERANCE, Evaluation, bar_losses, chain_values, evaluate, money_scale
+from riskmodel.optimize.evaluate import (
+    TOLERANCE,
+    Evaluation,
+    bar_losses,
+    chain_values,
+    evaluate,
+    lower_quantile,
+    money_scale,
+)
 from riskmodel.optimize.instance import EventLosses, Instance
-from riskmodel.optimize.milp import TOTAL, Active, Goal, Model, build_model, lower_quantile
+from riskmodel.optimize.milp import TOTAL, Active, Goal, Model, build_model
 
 SOLVERS = ("highs", "cbc")
 SEPARABLE = ("total", "cost")  # goals that are sums over sectors
@@ -103,9 +111,7 @@ def _run_highs(model: Model, options: SolverOptions) -> _Outcome:
         gapAbs=ABSOLUTE_GAP,
         threads=options.threads,
         timeLimit=options.time_limit,
-        mip_feasibility_tolerance=1e-9,
-        primal_feasibility_tolerance=1e-9,
-    )
+    )  # HiGHS's own tolerances: a mip_feasibility_tolerance of 1e-9 made it prune a better portfolio
     model.problem.solve(solver)
     highs = model.problem.solverModel
     status = highs.getModelStatus()
@@ -228,7 +234,8 @@ def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evalu
         bar = instance.bars[b]
         losses = bar_losses(instance, w, bar.sectors)
         eta = model.eta(int(b))
-        threshold = lower_quantile(losses, bar.level) if eta is None else min(lower_quantile(losses, bar.level), eta)
+        var = float(lower_quantile(losses, bar.level))
+        threshold = var if eta is None else min(var, eta)
         years[int(b)] = np.union1d(years.get(int(b), []), np.flatnonzero(losses >= threshold)).astype(np.int64)
     ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_imposed else np.zeros(0)
     rows = np.union1d(active.fn_rows, np.flatnonzero(ratio > 1.0 + TOLERANCE)).astype(np.int64)
@@ -253,7 +260,7 @@ def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
         rounds += 1
         left = options
         if options.time_limit is not None:
-            left = replace(options, time_limit=max(1.0, options.time_limit - (time.perf_counter() - start)))
+            left = replace(options, time_limit=max(1e-3, options.time_limit - (time.perf_counter() - start)))
         clock = time.perf_counter()
         model = build_model(instance, goal, True, None, active)
         built += time.perf_counter() - clock
@@ -311,7 +318,7 @@ def _solve_parts(
     for part in parts:
         left = options
         if options.time_limit is not None:
-            left = replace(options, time_limit=max(1.0, options.time_limit - (time.perf_counter() - start)))
+            left = replace(options, time_limit=max(1e-3, options.time_limit - (time.perf_counter() - start)))
         solutions.append(solve(instance.restrict(part), goal, bars, left, decompose=False))
     stats: dict[str, int] = {"parts": len(parts)}
     for solution in solutions:
