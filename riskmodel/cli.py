@@ -194,6 +194,9 @@ def _print_optimum(result) -> None:
         console.print(f"{row['sector']}: {', '.join(row['measures']) or '(none)'}")
     oos, gap = result.out_of_sample, result.gap
     console.print(f"objective (annual cost + expected counted loss): {_money(result.objective)} bn yen a year")
+    if result.status == "time_limit":
+        worst = max(p.solution.gap for p in result.problems)
+        console.print(f"stopped at the time limit: the best portfolio found, within {worst:.3%} of the optimum")
     console.print(
         f"out of sample ({oos.years:,} fresh engine years): {_money(oos.total[0])} bn yen a year "
         f"(95% CI {_money(oos.total[2])}-{_money(oos.total[3])})"

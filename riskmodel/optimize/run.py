@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -199,7 +200,7 @@ def optimize(
     report = progress or (lambda stage, done, total: None)
     if sample is None:
         sample = draw_events(world, settings.years, settings.seed, settings.threads,
-                             lambda done, total: report("drawing years", done, total))  # fmt: skip
+                             partial(report, "drawing years"))  # fmt: skip
     report("building", 0, 1)
     full = build_instance(world, sample)
     report("building", 1, 1)
@@ -210,17 +211,18 @@ def optimize(
         partial_settings = replace(settings, mode="partial", budget=None, cvar_level=None, cvar_max=None)
         result.partial = _solve_all(problems_of(full, partial_settings), settings, report, "solving partial")
     if status == "infeasible":
-        for i, problem in enumerate(p for p in problems if p.solution.status == "infeasible"):
+        infeasible = [p for p in problems if p.solution.status == "infeasible"]
+        for i, problem in enumerate(infeasible):
             result.diagnoses[problem.label] = diagnose(problem.instance, settings.solver)
-            report("diagnosing", i + 1, len(result.diagnoses))
+            report("diagnosing", i + 1, len(infeasible))
         return result
     if not result.has_portfolio:
         return result
-    _evaluate(result, world, full, settings, report)
+    _evaluate(result, world, settings, report)
     return result
 
 
-def _evaluate(result: OptimizationResult, world: World, full: Instance, settings: Settings, report: Progress) -> None:
+def _evaluate(result: OptimizationResult, world: World, settings: Settings, report: Progress) -> None:
     """Out of sample, optimality gap, frontier, per-measure figures, comparison."""
     problems = result.problems
     counted = problems[0].instance.counted_layers
@@ -228,7 +230,7 @@ def _evaluate(result: OptimizationResult, world: World, full: Instance, settings
     result.out_of_sample = out_of_sample(
         world, _chosen(world, problems), sectors, counted, settings.eval_years,
         settings.seed + OUT_OF_SAMPLE_SEED_OFFSET, settings.threads,
-        lambda done, total: report("out of sample", done, total),
+        partial(report, "out of sample"),
     )  # fmt: skip
     if settings.replications:
         seeds = [settings.seed + OUT_OF_SAMPLE_SEED_OFFSET * (2 + g) for g in range(settings.replications)]
@@ -237,7 +239,7 @@ def _evaluate(result: OptimizationResult, world: World, full: Instance, settings
             lambda sample: [inst for _, inst in problems_of(build_instance(world, sample), settings)],
             [p.solution.x for p in problems],  # type: ignore[misc]
             settings.replications, settings.years, seeds, settings.solver, settings.threads,
-            lambda done, total: report("replications", done, total),
+            partial(report, "replications"),
         )  # fmt: skip
     frames, measures, bounds = [], [], []
     for i, problem in enumerate(problems):
@@ -245,10 +247,13 @@ def _evaluate(result: OptimizationResult, world: World, full: Instance, settings
         assert x is not None
         if settings.frontier_points:
             level = frontier_level(problem.instance)
-            frames.append(frontier(problem.instance, problem.label, settings.frontier_points, level, settings.solver))
+            step = partial(report, f"frontier of {problem.label}")
+            frames.append(
+                frontier(problem.instance, problem.label, settings.frontier_points, level, settings.solver, step)
+            )
         measures.append(marginal(problem.instance, x))
         bounds.append(gordon_loeb(problem.instance, x))
-        report("frontier and measures", i + 1, len(problems))
+        report("measures", i + 1, len(problems))
     result.frontier = pd.concat(frames, ignore_index=True) if frames else None
     result.measures = pd.concat(measures, ignore_index=True)
     result.gordon_loeb = pd.concat(bounds, ignore_index=True)
