@@ -246,7 +246,7 @@ def optimize(
     time_limit: Annotated[float | None, typer.Option(help="Seconds per solve (default: none).")] = None,
     eval_years: Annotated[int, typer.Option(help="Fresh engine years for the out-of-sample check.")] = 10_000,
     replications: Annotated[int, typer.Option(help="Batches for the optimality-gap estimate (0: none).")] = 5,
-    frontier_points: Annotated[int, typer.Option(help="Budgets on the cost-risk frontier (0: none).")] = 8,
+    frontier_points: Annotated[int, typer.Option(help="Points on the cost-risk frontier (0: none).")] = 8,
     threads: Annotated[int, typer.Option(help="Engine threads (results do not depend on it).")] = 1,
     out: Annotated[Path, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = Path(
         "out"
