@@ -122,7 +122,7 @@ def _run_highs(model: Model, options: SolverOptions) -> _Outcome:
     if status == kinds.kInfeasible:
         return _Outcome("infeasible", False, np.nan, np.nan)
     if status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit, kinds.kSolutionLimit):
-        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
         return _Outcome("time_limit", found, info.objective_function_value if found else np.nan, info.mip_dual_bound)
     raise RuntimeError(f"HiGHS stopped with status {highs.modelStatusToString(status)}")
 
