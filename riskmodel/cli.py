@@ -85,11 +85,11 @@ def staged(out: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _progress(unit: str = "years") -> Progress:
+def _progress(unit: str = " years") -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} " + unit),
+        TextColumn("{task.completed:,}/{task.total:,}" + unit),
         TimeRemainingColumn(),
         console=errors,
         transient=True,
@@ -98,7 +98,7 @@ def _progress(unit: str = "years") -> Progress:
 
 
 def _money(value: float) -> str:
-    return f"{value / 1e9:,.1f}"
+    return f"{round(value / 1e9, 1) + 0.0:,.1f}"  # + 0.0: no "-0.0"
 
 
 @app.command()
@@ -186,7 +186,7 @@ def abm(
     in_place = load_portfolio(portfolio, world) if portfolio is not None else None
     model = CriticalInfrastructureModel(world, in_place, fiscal_years=years, seed=seed)
     out = output_dir(out)
-    with _progress("days") as bar:
+    with _progress(" days") as bar:
         task = bar.add_task("agent model", total=model.total_days)
         while model.running:
             model.step()
@@ -216,6 +216,147 @@ def abm(
         )
     console.print(table)
     console.print(f"wrote {out}/{', '.join(written)}")
+
+
+def _mode(sector: str | None, partial: bool, society: bool) -> str:
+    """The mode from the mutually exclusive --sector / --partial / --society (default society)."""
+    given = [name for name, on in (("--sector", sector is not None), ("--partial", partial), ("--society", society))
+             if on]  # fmt: skip
+    if len(given) > 1:
+        raise InputError("(command line)", " and ".join(given), "both", "one mode: --sector ID, --partial or --society")
+    return "sector" if sector is not None else "partial" if partial else "society"
+
+
+def _print_optimum(result) -> None:
+    """The readable tables: per sector, then totals and (society mode) the comparison."""
+    table = Table(title=f"{result.world.name}: {result.settings.mode} optimum, {result.settings.years:,} years, "
+                  f"seed {result.settings.seed} (billion yen a year)")  # fmt: skip
+    for name in ("sector", "measures", "cost", "loss before", "loss after", "CVaR / bar", "F-N ratio"):
+        table.add_column(name, justify="left" if name == "sector" else "right")
+    table.add_column("out of sample (95% CI)", justify="right")
+    table.add_column("acceptability")
+    rows = result.sector_table().to_dict("records")
+    for row in rows:
+        ci = f"{_money(row['oos_expected_loss'])} ({_money(row['oos_ci_low'])}-{_money(row['oos_ci_high'])})"
+        table.add_row(
+            row["sector"],
+            str(len(row["measures"])),
+            _money(row["cost"]),
+            _money(row["expected_loss_unmitigated"]),
+            _money(row["expected_loss"]),
+            f"{_money(row['cvar'])} / {_money(row['cvar_max'])}",
+            f"{row['fn_ratio']:.2f}",
+            ci,
+            row["acceptability"],
+        )
+    console.print(table)
+    for row in rows:
+        console.print(f"{row['sector']}: {', '.join(row['measures']) or '(none)'}")
+    oos, gap = result.out_of_sample, result.gap
+    console.print(f"objective (annual cost + expected counted loss): {_money(result.objective)} bn yen a year")
+    if result.status == "time_limit":
+        worst = max(p.solution.gap for p in result.problems)
+        console.print(f"stopped at the time limit: the best portfolio found, within {worst:.3%} of the optimum")
+    console.print(
+        f"out of sample ({oos.years:,} fresh engine years): {_money(oos.total[0])} bn yen a year "
+        f"(95% CI {_money(oos.total[2])}-{_money(oos.total[3])})"
+    )
+    if gap is not None:
+        console.print(
+            f"optimality gap (Mak-Morton-Wood, {len(gap.batches)} batches of {gap.years:,} years): "
+            f"{_money(gap.estimate)} bn yen a year, 95% upper bound {_money(gap.ci_upper)}"
+            + (f"; the portfolio breaks a bar in {gap.violating} batch(es)" if gap.violating else "")
+        )
+    if result.comparison is not None:
+        frame = result.comparison[result.comparison["sector"] == "total"].set_index("portfolio")
+        comparison = Table(title="partial (each sector alone, own losses) against society (all layers), same years")
+        for name in ("portfolio", "cost", "direct", "users", "economy", "of it external", "social cost"):
+            comparison.add_column(name, justify="left" if name == "portfolio" else "right")
+        for name in ("partial", "society"):
+            row = frame.loc[name]
+            cells = [_money(row[k]) for k in ("cost", "direct", "users", "economy", "external", "social_cost")]
+            comparison.add_row(name, *cells)
+        console.print(comparison)
+        price = frame.loc["partial", "social_cost"] - frame.loc["society", "social_cost"]
+        console.print(f"price of externalities (social cost, partial - society): {_money(price)} bn yen a year")
+
+
+@app.command()
+@reports_input_errors
+def optimize(
+    scenario: ScenarioOption = None,
+    sector: Annotated[str | None, typer.Option(help="Optimise one critical sector, counting its own losses.")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="Optimise every critical sector alone.")] = False,
+    society: Annotated[
+        bool, typer.Option("--society", help="Optimise all sectors jointly, every layer (the default mode).")
+    ] = False,
+    budget: Annotated[
+        float | None, typer.Option(help="Yen a year: per sector (--sector, --partial) or in total (--society).")
+    ] = None,
+    cvar_level: Annotated[float | None, typer.Option(help="CVaR level of the replacing bar, in (0, 1).")] = None,
+    cvar_max: Annotated[
+        float | None,
+        typer.Option(help="Yen: replaces each sector's CVaR bar (--sector, --partial) or bars society's total."),
+    ] = None,
+    fn: Annotated[bool, typer.Option("--fn/--no-fn", help="Impose the sectors' F-N tolerability lines.")] = True,
+    years: Annotated[int, typer.Option(help="Simulated years in the SAA.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    solver: Annotated[str, typer.Option(help="MILP solver: highs or cbc.")] = "highs",
+    gap: Annotated[float, typer.Option(help="Relative optimality gap at which the solver may stop.")] = 1e-4,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per solve (default: none).")] = None,
+    eval_years: Annotated[int, typer.Option(help="Fresh engine years for the out-of-sample check.")] = 10_000,
+    replications: Annotated[int, typer.Option(help="Batches for the optimality-gap estimate (0: none).")] = 5,
+    frontier_points: Annotated[int, typer.Option(help="Points on the cost-risk frontier (0: none).")] = 8,
+    threads: Annotated[int, typer.Option(help="Engine threads (results do not depend on it).")] = 1,
+    out: Annotated[Path, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = Path(
+        "out"
+    ),
+) -> None:
+    """The most cost-effective countermeasure portfolio under the acceptable-risk bars.
+
+    Modes: --sector ID (one sector, its own losses: direct and its users'), --partial
+    (every sector alone that way) or --society (the default: all sectors jointly, every
+    loss layer, cascades included, compared with the partial optima). Exit status 3 when
+    no portfolio meets the bars within the budget (the reachable risk is printed).
+    """
+    from riskmodel.optimize import Settings, SolverOptions
+    from riskmodel.optimize import optimize as run
+    from riskmodel.optimize.report import write_outputs
+    from riskmodel.world import load_world
+
+    settings = Settings(
+        mode=_mode(sector, partial, society), sector=sector, budget=budget, cvar_level=cvar_level,
+        cvar_max=cvar_max, fn=fn, years=years, seed=seed,
+        solver=SolverOptions(solver=solver, gap=gap, time_limit=time_limit), eval_years=eval_years,
+        replications=replications, frontier_points=frontier_points, threads=threads,
+    )  # fmt: skip
+    world = load_world(scenario)
+    settings.check(world)
+    out = output_dir(out)
+    with _progress(unit="") as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        result = run(world, settings, progress)
+    with staged(out) as stage:
+        written = write_outputs(result, stage)
+    if result.has_portfolio:
+        _print_optimum(result)
+    else:
+        what = "infeasible: no portfolio meets the bars within the budget" if result.status == "infeasible" else (
+            "time limit: no feasible portfolio found in time")  # fmt: skip
+        print(what, file=sys.stderr)
+        for label, diagnosis in result.diagnoses.items():
+            for line in diagnosis.binding():
+                print(f"  {line}" if label == "society" or line.startswith(label) else f"  {label}: {line}",
+                      file=sys.stderr)  # fmt: skip
+    console.print(f"wrote {out}/{', '.join(written)}")
+    if not result.has_portfolio:
+        raise typer.Exit(3)
 
 
 @scenario_app.command("show")

@@ -1,0 +1,16 @@
+"""Countermeasure portfolios: a sample-average-approximation MILP over engine years.
+
+``optimize(world, mode=..., ...)`` returns an :class:`OptimizationResult`; the modules,
+in the order the work flows: ``settings`` (what a run is asked, checked), ``sample``
+(engine years with no measures), ``instance`` (the SAA data as arrays), ``build`` (that
+data from the engine years), ``milp`` (the PuLP model), ``solve`` (HiGHS or CBC,
+statuses, verification), ``evaluate`` (the numpy judge of any portfolio), ``diagnose``
+(infeasible bars), ``analysis`` (out of sample, gap, frontier, per measure, comparison),
+``run`` (the stages of a run), ``report`` (files).
+"""
+
+from riskmodel.optimize.run import OptimizationResult, optimize
+from riskmodel.optimize.settings import MODES, Settings
+from riskmodel.optimize.solve import SolverOptions
+
+__all__ = ["MODES", "OptimizationResult", "Settings", "SolverOptions", "optimize"]

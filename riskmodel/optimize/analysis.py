@@ -1,0 +1,322 @@
+"""What a planner asks of an optimum beyond the optimum itself.
+
+* out of sample: the chosen portfolio in the real engine on fresh years, with
+  confidence intervals and the engine's acceptability classes;
+* the optimality gap of the SAA solution by the multiple-replications procedure of
+  Mak, Morton & Wood (1999);
+* the cost-risk frontier, sweeping the budget;
+* per measure: yen of expected loss removed per yen spent, and ROSI (ENISA 2012);
+* the Gordon-Loeb check (2002): optimal spend against expected loss / e;
+* partial against society: both portfolios judged with society's counting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.engine.simulate import simulate
+from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
+from riskmodel.optimize.instance import DIRECT, ECONOMY, EXTERNAL, USERS, Instance
+from riskmodel.optimize.milp import Goal
+from riskmodel.optimize.sample import EventSample, draw_events
+from riskmodel.optimize.solve import SolverOptions, solve
+from riskmodel.portfolio import in_place_matrix
+from riskmodel.world import World
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+Progress = Callable[[int, int], None]
+
+
+# --- out of sample -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutOfSample:
+    """The portfolio in the engine on fresh years: mean counted loss per sector and in
+    total with 95% intervals (mean +- 1.96 SE), and each sector's acceptability class."""
+
+    years: int
+    seed: int
+    sectors: pd.DataFrame  # sector, expected_loss, se, ci_low, ci_high, acceptability
+    total: tuple[float, float, float, float]  # mean, se, ci_low, ci_high
+
+
+def _mean_ci(values: np.ndarray) -> tuple[float, float, float, float]:
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / math.sqrt(values.size))
+    return mean, se, mean - Z95 * se, mean + Z95 * se
+
+
+def out_of_sample(
+    world: World,
+    chosen: dict[int, list[int]],
+    sectors: list[int],
+    counted_layers: tuple[int, ...],
+    years: int,
+    seed: int,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> OutOfSample:
+    """Run the engine with ``chosen`` (world sector -> options) in place and judge the
+    counted loss of ``sectors`` (layers as in the instance) on ``years`` fresh years."""
+    result = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True,
+                      progress=progress)  # fmt: skip
+    ylt = result.ylt
+    columns = ["direct", "users", "economy", "economy_external"]
+    counted = ylt[[columns[k] for k in counted_layers]].sum(axis=1)
+    table = pd.DataFrame({"year": ylt["year"], "sector": ylt["sector"], "loss": counted})
+    per_year = table.pivot(index="year", columns="sector", values="loss")
+    rows = []
+    for s in sectors:
+        name = world.sector_ids[s]
+        mean, se, low, high = _mean_ci(per_year[name].to_numpy())
+        rows.append((name, mean, se, low, high, result.sector_acceptability(s)))
+    frame = pd.DataFrame(rows, columns=["sector", "expected_loss", "se", "ci_low", "ci_high", "acceptability"])
+    total = per_year[[world.sector_ids[s] for s in sectors]].sum(axis=1).to_numpy()
+    return OutOfSample(years, seed, frame, _mean_ci(total))
+
+
+# --- optimality gap: multiple replications ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GapEstimate:
+    """Mak-Morton-Wood estimate of the candidate's optimality gap, in yen a year."""
+
+    estimate: float
+    ci_upper: float  # one-sided 95% upper bound
+    batches: tuple[float, ...]  # gap_g = f_g(candidate) - z*_g
+    violating: int  # batches where the candidate breaks a bar of that batch's SAA
+    infeasible: int  # batches whose SAA has no feasible portfolio (left out)
+    years: int
+
+
+def mrp_gap(
+    world: World,
+    problems_of: Callable[[EventSample], list[Instance]],
+    candidate: list[np.ndarray],
+    batches: int,
+    years: int,
+    seeds: list[int],
+    options: SolverOptions,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> GapEstimate:
+    """The multiple-replications procedure (Mak, Morton & Wood 1999).
+
+    Batch g draws ``years`` fresh engine years (seed ``seeds[g]``), solves its SAA for
+    ``z*_g`` and evaluates the candidate on the same years, ``f_g``; ``gap_g = f_g -
+    z*_g`` (``z*_g`` is the solver's proven lower bound, so a stopping gap only makes the
+    estimate larger). The gap is estimated by the mean of the ``gap_g`` with the one-sided
+    upper bound ``mean + t_{n-1, 0.95} s / sqrt(n)``. With risk bars the candidate may
+    break a batch's bars (then ``f_g`` can fall below ``z*_g``): such batches are counted.
+    """
+    from scipy.stats import t as student_t
+
+    gaps: list[float] = []
+    violating = infeasible = 0
+    for g in range(batches):
+        sample = draw_events(world, years, seeds[g], threads)
+        z = f = 0.0
+        broken = lost = False
+        for instance, x in zip(problems_of(sample), candidate, strict=True):
+            solution = solve(instance, options=options)
+            if solution.x is None:
+                lost = True
+                break
+            z += solution.bound
+            evaluation = evaluate(instance, x)
+            f += float(evaluation.objective)
+            broken |= not bool(evaluation.feasible)
+        if progress is not None:
+            progress(g + 1, batches)
+        if lost:
+            infeasible += 1
+            continue
+        violating += broken
+        gaps.append(f - z)
+    n = len(gaps)
+    if n < 2:
+        return GapEstimate(math.nan, math.nan, tuple(gaps), violating, infeasible, years)
+    mean, s = float(np.mean(gaps)), float(np.std(gaps, ddof=1))
+    upper = mean + float(student_t.ppf(0.95, n - 1)) * s / math.sqrt(n)
+    return GapEstimate(mean, upper, tuple(gaps), violating, infeasible, years)
+
+
+# --- frontier -------------------------------------------------------------------------------
+
+
+def frontier_level(instance: Instance) -> float:
+    """The CVaR level the frontier reports: that of a bar on the whole problem's loss if
+    there is one (society's), else that of the last sector bar."""
+    return next((b.level for b in instance.bars if len(b.sectors) == instance.n_sectors), instance.bars[-1].level)
+
+
+def total_cvar(instance: Instance, x: np.ndarray, level: float) -> float:
+    """CVaR of the annual loss (all layers) of all the instance's sectors' failures."""
+    w = chain_values(instance, x)
+    return float(cvar(bar_losses(instance, w, tuple(range(instance.n_sectors))), level))
+
+
+def frontier_prices(points: int) -> list[float]:
+    """Prices of a yen of measures, in yen of expected loss it must remove, along the
+    frontier: 8, 4, 2, 1 (the planner's optimum), 1/2, ... (``points`` of them)."""
+    return [2.0 ** (3 - i) for i in range(points)]
+
+
+def frontier(
+    instance: Instance,
+    label: str,
+    points: int,
+    level: float,
+    options: SolverOptions,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The cost-risk frontier of one problem, by weighted sums, with the risk bars off.
+
+    At a price ``p`` the portfolio minimising ``p x cost + expected counted loss`` buys a
+    measure only if it removes more than ``p`` yen of expected loss per yen it costs; it
+    is exactly the lowest-loss portfolio within a budget equal to its own cost (any
+    cheaper portfolio with less loss would have a lower weighted sum). So each price
+    gives one exact point of the frontier (on its lower convex hull), and, unlike a
+    budget sweep, the problem stays separable by sector and fast. Each point has its
+    CVaR (all layers, at ``level``) and whether it meets the bars. The curve starts at
+    ``cheapest``, the least costly portfolio the rules admit (no measures, unless some
+    are mandatory); ``cheapest_acceptable`` is the least costly one that meets every bar.
+    """
+    free = instance.replace(budget=np.full(instance.n_sectors, math.inf), budget_total=math.inf)
+    solves = [("cheapest", math.nan, Goal("cost"), False)]
+    solves += [("price", price, Goal("total", price=price), False) for price in frontier_prices(points)]
+    solves.append(("cheapest_acceptable", math.nan, Goal("cost"), True))
+    rows = []
+    for i, (kind, price, goal, bars) in enumerate(solves):
+        solution = solve(free, goal=goal, bars=bars, options=options)
+        row: dict[str, object] = {"problem": label, "point": kind, "price": price, "status": solution.status}
+        if solution.x is not None and solution.evaluation is not None:
+            evaluation = solution.evaluation
+            row.update(
+                cost=float(evaluation.cost.sum()),
+                expected_loss=float(evaluation.counted.sum()),
+                cvar=total_cvar(free, solution.x, level),
+                cvar_level=level,
+                meets_bars=bool(evaluation.bars_ok.all() and evaluation.fn_ok.all()),
+            )
+        rows.append(row)
+        if progress is not None:
+            progress(i + 1, len(solves))
+    columns = ["problem", "point", "price", "status", "cost", "expected_loss", "cvar", "cvar_level", "meets_bars"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+# --- per measure ----------------------------------------------------------------------------
+
+
+def _dependents(instance: Instance, x: np.ndarray, measure: int) -> set[int]:
+    """Measures in place that need ``measure``, directly or through others."""
+    on = {m for m in range(len(instance.measure_ids)) if x[instance.options_of(m)].any()}
+    gone, changed = {measure}, True
+    while changed:
+        changed = False
+        for m, r in instance.requires:
+            if r in gone and m in on and m not in gone:
+                gone.add(int(m))
+                changed = True
+    return gone - {measure}
+
+
+def marginal(instance: Instance, x: np.ndarray) -> pd.DataFrame:
+    """Each chosen option dropped (with the measures that need it) and each feasible
+    unchosen option added, one at a time: expected counted loss removed, per yen spent,
+    and ROSI = (loss removed - cost) / cost."""
+    variants, rows = [], []
+    base = evaluate(instance, x)
+    for s in range(instance.n_sectors):
+        on = {m for m in range(len(instance.measure_ids)) if x[s, instance.options_of(m)].any()}
+        for j, label in enumerate(instance.option_labels):
+            measure = int(instance.option_measure[j])
+            variant = x.copy()
+            if x[s, j]:
+                also = _dependents(instance, x[s], measure)
+                for m in also:
+                    variant[s, instance.options_of(m)] = False
+                variant[s, j] = False
+                note = "mandatory" if instance.mandatory[s, measure] else ""
+                if also:
+                    note = (note + "; " if note else "") + "without " + ", ".join(instance.measure_ids[m] for m in also)
+            else:
+                needs = {int(r) for m, r in instance.requires if m == measure}
+                clash = {int(b) for a, b in instance.excludes if a == measure} | {
+                    int(a) for a, b in instance.excludes if b == measure
+                }
+                if measure in on or not needs <= on or clash & on:
+                    continue
+                variant[s, j] = True
+                note = ""
+            variants.append(variant)
+            rows.append((instance.sector_ids[s], label, bool(x[s, j]), float(instance.cost[s, j]), note))
+    if not variants:
+        return pd.DataFrame(columns=["sector", "option", "chosen", "cost", "loss_removed", "per_yen", "rosi", "note"])
+    evaluation = evaluate(instance, np.array(variants))
+    change = evaluation.counted.sum(axis=-1) - float(base.counted.sum())
+    frame = pd.DataFrame(rows, columns=["sector", "option", "chosen", "cost", "note"])
+    # dropping a chosen option raises the loss by what it removes; adding one lowers it
+    removed = np.where(frame["chosen"], change, -change)
+    frame.insert(4, "loss_removed", removed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame.insert(5, "per_yen", np.where(frame["cost"] > 0, removed / frame["cost"], np.nan))
+        frame.insert(6, "rosi", np.where(frame["cost"] > 0, (removed - frame["cost"]) / frame["cost"], np.nan))
+    return frame.sort_values(["sector", "chosen", "per_yen"], ascending=[True, False, False], kind="stable")
+
+
+def gordon_loeb(instance: Instance, x: np.ndarray) -> pd.DataFrame:
+    """The optimal spend per sector against Gordon & Loeb's (2002) bound: for their
+    breach-probability functions, optimal security spend never exceeds 1/e of the expected
+    loss it protects, here the expected unmitigated counted loss."""
+    spend = evaluate(instance, x).cost
+    unmitigated = evaluate(instance, np.zeros_like(x)).counted
+    bound = unmitigated / math.e
+    return pd.DataFrame(
+        {
+            "sector": instance.sector_ids,
+            "spend": spend,
+            "expected_loss_unmitigated": unmitigated,
+            "bound": bound,
+            "below_bound": spend <= bound,
+        }
+    )
+
+
+# --- partial against society ------------------------------------------------------------------
+
+
+def comparison(society: Instance, partial_x: np.ndarray, society_x: np.ndarray) -> pd.DataFrame:
+    """Both portfolios on the same years with society's counting: per sector and in total,
+    cost, expected residual loss by layer (and of economy the external part, on other
+    sectors' production), and social cost = cost + all-layer loss."""
+    frames = []
+    for name, x in (("partial", partial_x), ("society", society_x)):
+        evaluation = evaluate(society, x)
+        layers = evaluation.layers
+        frame = pd.DataFrame(
+            {
+                "sector": society.sector_ids,
+                "portfolio": name,
+                "cost": evaluation.cost,
+                "direct": layers[DIRECT],
+                "users": layers[USERS],
+                "economy": layers[ECONOMY],
+                "external": layers[EXTERNAL],
+            }
+        )
+        frame["loss"] = frame[["direct", "users", "economy"]].sum(axis=1)
+        frame["social_cost"] = frame["cost"] + frame["loss"]
+        total = frame.drop(columns=["sector", "portfolio"]).sum().to_frame().T
+        total.insert(0, "portfolio", name)
+        total.insert(0, "sector", "total")
+        frames += [frame, total]
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,420 @@
+"""Building the SAA instance from engine years: chains, base losses, rules, costs, bars.
+
+Every event of the engine years (no measures in place) has its unmitigated losses; under
+a portfolio its direct loss scales with ``survive x duration x depth x direct``, its
+users' loss with ``survive x depth x duration`` (continuous services) and its economy loss
+with ``survive x depth x cascade x duration``, where duration is ``D ((1 - a) + a T)`` with
+``a`` the threat's detection share. Each of these products, per sector and threat, is a
+chain; an event adds its base losses (weighted by ``1 - a`` or ``a``) to its chains'
+columns of its year, so the model never sees single events.
+
+Three engine effects are not linear in the multipliers. For them the chain leaves out
+the effect it may not credit, which bounds the engine's residual loss from above (every
+multiplier is at most 1 and these losses are monotone), so a portfolio the SAA accepts
+is never better in the engine than the SAA says:
+
+* trips services: persons scale with ``f(d) = max(min(1, d/H), d/24)`` of the duration
+  ``d``. With ``g(m) = f(m d) / f(d)`` for a duration multiplier ``m``, the event's users'
+  loss is split into ``alpha`` crediting duration and ``1 - alpha`` not, with the largest
+  ``alpha`` such that ``g(m) <= alpha m + 1 - alpha`` for every reachable ``m`` (exact for
+  ``d <= H``, where ``g(m) = m``);
+* outages at the cap ``MAX_OUTAGE_HOURS``: users' and economy losses credit no duration;
+* a cascade that hit the clip: a single failure's economy loss credits only survival
+  (it is monotone in the shock and the duration); a disaster hit's share, which the
+  kernel scales to the clipped total of all hits, is bounded by its unclipped linear
+  value, which credits every effect.
+
+``bounded_share`` reports, per sector, the share of base loss treated this way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy import sparse
+
+from riskmodel.engine.kernels import DISASTER, FN_BINS, FN_BINS_PER_DECADE, MAX_OUTAGE_HOURS, fn_bin
+from riskmodel.optimize.instance import ALL_LAYERS, DIRECT, ECONOMY, USERS, Bar, EventLosses, Instance, best_product
+from riskmodel.optimize.sample import EventSample
+from riskmodel.world import SERVICE_KINDS, World
+
+TRIPS = SERVICE_KINDS.index("trips")
+CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's economy loss below the linear value that marks a clip
+
+
+@njit(cache=True)
+def _fn_bins(persons: np.ndarray) -> np.ndarray:
+    """The kernel's F-N bin of each event (-1 below one person), with the kernel's own code."""
+    out = np.empty(persons.size, dtype=np.int64)
+    for i in range(persons.size):
+        out[i] = fn_bin(persons[i])
+    return out
+
+
+def _trips_share(duration: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """The kernel's persons factor of a trips service: share of a service day, or days."""
+    return np.maximum(np.minimum(1.0, duration / hours), duration / 24.0)
+
+
+def duration_credit(duration: np.ndarray, hours: np.ndarray, m_min: np.ndarray) -> np.ndarray:
+    """Largest ``alpha`` in [0, 1] with ``g(m) <= alpha m + 1 - alpha`` for all m in [m_min, 1].
+
+    ``g(m) = f(m d) / f(d)`` is a trips event's users' loss under a duration multiplier
+    ``m`` relative to its base, with ``f`` the kernel's persons factor. ``g`` is piecewise
+    linear in ``m`` with breakpoints where ``m d`` equals ``H`` or 24 hours, so ``(1 - g(m))
+    / (1 - m)`` is monotone on each piece: its minimum over ``[m_min, 1)`` is at a
+    breakpoint, at ``m_min``, or the slope of ``g`` at 1 (0 where ``H < d <= 24``: a day's
+    trips are lost whether the outage lasts ``H`` or 24 hours).
+    """
+    base = _trips_share(duration, hours)
+    alpha = np.where((duration > hours) & (duration <= 24.0), 0.0, 1.0)
+    for m in (hours / duration, 24.0 / duration, m_min):
+        inside = (m >= m_min) & (m < 1.0)
+        m_safe = np.where(inside, m, 0.5)
+        ratio = (1.0 - _trips_share(m_safe * duration, hours) / base) / (1.0 - m_safe)
+        alpha = np.where(inside, np.minimum(alpha, ratio), alpha)
+    return np.clip(alpha, 0.0, 1.0)
+
+
+@dataclass
+class _Factors:
+    """Factor vectors with duplicates merged and all-zero ones dropped (their product is 1)."""
+
+    vectors: list[np.ndarray]
+    names: list[str]
+    ids: dict[bytes, int]
+
+    def add(self, reduction: np.ndarray, name: str) -> int:
+        """Id of a factor (-1 for one that never reduces anything)."""
+        if not np.any(reduction > 0):
+            return -1
+        key = np.ascontiguousarray(reduction, dtype=float).tobytes()
+        if key not in self.ids:
+            self.ids[key] = len(self.vectors)
+            self.vectors.append(np.asarray(reduction, dtype=float))
+            self.names.append(name)
+        else:
+            self.names[self.ids[key]] += f"|{name}"
+        return self.ids[key]
+
+
+@dataclass
+class _Chains:
+    """Chains keyed by (sector, factor tuple), with their id in order of first use."""
+
+    keys: dict[tuple[int, tuple[int, ...]], int]
+
+    def id(self, sector: int, factors: tuple[int, ...]) -> int:
+        key = (sector, tuple(f for f in factors if f >= 0))
+        return self.keys.setdefault(key, len(self.keys))
+
+
+def _catalogue_arrays(world: World) -> dict[str, object]:
+    """Options, measures and rules of the catalogue, and who must have what."""
+    scenario, cat = world.scenario, world.catalogue
+    measure_index = {m: i for i, m in enumerate(cat.measure_ids)}
+    labels = []
+    for j in range(cat.n_options):
+        name = cat.measure_ids[cat.option_measure[j]]
+        several = np.sum(cat.option_measure == cat.option_measure[j]) > 1
+        labels.append(f"{name}:{cat.option_level[j]}" if several else name)
+    requires = [(measure_index[m.id], measure_index[r]) for m in scenario.measures for r in m.requires]
+    excludes = sorted(
+        {tuple(sorted((measure_index[m.id], measure_index[e]))) for m in scenario.measures for e in m.excludes}
+    )
+    return {
+        "option_labels": tuple(labels),
+        "option_measure": cat.option_measure.copy(),
+        "measure_ids": tuple(cat.measure_ids),
+        "requires": np.array(requires, dtype=np.int64).reshape(-1, 2),
+        "excludes": np.array(excludes, dtype=np.int64).reshape(-1, 2),
+    }
+
+
+def _mandatory(world: World, sectors: list[int]) -> np.ndarray:
+    """[sector, measure]: measures a supervising ministry made mandatory for the sector."""
+    cat = world.catalogue
+    mandatory = np.zeros((len(sectors), len(cat.measure_ids)), dtype=bool)
+    for ministry in world.scenario.ministries:
+        for sector_id in ministry.sectors:
+            s = world.sector_ids.index(sector_id)
+            if s in sectors:
+                for measure in ministry.mandatory:
+                    mandatory[sectors.index(s), cat.measure_ids.index(measure)] = True
+    return mandatory
+
+
+def _costs(world: World, sectors: list[int]) -> np.ndarray:
+    """[sector, option] annual cost of an option at every operator of the sector."""
+    cat, op = world.catalogue, world.operators
+    count = np.array([np.sum(op.sector == s) for s in sectors], dtype=float)
+    revenue = np.array([op.revenue[op.sector == s].sum() for s in sectors])
+    return count[:, None] * cat.cost_fixed[None, :] + revenue[:, None] * cat.cost_revenue_share[None, :]
+
+
+@dataclass(frozen=True)
+class _FactorIds:
+    """Factor ids of the catalogue's effects (-1: no option has that effect)."""
+
+    survive: list[int]  # per threat
+    duration: int
+    detection: int
+    depth: int
+    cascade: int
+    direct: int
+    depth_power: dict[float, int]  # F-N exponent -> depth ** exponent
+
+
+def _factor_ids(world: World, exponents: set[float], factors: _Factors) -> _FactorIds:
+    cat = world.catalogue
+    survive = [factors.add(cat.frequency[:, h], f"survive:{t}") for h, t in enumerate(world.threat_ids)]
+    common = {
+        name: factors.add(getattr(cat, name), name) for name in ("duration", "detection", "depth", "cascade", "direct")
+    }
+    power = {a: common["depth"] if a == 1.0 else factors.add(1.0 - (1.0 - cat.depth) ** a, f"depth^{a:g}")
+             for a in sorted(exponents)}  # fmt: skip
+    return _FactorIds(survive=survive, depth_power=power, **common)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """Every event's base loss split by the chain that scales it (module docstring)."""
+
+    kinds: list[tuple[int, tuple[int, ...], np.ndarray]]  # (layer, factors before survival, base per event)
+    external_share: np.ndarray  # [event] external part of the economy loss
+    bounded: np.ndarray  # [event] base loss bounded from above rather than reproduced
+    total: np.ndarray  # [event] base loss, all layers
+
+
+def _split(world: World, ev: dict[str, np.ndarray], ids: _FactorIds) -> _Split:
+    cat, op, threats = world.catalogue, world.operators, world.threats
+    s, h, o = ev["sector"], ev["threat"], ev["operator"]
+    share = threats.detection_share[h]
+    # duration credit: users' and economy losses may credit duration measures in full,
+    # in part (trips beyond the service hours) or not at all (outages at the cap)
+    detection_left = best_product(cat.detection, cat.option_measure)
+    m_min = best_product(cat.duration, cat.option_measure) * (1.0 - share + share * detection_left)
+    capped = ev["duration"] >= MAX_OUTAGE_HOURS
+    trips = world.service_kind[s] == TRIPS
+    credit_users = np.where(trips, duration_credit(ev["duration"], world.service_hours[s], m_min), 1.0)
+    credit_users = np.where(capped, 0.0, credit_users)
+    credit_economy = np.where(capped, 0.0, 1.0)
+    # economy: the linear (unclipped) value, and whether the cascade hit the clip
+    node = op.node[o]
+    linear = world.cascade.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s] * ev["duration"]
+    clipped = ev["economy"] < linear * (1.0 - CLIP_TOLERANCE)
+    disaster = threats.kind[h] == DISASTER
+    single_clipped = clipped & ~disaster
+    economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["economy"]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        external_share = np.where(ev["economy"] > 0, ev["external"] / ev["economy"], 0.0)
+    P, D, C, R, T = ids.depth, ids.duration, ids.cascade, ids.direct, ids.detection
+    kinds = [
+        (DIRECT, (P, D, R), ev["direct"] * (1.0 - share)),
+        (DIRECT, (P, D, R, T), ev["direct"] * share),
+        (USERS, (P, D), ev["users"] * credit_users * (1.0 - share)),
+        (USERS, (P, D, T), ev["users"] * credit_users * share),
+        (USERS, (P,), ev["users"] * (1.0 - credit_users)),
+        (ECONOMY, (P, D, C), economy * credit_economy * (1.0 - share)),
+        (ECONOMY, (P, D, C, T), economy * credit_economy * share),
+        (ECONOMY, (P, C), economy * (1.0 - credit_economy)),
+        (ECONOMY, (), np.where(single_clipped, ev["economy"], 0.0)),
+    ]
+    bounded = (
+        ev["users"] * (1.0 - credit_users)
+        + economy * (1.0 - credit_economy)
+        + np.where(single_clipped, ev["economy"], 0.0)
+        + np.where(clipped & disaster, linear - ev["economy"], 0.0)
+    )
+    return _Split(kinds, external_share, bounded, ev["direct"] + ev["users"] + ev["economy"])
+
+
+def build_instance(world: World, sample: EventSample, sectors: list[int] | None = None) -> Instance:
+    """The SAA instance of ``sectors`` (default: every critical sector) on ``sample``'s years.
+
+    It counts every layer (society's view) and carries each sector's own bars (its
+    ``[acceptability]`` CVaR bar on the annual loss, all layers, of its failures, and its
+    F-N line), no budget, and the mandatory measures of the scenario's ministries; callers
+    change counting, bars and budgets with :meth:`Instance.replace`.
+    """
+    return _build(world, sample, sectors, keep_events=False)[0]
+
+
+def build_instance_and_events(
+    world: World, sample: EventSample, sectors: list[int] | None = None
+) -> tuple[Instance, EventLosses]:
+    """:func:`build_instance` and the per-event losses the naive formulation needs."""
+    instance, events = _build(world, sample, sectors, keep_events=True)
+    assert events is not None
+    return instance, events
+
+
+def _build(
+    world: World, sample: EventSample, sectors: list[int] | None, keep_events: bool
+) -> tuple[Instance, EventLosses | None]:
+    sectors = world.critical_sectors if sectors is None else list(sectors)
+    rules = [world.scenario.sectors[s].acceptability for s in sectors]
+    assert all(rule is not None for rule in rules)  # critical sectors have their bars
+    factors = _Factors([], [], {})
+    ids = _factor_ids(world, {rule.fn_exponent for rule in rules}, factors)  # type: ignore[union-attr]
+
+    position = np.full(world.n_sectors, -1, dtype=np.int64)
+    position[sectors] = np.arange(len(sectors))
+    mine = position[sample.sector] >= 0
+    ev = {
+        name: getattr(sample, name)[mine] for name in EventSample.__dataclass_fields__ if name not in ("years", "seed")
+    }
+    s_pos, h = position[ev["sector"]], ev["threat"]
+    split = _split(world, ev, ids)
+
+    # chain ids: one per (sector, kind, threat) that occurs, and the F-N chains
+    chains = _Chains({})
+    pairs = sorted(set(zip(s_pos.tolist(), h.tolist(), strict=True)))
+    n_events = s_pos.size
+    columns, layers, values = [], [], []
+    for layer, common, base in split.kinds:
+        table = np.full((len(sectors), len(world.threat_ids)), -1, dtype=np.int64)
+        for s, t in pairs:
+            table[s, t] = chains.id(s, (*common, ids.survive[t]))
+        columns.append(table[s_pos, h])
+        layers.append(np.full(n_events, layer))
+        values.append(base)
+    event_rows = np.tile(np.arange(n_events), len(split.kinds))
+    chain_of, layer, base = (np.concatenate(a) for a in (columns, layers, values))
+    fn = _fn_entries(world, sample, ev, s_pos, sectors)
+    fn_chain = np.array(
+        [chains.id(s, (ids.depth_power[rules[s].fn_exponent], ids.survive[t]))  # type: ignore[union-attr]
+         for s, t in zip(fn.sector, fn.threat, strict=True)], dtype=np.int64
+    )  # fmt: skip
+
+    # base losses per year and chain (all layers), and mean per layer and chain
+    n_chains, years = len(chains.keys), sample.years
+    year_of = ev["year"][event_rows]
+    year_loss = np.bincount(year_of * n_chains + chain_of, weights=base, minlength=years * n_chains)
+    year_loss = year_loss.reshape(years, n_chains)
+    means = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
+    economy_rows = layer == ECONOMY
+    external = base[economy_rows] * split.external_share[event_rows[economy_rows]]
+    means.append(np.bincount(chain_of[economy_rows], weights=external, minlength=n_chains))
+    layer_mean = np.array(means) / years
+    fn_rows = sparse.csr_matrix((fn.frequency, (fn.row, fn_chain)), shape=(fn.limit.size, n_chains))
+
+    used = (year_loss.sum(axis=0) > 0) | (layer_mean.sum(axis=0) > 0) | (np.asarray(fn_rows.sum(axis=0)).ravel() > 0)
+    keys = list(chains.keys)
+    chain_factors = np.full((n_chains, max([len(f) for _, f in keys] + [1])), -1, dtype=np.int64)
+    for c, (_, f) in enumerate(keys):
+        chain_factors[c, : len(f)] = f
+    total_by_sector = np.bincount(s_pos, weights=split.total, minlength=len(sectors))
+    bounded_by_sector = np.bincount(s_pos, weights=split.bounded, minlength=len(sectors))
+    instance = Instance(
+        sector_ids=tuple(world.sector_ids[s] for s in sectors),
+        **_catalogue_arrays(world),  # type: ignore[arg-type]
+        mandatory=_mandatory(world, sectors),
+        cost=_costs(world, sectors),
+        factors=np.array(factors.vectors).reshape(-1, world.catalogue.n_options),
+        factor_names=tuple(factors.names),
+        chain_sector=np.array([s for s, _ in keys], dtype=np.int64)[used],
+        chain_factors=chain_factors[used],
+        year_loss=year_loss[:, used],
+        layer_mean=layer_mean[:, used],
+        counted_layers=ALL_LAYERS,
+        bars=tuple(
+            Bar(world.sector_ids[s], (i,), rule.cvar_level, rule.cvar_max)  # type: ignore[union-attr]
+            for i, (s, rule) in enumerate(zip(sectors, rules, strict=True))
+        ),
+        fn_rows=fn_rows[:, used].tocsr(),
+        fn_limit=fn.limit,
+        fn_sector=fn.row_sector,
+        budget=np.full(len(sectors), np.inf),
+        budget_total=np.inf,
+        bounded_share=np.divide(
+            bounded_by_sector, total_by_sector, out=np.zeros(len(sectors)), where=total_by_sector > 0
+        ),
+    )
+    if not keep_events:
+        return instance, None
+    renumber = np.cumsum(used) - 1
+    nonzero = base > 0
+    matrix = sparse.csr_matrix(
+        (base[nonzero], (event_rows[nonzero], renumber[chain_of[nonzero]])), shape=(n_events, int(used.sum()))
+    )
+    return instance, EventLosses(ev["year"], matrix)
+
+
+@dataclass(frozen=True)
+class _FnEntries:
+    """The F-N grid rows of every sector, as (row, sector, threat, frequency) entries."""
+
+    row: np.ndarray
+    sector: np.ndarray
+    threat: np.ndarray
+    frequency: np.ndarray  # G_h(M) / S: events a year of the threat with at least M base persons
+    limit: np.ndarray  # [row] C / M_upper^alpha
+    row_sector: np.ndarray  # [row]
+
+
+def _fn_entries(
+    world: World, sample: EventSample, ev: dict[str, np.ndarray], s_pos: np.ndarray, sectors: list[int]
+) -> _FnEntries:
+    """F-N constraint rows on the grid of :func:`riskmodel.metrics.fn_exceeds`.
+
+    With persons scaling by the depth multiplier ``P(x)`` and counts by survival, the
+    curve under a portfolio is ``F_x(N) = sum_h survive_h(x) G_h(N / P(x)) / S``.
+    Substituting ``M = N / P`` turns ``F_x(N) <= C N^-alpha`` for all N into
+    ``sum_h survive_h(x) P(x)^alpha G_h(M) / S <= C M^-alpha``, linear in the chains
+    ``survive_h P^alpha``. It is imposed for every ``M >= N_min`` (the engine judges
+    ``N >= N_min``, i.e. ``M >= N_min / P``: requiring it also in the narrow band
+    ``[N_min, N_min / P)`` is conservative) at the lower edge of every F-N bin, against
+    the line at the bin's upper edge, as ``fn_exceeds`` does; between grid points the
+    curve is bounded by its value at the lower edge, so the grid implies the whole line.
+    Persons of trips services also shrink with shorter outages, which is not credited
+    (conservative). A disaster's hits in one sector are one F-N event (persons summed, as
+    in the kernel); the SAA lets it survive with its threat's survival factor as a whole,
+    where the engine thins each hit: an approximation, exact for single failures.
+    """
+    disaster = world.threats.kind[ev["threat"]] == DISASTER
+    single = ~disaster
+    persons = [ev["persons"][single]]
+    sector = [s_pos[single]]
+    threat = [ev["threat"][single]]
+    if disaster.any():
+        key = np.stack([ev["year"][disaster], ev["event"][disaster], s_pos[disaster]], axis=1)
+        groups, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        persons.append(np.bincount(inverse.ravel(), weights=ev["persons"][disaster], minlength=len(groups)))
+        sector.append(s_pos[disaster][first])
+        threat.append(ev["threat"][disaster][first])
+    persons_all, sector_all, threat_all = (np.concatenate(a) for a in (persons, sector, threat))
+    bins = _fn_bins(np.ascontiguousarray(persons_all, dtype=float))
+    counted = bins >= 0
+    n_threats = len(world.threat_ids)
+    lower = 10.0 ** (np.arange(FN_BINS) / FN_BINS_PER_DECADE)
+    upper = lower * 10.0 ** (1.0 / FN_BINS_PER_DECADE)
+    rows, row_sector, entry_row, entry_sector, entry_threat, entry_freq, limits = [], [], [], [], [], [], []
+    for i, s in enumerate(sectors):
+        rule = world.scenario.sectors[s].acceptability
+        assert rule is not None
+        mask = counted & (sector_all == i)
+        counts = np.zeros((n_threats, FN_BINS))
+        np.add.at(counts, (threat_all[mask], bins[mask]), 1.0)
+        at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] / sample.years  # G_h(lower edge) / S
+        judged = np.flatnonzero((upper > rule.fn_min_persons) & (at_least.sum(axis=0) > 0))
+        for b in judged:
+            r = len(rows)
+            rows.append(b)
+            row_sector.append(i)
+            limits.append(rule.fn_constant / upper[b] ** rule.fn_exponent)
+            for t in np.flatnonzero(at_least[:, b]):
+                entry_row.append(r)
+                entry_sector.append(i)
+                entry_threat.append(int(t))
+                entry_freq.append(at_least[t, b])
+    return _FnEntries(
+        row=np.array(entry_row, dtype=np.int64),
+        sector=np.array(entry_sector, dtype=np.int64),
+        threat=np.array(entry_threat, dtype=np.int64),
+        frequency=np.array(entry_freq, dtype=float),
+        limit=np.array(limits, dtype=float),
+        row_sector=np.array(row_sector, dtype=np.int64),
+    )

@@ -1,0 +1,215 @@
+"""The files of an optimisation run: summary JSON, portfolio TOML, frontier CSV and plot,
+per-measure CSV. Money in yen a year; the same settings give the same bytes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from riskmodel.optimize.analysis import frontier_level, total_cvar
+from riskmodel.optimize.run import OptimizationResult
+
+
+def _plain(value: object) -> object:
+    """JSON-ready: numpy scalars to Python, NaN and infinities to null, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _sectors(result: OptimizationResult) -> dict[str, dict[str, object]]:
+    table = result.sector_table()
+    out = {}
+    for row in table.to_dict("records"):
+        entry: dict[str, object] = {
+            "measures": row["measures"],
+            "cost": row["cost"],
+            "expected_loss": row["expected_loss"],
+            "expected_loss_unmitigated": row["expected_loss_unmitigated"],
+            "cvar": row["cvar"],
+            "cvar_unmitigated": row["cvar_unmitigated"],
+            "cvar_level": row["cvar_level"],
+            "cvar_max": row["cvar_max"],
+            "fn_ratio": row["fn_ratio"],
+            "bounded_share": row["bounded_share"],
+            "acceptability": row.get("acceptability"),
+        }
+        if "oos_expected_loss" in row:
+            entry["out_of_sample"] = {
+                "expected_loss": row["oos_expected_loss"],
+                "ci": [row["oos_ci_low"], row["oos_ci_high"]],
+            }
+        if "gordon_loeb_bound" in row:
+            entry["gordon_loeb"] = {"bound": row["gordon_loeb_bound"], "spend_below_bound": row["below_gordon_loeb"]}
+        out[row["sector"]] = entry
+    return out
+
+
+def _comparison(frame: pd.DataFrame) -> dict[str, object]:
+    totals = frame[frame["sector"] == "total"].set_index("portfolio")
+    layers = ["cost", "direct", "users", "economy", "external", "loss", "social_cost"]
+    per_sector = {
+        sector: {name: group.set_index("portfolio").loc[name, layers].to_dict() for name in ("partial", "society")}
+        for sector, group in frame[frame["sector"] != "total"].groupby("sector", sort=False)
+    }
+    return {
+        "price_of_externalities": totals.loc["partial", "social_cost"] - totals.loc["society", "social_cost"],
+        "partial": totals.loc["partial", layers].to_dict(),
+        "society": totals.loc["society", layers].to_dict(),
+        "sectors": per_sector,
+    }
+
+
+def summary(result: OptimizationResult) -> dict[str, object]:
+    """The ``optimize_summary.json`` document."""
+    settings = result.settings
+    document: dict[str, object] = {
+        "mode": settings.mode,
+        "status": result.status,
+        "scenario": result.world.name,
+        "years": settings.years,
+        "seed": settings.seed,
+        "solver": {
+            "name": settings.solver.solver,
+            "gap": settings.solver.gap,
+            "time_limit": settings.solver.time_limit,
+            "threads": settings.solver.threads,
+        },
+        "fn_lines": settings.fn,
+        "budget": settings.budget,
+        "objective": result.objective if result.has_portfolio else None,
+        "sectors": _sectors(result),
+    }
+    society_bars = [
+        (p, b, bar) for p in result.problems for b, bar in enumerate(p.instance.bars) if len(bar.sectors) > 1
+    ]
+    for problem, b, bar in society_bars:
+        value = problem.solution.evaluation.cvar[b] if problem.solution.evaluation is not None else None
+        document["society_bar"] = {"cvar_level": bar.level, "cvar_max": bar.cvar_max, "cvar": value}
+    oos = result.out_of_sample
+    if oos is not None:
+        mean, _, low, high = oos.total
+        document["out_of_sample"] = {"expected_loss": mean, "ci": [low, high], "years": oos.years, "seed": oos.seed}
+    gap = result.gap
+    if gap is not None:
+        document["gap"] = {
+            "estimate": gap.estimate,
+            "ci_upper": gap.ci_upper,
+            "replications": len(gap.batches) + gap.infeasible,
+            "batch_years": gap.years,
+            "batches_breaking_bars": gap.violating,
+            "batches_infeasible": gap.infeasible,
+        }
+    if result.comparison is not None:
+        document["comparison"] = _comparison(result.comparison)
+    if result.diagnoses:
+        document["infeasible"] = {
+            label: {
+                "binding": diagnosis.binding(),
+                "cheapest_portfolio_cost": diagnosis.cheapest,
+                "checks": [
+                    {
+                        "sector": check.label,
+                        "bar": check.kind,
+                        "limit": check.limit,
+                        "unmitigated": check.unmitigated,
+                        "lowest_within_budget": check.within_budget,
+                        "lowest_at_any_cost": check.any_cost,
+                        "verdict": check.verdict,
+                    }
+                    for check in diagnosis.checks
+                ],
+            }
+            for label, diagnosis in result.diagnoses.items()
+        }
+    return _plain(document)  # type: ignore[return-value]
+
+
+def portfolio_document(portfolio: dict[str, list[str]], name: str, description: str) -> dict[str, object]:
+    """A portfolio file (the format :mod:`riskmodel.portfolio` reads)."""
+    return {
+        "name": name,
+        "description": description,
+        "sectors": {sector: {"measures": measures} for sector, measures in portfolio.items()},
+    }
+
+
+def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, float]], path: Path) -> None:
+    """The frontier (lowest expected counted loss for each annual cost) and the CVaR of its
+    portfolios, one line per problem, with the chosen optimum (star) and the cheapest
+    acceptable portfolio (circle) marked."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    for label, group in frame.groupby("problem", sort=False):
+        sweep = group[group["point"].isin(["cheapest", "price"])].dropna(subset=["cost"]).sort_values("cost")
+        line = left.plot(sweep["cost"] / 1e9, sweep["expected_loss"] / 1e9, marker=".", label=label)[0]
+        right.plot(sweep["cost"] / 1e9, sweep["cvar"] / 1e9, marker=".", color=line.get_color())
+        cheapest = group[(group["point"] == "cheapest_acceptable") & group["cost"].notna()]
+        for _, row in cheapest.iterrows():
+            left.plot(row["cost"] / 1e9, row["expected_loss"] / 1e9, "o", mfc="none", color=line.get_color())
+            right.plot(row["cost"] / 1e9, row["cvar"] / 1e9, "o", mfc="none", color=line.get_color())
+        if label in chosen:
+            cost, loss, risk = chosen[label]
+            left.plot(cost / 1e9, loss / 1e9, "*", ms=12, color=line.get_color())
+            right.plot(cost / 1e9, risk / 1e9, "*", ms=12, color=line.get_color())
+    level = frame["cvar_level"].dropna()
+    left.set(xlabel="annual cost of the measures (bn yen)", ylabel="expected counted loss (bn yen a year)")
+    title = "Lowest expected loss for the money, risk bars off\n(star: chosen, circle: cheapest acceptable)"
+    left.set_title(title, fontsize=9)
+    right.set(xlabel="annual cost of the measures (bn yen)",
+              ylabel=f"CVaR {level.iloc[0] if len(level) else ''} of the annual loss, all layers (bn yen)")  # fmt: skip
+    right.set_title("Tail risk along the sweep", fontsize=9)
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(result: OptimizationResult, folder: Path) -> list[str]:
+    """Write the run's files into ``folder``; returns their names."""
+    written = ["optimize_summary.json"]
+    (folder / "optimize_summary.json").write_text(json.dumps(summary(result), indent=2) + "\n", encoding="utf-8")
+    if not result.has_portfolio:
+        return written
+    settings = result.settings
+    name = f"optimize_{settings.mode}"
+    description = f"riskmodel optimize --{settings.mode}: {settings.years} years, seed {settings.seed}"
+    document = portfolio_document(result.portfolio(), name, description)
+    (folder / "portfolio.toml").write_text(tomli_w.dumps(document), encoding="utf-8")
+    written.append("portfolio.toml")
+    if result.partial and all(p.solution.x is not None for p in result.partial):
+        partial = OptimizationResult(result.world, settings, "optimal", result.partial).portfolio()
+        text = tomli_w.dumps(portfolio_document(partial, "optimize_partial", description + " (partial optima)"))
+        (folder / "portfolio_partial.toml").write_text(text, encoding="utf-8")
+        written.append("portfolio_partial.toml")
+    if result.frontier is not None:
+        result.frontier.to_csv(folder / "frontier.csv", index=False)
+        chosen = {}
+        for problem in result.problems:
+            evaluation = problem.solution.evaluation
+            assert evaluation is not None
+            risk = total_cvar(problem.instance, problem.solution.x, frontier_level(problem.instance))
+            chosen[problem.label] = (float(evaluation.cost.sum()), float(evaluation.counted.sum()), risk)
+        plot_frontier(result.frontier, chosen, folder / "frontier.png")
+        written += ["frontier.csv", "frontier.png"]
+    if result.measures is not None:
+        result.measures.to_csv(folder / "measures.csv", index=False)
+        written.append("measures.csv")
+    return written

@@ -1,0 +1,263 @@
+"""``optimize(world, ...)``: one call from engine years to a verified, evaluated portfolio.
+
+The stages, each reported to ``progress(stage, done, total)``: draw the SAA years with
+the engine (no measures), build the instance, solve the mode's problem(s) (in society
+mode also the partial ones, for the comparison), and, when a portfolio exists, judge it
+out of sample, estimate its optimality gap, sweep the frontier and price each measure.
+When the bars cannot be met, the diagnosis says what is reachable instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.optimize.analysis import (
+    GapEstimate,
+    OutOfSample,
+    comparison,
+    frontier,
+    frontier_level,
+    gordon_loeb,
+    marginal,
+    mrp_gap,
+    out_of_sample,
+)
+from riskmodel.optimize.build import build_instance
+from riskmodel.optimize.diagnose import Diagnosis, diagnose
+from riskmodel.optimize.evaluate import evaluate
+from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
+from riskmodel.optimize.sample import EventSample, draw_events
+from riskmodel.optimize.settings import Settings
+from riskmodel.optimize.solve import Solution, solve
+from riskmodel.world import World
+
+OUT_OF_SAMPLE_SEED_OFFSET = 1_000_003  # fresh engine years: seed + offset, and + k * offset for replications
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Problem:
+    """One MILP of the run (a sector, or society) and its verified solution."""
+
+    label: str
+    instance: Instance
+    solution: Solution
+
+
+@dataclass
+class OptimizationResult:
+    """Everything a run found; tables are pandas frames, money in yen a year."""
+
+    world: World
+    settings: Settings
+    status: str  # optimal, time_limit or infeasible
+    problems: list[Problem]
+    partial: list[Problem] = field(default_factory=list)  # society mode: the partial optima
+    diagnoses: dict[str, Diagnosis] = field(default_factory=dict)  # problem label -> why infeasible
+    out_of_sample: OutOfSample | None = None
+    gap: GapEstimate | None = None
+    frontier: pd.DataFrame | None = None
+    measures: pd.DataFrame | None = None
+    gordon_loeb: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
+
+    @property
+    def has_portfolio(self) -> bool:
+        return self.status != "infeasible" and all(p.solution.x is not None for p in self.problems)
+
+    @property
+    def objective(self) -> float:
+        """Annual cost plus expected counted loss of the chosen portfolio(s), summed."""
+        return float(sum(p.solution.objective for p in self.problems))
+
+    def portfolio(self) -> dict[str, list[str]]:
+        """Sector id -> chosen options as portfolio-file entries (``measure`` or ``measure:level``)."""
+        chosen: dict[str, list[str]] = {}
+        for problem in self.problems:
+            x = problem.solution.x
+            if x is None:
+                continue
+            for s, sector in enumerate(problem.instance.sector_ids):
+                chosen[sector] = [problem.instance.option_labels[j] for j in np.flatnonzero(x[s])]
+        return chosen
+
+    def sector_table(self) -> pd.DataFrame:
+        """One row per sector: measures, cost, expected counted loss before and after,
+        CVaR against its bar, F-N ratio, share of base loss bounded (not reproduced),
+        out-of-sample loss with its 95% interval and the engine's acceptability class."""
+        rows = []
+        for problem in self.problems:
+            inst, x = problem.instance, problem.solution.x
+            before = evaluate(inst, np.zeros((inst.n_sectors, inst.n_options), dtype=bool))
+            after = evaluate(inst, x) if x is not None else None
+            for s, sector in enumerate(inst.sector_ids):
+                bar = next(b for b, spec in enumerate(inst.bars) if spec.sectors == (s,))
+                row = {
+                    "sector": sector,
+                    "measures": [inst.option_labels[j] for j in np.flatnonzero(x[s])] if x is not None else None,
+                    "cost": float(after.cost[s]) if after is not None else math.nan,
+                    "expected_loss_unmitigated": float(before.counted[s]),
+                    "expected_loss": float(after.counted[s]) if after is not None else math.nan,
+                    "cvar_level": inst.bars[bar].level,
+                    "cvar_unmitigated": float(before.cvar[bar]),
+                    "cvar": float(after.cvar[bar]) if after is not None else math.nan,
+                    "cvar_max": inst.bars[bar].cvar_max,
+                    "fn_ratio": float(after.fn_ratio[s]) if after is not None else math.nan,
+                    "bounded_share": float(inst.bounded_share[s]),
+                }
+                rows.append(row)
+        frame = pd.DataFrame(rows)
+        if self.out_of_sample is not None:
+            oos = self.out_of_sample.sectors.set_index("sector")
+            frame["oos_expected_loss"] = frame["sector"].map(oos["expected_loss"])
+            frame["oos_ci_low"] = frame["sector"].map(oos["ci_low"])
+            frame["oos_ci_high"] = frame["sector"].map(oos["ci_high"])
+            frame["acceptability"] = frame["sector"].map(oos["acceptability"])
+        if self.gordon_loeb is not None:
+            gl = self.gordon_loeb.set_index("sector")
+            frame["gordon_loeb_bound"] = frame["sector"].map(gl["bound"])
+            frame["below_gordon_loeb"] = frame["sector"].map(gl["below_bound"])
+        return frame
+
+
+def problems_of(full: Instance, settings: Settings) -> list[tuple[str, Instance]]:
+    """The instances a mode solves, cut from the all-sector instance ``full``."""
+    base = full.replace(fn_imposed=settings.fn)
+    budgets = dict(settings.sector_budgets)
+    override = settings.cvar_level is not None and settings.cvar_max is not None
+    if settings.mode == "society":
+        instance = base.replace(
+            budget=np.array([budgets.get(s, math.inf) for s in base.sector_ids]),
+            budget_total=math.inf if settings.budget is None else settings.budget,
+        )
+        if override:
+            everyone = tuple(range(base.n_sectors))
+            bar = Bar("society", everyone, settings.cvar_level, settings.cvar_max)  # type: ignore[arg-type]
+            instance = instance.replace(bars=(*instance.bars, bar))
+        return [("society", instance)]
+    sectors = [settings.sector] if settings.mode == "sector" else list(base.sector_ids)
+    out = []
+    for sector in sectors:
+        i = base.sector_ids.index(sector)
+        budget = min(math.inf if settings.budget is None else settings.budget, budgets.get(sector, math.inf))
+        instance = base.restrict([i]).replace(counted_layers=OWN_LAYERS, budget=np.array([budget]))
+        if override:
+            instance = instance.replace(bars=(Bar(sector, (0,), settings.cvar_level, settings.cvar_max),))  # type: ignore[arg-type]
+        out.append((sector, instance))
+    return out
+
+
+def _solve_all(pairs: list[tuple[str, Instance]], settings: Settings, progress: Progress, stage: str) -> list[Problem]:
+    problems = []
+    for i, (label, instance) in enumerate(pairs):
+        problems.append(Problem(label, instance, solve(instance, options=settings.solver)))
+        progress(stage, i + 1, len(pairs))
+    return problems
+
+
+def _status(problems: list[Problem]) -> str:
+    statuses = {p.solution.status for p in problems}
+    if "infeasible" in statuses:
+        return "infeasible"
+    if "time_limit" in statuses:
+        return "time_limit"
+    return "optimal"
+
+
+def _chosen(world: World, problems: list[Problem]) -> dict[int, list[int]]:
+    """World sector index -> chosen option indices."""
+    chosen: dict[int, list[int]] = {}
+    for problem in problems:
+        x = problem.solution.x
+        assert x is not None
+        for s, sector in enumerate(problem.instance.sector_ids):
+            chosen[world.sector_ids.index(sector)] = [int(j) for j in np.flatnonzero(x[s])]
+    return chosen
+
+
+def optimize(
+    world: World,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    sample: EventSample | None = None,
+    **changes: object,
+) -> OptimizationResult:
+    """The most cost-effective countermeasure portfolio(s) under the acceptable-risk bars.
+
+    ``settings`` (or keyword changes to the defaults, e.g. ``mode="sector",
+    sector="finance", budget=5e9``) say what to do; see :class:`Settings`. ``sample``
+    reuses engine years already drawn (``settings.years`` and ``seed`` are then those of
+    the sample). Raises :class:`~riskmodel.errors.InputError` for bad settings.
+    """
+    settings = replace(settings or Settings(), **changes)  # type: ignore[arg-type]
+    settings.check(world)
+    report = progress or (lambda stage, done, total: None)
+    if sample is None:
+        sample = draw_events(world, settings.years, settings.seed, settings.threads,
+                             partial(report, "drawing years"))  # fmt: skip
+    report("building", 0, 1)
+    full = build_instance(world, sample)
+    report("building", 1, 1)
+    problems = _solve_all(problems_of(full, settings), settings, report, "solving")
+    status = _status(problems)
+    result = OptimizationResult(world, settings, status, problems)
+    if settings.mode == "society":
+        partial_settings = replace(settings, mode="partial", budget=None, cvar_level=None, cvar_max=None)
+        result.partial = _solve_all(problems_of(full, partial_settings), settings, report, "solving partial")
+    if status == "infeasible":
+        infeasible = [p for p in problems if p.solution.status == "infeasible"]
+        for i, problem in enumerate(infeasible):
+            result.diagnoses[problem.label] = diagnose(problem.instance, settings.solver)
+            report("diagnosing", i + 1, len(infeasible))
+        return result
+    if not result.has_portfolio:
+        return result
+    _evaluate(result, world, settings, report)
+    return result
+
+
+def _evaluate(result: OptimizationResult, world: World, settings: Settings, report: Progress) -> None:
+    """Out of sample, optimality gap, frontier, per-measure figures, comparison."""
+    problems = result.problems
+    counted = problems[0].instance.counted_layers
+    sectors = [world.sector_ids.index(s) for p in problems for s in p.instance.sector_ids]
+    result.out_of_sample = out_of_sample(
+        world, _chosen(world, problems), sectors, counted, settings.eval_years,
+        settings.seed + OUT_OF_SAMPLE_SEED_OFFSET, settings.threads,
+        partial(report, "out of sample"),
+    )  # fmt: skip
+    if settings.replications:
+        seeds = [settings.seed + OUT_OF_SAMPLE_SEED_OFFSET * (2 + g) for g in range(settings.replications)]
+        result.gap = mrp_gap(
+            world,
+            lambda sample: [inst for _, inst in problems_of(build_instance(world, sample), settings)],
+            [p.solution.x for p in problems],  # type: ignore[misc]
+            settings.replications, settings.years, seeds, settings.solver, settings.threads,
+            partial(report, "replications"),
+        )  # fmt: skip
+    frames, measures, bounds = [], [], []
+    for i, problem in enumerate(problems):
+        x = problem.solution.x
+        assert x is not None
+        if settings.frontier_points:
+            level = frontier_level(problem.instance)
+            step = partial(report, f"frontier of {problem.label}")
+            frames.append(
+                frontier(problem.instance, problem.label, settings.frontier_points, level, settings.solver, step)
+            )
+        measures.append(marginal(problem.instance, x))
+        bounds.append(gordon_loeb(problem.instance, x))
+        report("measures", i + 1, len(problems))
+    result.frontier = pd.concat(frames, ignore_index=True) if frames else None
+    result.measures = pd.concat(measures, ignore_index=True)
+    result.gordon_loeb = pd.concat(bounds, ignore_index=True)
+    if settings.mode == "society" and all(p.solution.x is not None for p in result.partial):
+        society = problems[0]
+        partial_x = np.concatenate([p.solution.x for p in result.partial])  # type: ignore[misc]
+        result.comparison = comparison(society.instance, partial_x, society.solution.x)  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""What an optimisation run is asked to do, checked before any work starts.
+
+The command line and the Python API share these settings and these checks, so a bad
+value gets the same one-line :class:`~riskmodel.errors.InputError` either way (named by
+its command-line option).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from riskmodel.errors import InputError
+from riskmodel.optimize.solve import SOLVERS, SolverOptions
+from riskmodel.world import World
+
+MODES = ("sector", "partial", "society")
+WHERE = "(command line)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One optimisation run.
+
+    ``mode``: ``sector`` (one sector, its own losses: direct and its users'), ``partial``
+    (every critical sector optimised alone that way) or ``society`` (all sectors jointly,
+    every layer of every sector's failures; also solves ``partial`` for the comparison).
+    ``budget``: yen a year, per sector in sector/partial mode, in total in society mode;
+    ``sector_budgets`` adds per-sector budgets in any mode. ``cvar_level`` and
+    ``cvar_max`` replace the sectors' CVaR bars (sector/partial) or add a bar on
+    society's total annual loss (society). ``fn`` imposes the sectors' F-N lines.
+    """
+
+    mode: str = "society"
+    sector: str | None = None
+    budget: float | None = None
+    sector_budgets: tuple[tuple[str, float], ...] = ()
+    cvar_level: float | None = None
+    cvar_max: float | None = None
+    fn: bool = True
+    years: int = 1000
+    seed: int = 0
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    eval_years: int = 10_000
+    replications: int = 5
+    frontier_points: int = 8
+    threads: int = 1
+
+    def check(self, world: World) -> None:
+        """Raise InputError for the first bad value, naming its command-line option."""
+        if self.mode not in MODES:
+            raise InputError(WHERE, "mode", self.mode, f"one of {', '.join(MODES)}")
+        critical = ", ".join(world.critical_ids)
+        if self.mode == "sector" and self.sector is None:
+            raise InputError(WHERE, "--sector", None, f"a critical sector ({critical})")
+        if self.mode != "sector" and self.sector is not None:
+            raise InputError(WHERE, "--sector", self.sector, f"no sector in {self.mode} mode (it covers every sector)")
+        named = ([self.sector] if self.sector is not None else []) + [s for s, _ in self.sector_budgets]
+        for sector in named:
+            if sector not in world.critical_ids:
+                raise InputError(WHERE, "--sector", sector, f"a critical sector ({critical})")
+        for option, value in [("--budget", self.budget), *((f"budget of {s}", b) for s, b in self.sector_budgets)]:
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise InputError(WHERE, option, value, "a non-negative number of yen a year")
+        if (self.cvar_level is None) != (self.cvar_max is None):
+            given = "--cvar-level" if self.cvar_max is None else "--cvar-max"
+            missing = "--cvar-max" if self.cvar_max is None else "--cvar-level"
+            raise InputError(WHERE, given, self.cvar_level or self.cvar_max, f"to come with {missing}")
+        if self.cvar_level is not None and not 0.0 < self.cvar_level < 1.0:
+            raise InputError(WHERE, "--cvar-level", self.cvar_level, "a level strictly between 0 and 1")
+        if self.cvar_max is not None and not (math.isfinite(self.cvar_max) and self.cvar_max > 0):
+            raise InputError(WHERE, "--cvar-max", self.cvar_max, "a positive number of yen")
+        whole = [
+            ("--years", self.years, 1),
+            ("--seed", self.seed, 0),
+            ("--eval-years", self.eval_years, 2),
+            ("--replications", self.replications, 0),
+            ("--frontier-points", self.frontier_points, 0),
+            ("--threads", self.threads, 1),
+        ]
+        for option, value, minimum in whole:
+            if value < minimum:
+                raise InputError(WHERE, option, value, f"a whole number of at least {minimum}")
+        if self.replications == 1:
+            raise InputError(WHERE, "--replications", 1, "0 (no gap estimate) or at least 2 batches")
+        options = self.solver
+        if options.solver not in SOLVERS:
+            raise InputError(WHERE, "--solver", options.solver, f"one of {', '.join(SOLVERS)}")
+        if not (math.isfinite(options.gap) and 0.0 <= options.gap < 1.0):
+            raise InputError(WHERE, "--gap", options.gap, "a relative gap from 0 up to (not including) 1")
+        if options.time_limit is not None and not (math.isfinite(options.time_limit) and options.time_limit > 0):
+            raise InputError(WHERE, "--time-limit", options.time_limit, "a positive number of seconds")

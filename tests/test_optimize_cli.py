@@ -1,0 +1,120 @@
+"""``riskmodel optimize`` end to end at small sizes: files, round trip, statuses, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_bad_input import assert_one_line_error, run_cli
+
+RISKMODEL = str(Path(sys.executable).parent / "riskmodel")
+SMALL = ["--years", "300", "--eval-years", "1000", "--replications", "2", "--frontier-points", "3"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RISKMODEL, *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finance(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finance")
+    done = run("optimize", "--sector", "finance", "--no-fn", *SMALL, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_sector_run_writes_the_issue_layout(finance):
+    out, done = finance
+    for name in ("portfolio.toml", "optimize_summary.json", "frontier.png", "frontier.csv", "measures.csv"):
+        assert (out / name).is_file(), name
+    assert not list(out.glob(".partial-*"))
+    summary = json.loads((out / "optimize_summary.json").read_text())
+    assert summary["mode"] == "sector" and summary["status"] == "optimal"
+    entry = summary["sectors"]["finance"]
+    assert set(summary["sectors"]) == {"finance"}
+    assert entry["measures"] and entry["cost"] > 0 and 0 < entry["expected_loss"] < entry["expected_loss_unmitigated"]
+    assert entry["cvar"] <= entry["cvar_max"] and entry["acceptability"] in ("tolerable", "unacceptable")
+    assert summary["objective"] == pytest.approx(entry["cost"] + entry["expected_loss"], rel=1e-12)
+    low, high = summary["out_of_sample"]["ci"]
+    assert low < summary["out_of_sample"]["expected_loss"] < high
+    assert set(summary["gap"]) >= {"estimate", "ci_upper"} and summary["gap"]["ci_upper"] >= summary["gap"]["estimate"]
+    assert "finance" in done.stdout and "out of sample" in done.stdout
+
+
+def test_portfolio_round_trips_through_simulate(finance, tmp_path):
+    out, _ = finance
+    base, protected = tmp_path / "base", tmp_path / "protected"
+    assert run("simulate", "--years", "400", "--out", str(base)).returncode == 0
+    done = run("simulate", "--portfolio", str(out / "portfolio.toml"), "--years", "400", "--out", str(protected))
+    assert done.returncode == 0, done.stderr
+    before = json.loads((base / "summary.json").read_text())["sectors"]["finance"]["aal"]
+    after = json.loads((protected / "summary.json").read_text())["sectors"]["finance"]["aal"]
+    assert after < 0.5 * before
+
+
+def test_same_seed_same_summary_bytes(finance, tmp_path):
+    out, _ = finance
+    again = tmp_path / "again"
+    done = run("optimize", "--sector", "finance", "--no-fn", *SMALL, "--out", str(again))
+    assert done.returncode == 0, done.stderr
+    assert (again / "optimize_summary.json").read_bytes() == (out / "optimize_summary.json").read_bytes()
+    assert (again / "portfolio.toml").read_bytes() == (out / "portfolio.toml").read_bytes()
+
+
+def test_infeasible_bars_exit_3_with_what_is_reachable(tmp_path):
+    """Finance's F-N line is out of the catalogue's reach: exit 3, no traceback, the
+    lowest reachable ratio on stderr, a summary saying so and no portfolio file."""
+    done = run("optimize", "--sector", "finance", "--years", "200", "--out", str(tmp_path))
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "infeasible" in done.stderr and "finance: F-N line unreachable at any cost" in done.stderr
+    summary = json.loads((tmp_path / "optimize_summary.json").read_text())
+    assert summary["status"] == "infeasible" and summary["objective"] is None
+    check = summary["infeasible"]["finance"]["checks"][0]
+    assert check["bar"] == "fn" and check["lowest_at_any_cost"] > 1
+    assert not (tmp_path / "portfolio.toml").exists()
+
+
+def test_society_run_compares_with_the_partial_optima(tmp_path):
+    args = ["--society", "--no-fn", "--years", "200", "--eval-years", "500", "--replications", "0"]
+    done = run("optimize", *args, "--frontier-points", "0", "--solver", "cbc", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "optimize_summary.json").read_text())
+    comparison = summary["comparison"]
+    assert len(summary["sectors"]) == 10 and "price of externalities" in done.stdout
+    # society's optimum has the lower social cost on the years it was optimised on
+    assert comparison["price_of_externalities"] >= -1e-4 * comparison["society"]["social_cost"]
+    assert (tmp_path / "portfolio_partial.toml").is_file()
+
+
+@pytest.mark.parametrize(
+    "args,pieces",
+    [
+        (["--sector", "banking"], ["--sector", "'banking'", "finance, aviation"]),
+        (["--sector", "rest_of_economy"], ["--sector", "a critical sector"]),
+        (["--budget", "-5"], ["--budget", "-5.0", "non-negative"]),
+        (["--cvar-level", "1.5", "--cvar-max", "1e9"], ["--cvar-level", "1.5", "strictly between 0 and 1"]),
+        (["--cvar-level", "0", "--cvar-max", "1e9"], ["--cvar-level", "between 0 and 1"]),
+        (["--cvar-max", "1e9"], ["--cvar-max", "with --cvar-level"]),
+        (["--cvar-level", "0.99", "--cvar-max", "-1"], ["--cvar-max", "positive"]),
+        (["--solver", "gurobi"], ["--solver", "'gurobi'", "highs, cbc"]),
+        (["--partial", "--society"], ["--partial and --society", "one mode"]),
+        (["--sector", "finance", "--partial"], ["--sector and --partial"]),
+        (["--years", "0"], ["--years", "at least 1"]),
+        (["--replications", "1"], ["--replications", "at least 2"]),
+        (["--gap", "1.5"], ["--gap", "relative gap"]),
+        (["--time-limit", "0"], ["--time-limit", "positive"]),
+    ],
+)
+def test_bad_options_give_one_line(args, pieces, tmp_path):
+    outcome = run_cli(["optimize", *args, "--out", str(tmp_path / "o")], real=False, cwd=tmp_path)
+    assert_one_line_error(outcome, "(command line)", *pieces)
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_bad_option_from_the_real_script(tmp_path):
+    outcome = run_cli(["optimize", "--sector", "banking"], real=True, cwd=tmp_path)
+    assert_one_line_error(outcome, "--sector", "'banking'")
