@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_bad_input import assert_one_line_error, run_cli
 
@@ -53,6 +54,19 @@ def test_portfolio_round_trips_through_simulate(finance, tmp_path):
     before = json.loads((base / "summary.json").read_text())["sectors"]["finance"]["aal"]
     after = json.loads((protected / "summary.json").read_text())["sectors"]["finance"]["aal"]
     assert after < 0.5 * before
+
+
+def test_portfolio_sets_the_agent_models_start(finance, tmp_path):
+    """The optimiser's portfolio.toml is what `riskmodel abm --portfolio` takes: finance's
+    operators start FY2006 with the chosen measures."""
+    out, _ = finance
+    chosen = json.loads((out / "optimize_summary.json").read_text())["sectors"]["finance"]["measures"]
+    abm_out = tmp_path / "abm"
+    done = run("abm", "--portfolio", str(out / "portfolio.toml"), "--years", "1", "--out", str(abm_out))
+    assert done.returncode == 0, done.stderr
+    agents = pq.read_table(abm_out / "agents_yearly.parquet").to_pandas()
+    finance_ops = agents[(agents.agent_type == "Operator") & (agents.sector == "finance")]
+    assert (finance_ops.measures >= len(chosen)).all()
 
 
 def test_same_seed_same_summary_bytes(finance, tmp_path):
