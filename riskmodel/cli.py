@@ -247,7 +247,7 @@ def _print_optimum(result) -> None:
             f"{_money(row['cvar'])} / {_money(row['cvar_max'])}",
             f"{row['fn_ratio']:.2f}",
             ci,
-            row["acceptability"],
+            row["acceptability"] + ("" if row["oos_meets_bar"] else "; bar broken out of sample"),
         )
     console.print(table)
     for row in rows:
@@ -278,7 +278,12 @@ def _print_optimum(result) -> None:
             comparison.add_row(name, *cells)
         console.print(comparison)
         price = frame.loc["partial", "social_cost"] - frame.loc["society", "social_cost"]
-        console.print(f"price of externalities (social cost, partial - society): {_money(price)} bn yen a year")
+        console.print(f"price of externalities (social cost, partial - society): {_money(price)} bn yen a year "
+                      "on the SAA years")  # fmt: skip
+        if result.externality is not None:
+            fresh = result.externality
+            console.print(f"  out of sample ({fresh.years:,} fresh engine years, paired): {_money(fresh.mean)} "
+                          f"bn yen a year (95% CI {_money(fresh.ci_low)}-{_money(fresh.ci_high)})")  # fmt: skip
 
 
 @app.command()
@@ -341,7 +346,11 @@ def optimize(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
 
-        result = run(world, settings, progress)
+        try:
+            result = run(world, settings, progress)
+        except RuntimeError as exc:  # a solver fault (VerificationError included), never a result
+            print(f"error: the solver failed: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from None
     with staged(out) as stage:
         written = write_outputs(result, stage)
     if result.has_portfolio:

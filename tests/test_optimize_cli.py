@@ -101,6 +101,9 @@ def test_society_run_compares_with_the_partial_optima(tmp_path):
     assert len(summary["sectors"]) == 10 and "price of externalities" in done.stdout
     # society's optimum has the lower social cost on the years it was optimised on
     assert comparison["price_of_externalities"] >= -1e-4 * comparison["society"]["social_cost"]
+    fresh = comparison["price_of_externalities_out_of_sample"]
+    assert fresh["ci"][0] <= fresh["estimate"] <= fresh["ci"][1] and fresh["years"] == 500
+    assert "out of sample (500 fresh engine years, paired)" in done.stdout
     assert (tmp_path / "portfolio_partial.toml").is_file()
 
 

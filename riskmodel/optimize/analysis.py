@@ -29,6 +29,16 @@ from riskmodel.portfolio import in_place_matrix
 from riskmodel.world import World
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
+OUT_OF_SAMPLE, REPLICATION = 1, 2  # purposes of the engine seeds derived from a run's seed
+
+
+def derived_seed(seed: int, purpose: int, index: int = 0) -> int:
+    """An engine seed for fresh years, independent of ``seed``'s own years and of every
+    other (purpose, index): drawn from ``SeedSequence((seed, purpose, index))``, so no two
+    runs' streams overlap the way ``seed + k`` offsets can."""
+    return int(np.random.SeedSequence((seed, purpose, index)).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
 Progress = Callable[[int, int], None]
 
 
@@ -42,7 +52,7 @@ class OutOfSample:
 
     years: int
     seed: int
-    sectors: pd.DataFrame  # sector, expected_loss, se, ci_low, ci_high, acceptability
+    sectors: pd.DataFrame  # sector, expected_loss, se, ci_low, ci_high, acceptability, cvar, meets_bar
     total: tuple[float, float, float, float]  # mean, se, ci_low, ci_high
 
 
@@ -57,13 +67,19 @@ def out_of_sample(
     chosen: dict[int, list[int]],
     sectors: list[int],
     counted_layers: tuple[int, ...],
+    bars: dict[int, tuple[float, float]],
     years: int,
     seed: int,
     threads: int = 1,
     progress: Progress | None = None,
 ) -> OutOfSample:
     """Run the engine with ``chosen`` (world sector -> options) in place and judge the
-    counted loss of ``sectors`` (layers as in the instance) on ``years`` fresh years."""
+    counted loss of ``sectors`` (layers as in the instance) on ``years`` fresh years.
+
+    ``acceptability`` is the engine's class against the scenario's bars; ``cvar`` and
+    ``meets_bar`` judge each sector's annual loss (all layers) against the bar the
+    optimiser imposed (``bars``: world sector -> level, limit), which ``--cvar-max``
+    may have changed."""
     result = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True,
                       progress=progress)  # fmt: skip
     ylt = result.ylt
@@ -71,12 +87,16 @@ def out_of_sample(
     counted = ylt[[columns[k] for k in counted_layers]].sum(axis=1)
     table = pd.DataFrame({"year": ylt["year"], "sector": ylt["sector"], "loss": counted})
     per_year = table.pivot(index="year", columns="sector", values="loss")
+    totals = ylt.pivot(index="year", columns="sector", values="total")
     rows = []
     for s in sectors:
         name = world.sector_ids[s]
         mean, se, low, high = _mean_ci(per_year[name].to_numpy())
-        rows.append((name, mean, se, low, high, result.sector_acceptability(s)))
-    frame = pd.DataFrame(rows, columns=["sector", "expected_loss", "se", "ci_low", "ci_high", "acceptability"])
+        level, limit = bars[s]
+        risk = float(cvar(totals[name].to_numpy(), level))
+        rows.append((name, mean, se, low, high, result.sector_acceptability(s), risk, risk <= limit))
+    columns = ["sector", "expected_loss", "se", "ci_low", "ci_high", "acceptability", "cvar", "meets_bar"]
+    frame = pd.DataFrame(rows, columns=columns)
     total = per_year[[world.sector_ids[s] for s in sectors]].sum(axis=1).to_numpy()
     return OutOfSample(years, seed, frame, _mean_ci(total))
 
@@ -91,8 +111,8 @@ class GapEstimate:
     estimate: float
     ci_upper: float  # one-sided 95% upper bound
     batches: tuple[float, ...]  # gap_g = f_g(candidate) - z*_g
-    violating: int  # batches where the candidate breaks a bar of that batch's SAA
-    infeasible: int  # batches whose SAA has no feasible portfolio (left out)
+    violating: int  # batches on whose years the candidate breaks a bar
+    infeasible: int  # batches whose SAA has no portfolio within the rules and budgets (left out)
     years: int
 
 
@@ -113,8 +133,14 @@ def mrp_gap(
     ``z*_g`` and evaluates the candidate on the same years, ``f_g``; ``gap_g = f_g -
     z*_g`` (``z*_g`` is the solver's proven lower bound, so a stopping gap only makes the
     estimate larger). The gap is estimated by the mean of the ``gap_g`` with the one-sided
-    upper bound ``mean + t_{n-1, 0.95} s / sqrt(n)``. With risk bars the candidate may
-    break a batch's bars (then ``f_g`` can fall below ``z*_g``): such batches are counted.
+    upper bound ``mean + t_{n-1, 0.95} s / sqrt(n)``.
+
+    The batches' SAAs are solved with the risk bars relaxed (rules and budgets kept).
+    MMW's bound ``E[z*_g] <= z*`` holds for a fixed feasible set; with the bars sampled
+    too it can fail (a batch whose years happen to be mild admits cheaper portfolios than
+    the true problem). The relaxed optimum is below the constrained one on every batch,
+    so the estimate is conservative: an upper bound on the gap, exact when no bar binds.
+    Batches on whose years the candidate breaks a bar are counted (``violating``).
     """
     from scipy.stats import t as student_t
 
@@ -125,7 +151,7 @@ def mrp_gap(
         z = f = 0.0
         broken = lost = False
         for instance, x in zip(problems_of(sample), candidate, strict=True):
-            solution = solve(instance, options=options)
+            solution = solve(instance, bars=False, options=options)
             if solution.x is None:
                 lost = True
                 break
@@ -160,7 +186,7 @@ def frontier_level(instance: Instance) -> float:
 def total_cvar(instance: Instance, x: np.ndarray, level: float) -> float:
     """CVaR of the annual loss (all layers) of all the instance's sectors' failures."""
     w = chain_values(instance, x)
-    return float(cvar(bar_losses(instance, w, tuple(range(instance.n_sectors))), level))
+    return float(cvar(bar_losses(instance, x, w, tuple(range(instance.n_sectors))), level))
 
 
 def frontier_prices(points: int) -> list[float]:
@@ -184,7 +210,10 @@ def frontier(
     is exactly the lowest-loss portfolio within a budget equal to its own cost (any
     cheaper portfolio with less loss would have a lower weighted sum). So each price
     gives one exact point of the frontier (on its lower convex hull), and, unlike a
-    budget sweep, the problem stays separable by sector and fast. Each point has its
+    budget sweep, the problem stays separable by sector and fast. Portfolios in the
+    frontier's non-convex stretches (between supported points) are not found: between
+    two points the lowest loss within a budget lies between the cheaper point's loss and
+    the straight line joining them, which is how :func:`~.report.plot_frontier` draws it. Each point has its
     CVaR (all layers, at ``level``) and whether it meets the bars. The curve starts at
     ``cheapest``, the least costly portfolio the rules admit (no measures, unless some
     are mandatory); ``cheapest_acceptable`` is the least costly one that meets every bar.
@@ -232,7 +261,8 @@ def _dependents(instance: Instance, x: np.ndarray, measure: int) -> set[int]:
 def marginal(instance: Instance, x: np.ndarray) -> pd.DataFrame:
     """Each chosen option dropped (with the measures that need it) and each feasible
     unchosen option added, one at a time: expected counted loss removed, per yen spent,
-    and ROSI = (loss removed - cost) / cost."""
+    and ROSI = (loss removed - cost) / cost, where cost is the change in annual spend (a
+    dropped option's own cost plus that of the dependents dropped with it)."""
     variants, rows = [], []
     base = evaluate(instance, x)
     for s in range(instance.n_sectors):
@@ -264,6 +294,8 @@ def marginal(instance: Instance, x: np.ndarray) -> pd.DataFrame:
     evaluation = evaluate(instance, np.array(variants))
     change = evaluation.counted.sum(axis=-1) - float(base.counted.sum())
     frame = pd.DataFrame(rows, columns=["sector", "option", "chosen", "cost", "note"])
+    # the money at stake: dropping an option also saves what its dependents cost
+    frame["cost"] = np.abs(evaluation.cost.sum(axis=-1) - float(base.cost.sum()))
     # dropping a chosen option raises the loss by what it removes; adding one lowers it
     removed = np.where(frame["chosen"], change, -change)
     frame.insert(4, "loss_removed", removed)
@@ -320,3 +352,44 @@ def comparison(society: Instance, partial_x: np.ndarray, society_x: np.ndarray) 
         total.insert(0, "sector", "total")
         frames += [frame, total]
     return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ExternalityPrice:
+    """Out of sample: what society saves a year by the society optimum instead of the
+    partial optima, social cost (measures + all-layer loss of every sector's failures)
+    of partial minus society, paired over the same fresh engine years."""
+
+    mean: float
+    se: float
+    ci_low: float
+    ci_high: float
+    years: int
+    seed: int
+
+
+def _social_cost_by_year(world: World, chosen: dict[int, list[int]], cost: float, years: int, seed: int,
+                         threads: int) -> np.ndarray:  # fmt: skip
+    ylt = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True).ylt
+    loss = ylt.groupby("year")["total"].sum()
+    return loss.reindex(range(years), fill_value=0.0).to_numpy() + cost
+
+
+def externality_price(
+    world: World,
+    partial: tuple[dict[int, list[int]], float],
+    society: tuple[dict[int, list[int]], float],
+    years: int,
+    seed: int,
+    threads: int = 1,
+) -> ExternalityPrice:
+    """The price of externalities judged in the engine: each portfolio (world sector ->
+    options, and its annual cost) on the same ``years`` fresh years (common random
+    numbers: the engine's streams depend on the seed and year, not on the portfolio), and
+    the mean of the paired differences with a 95% interval. The in-sample figure of
+    :func:`comparison` is biased in society's favour (its portfolio was fitted to those
+    years); this one is not."""
+    partial_years = _social_cost_by_year(world, *partial, years, seed, threads)
+    society_years = _social_cost_by_year(world, *society, years, seed, threads)
+    mean, se, low, high = _mean_ci(partial_years - society_years)
+    return ExternalityPrice(mean, se, low, high, years, seed)

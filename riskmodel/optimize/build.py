@@ -41,6 +41,7 @@ from riskmodel.optimize.sample import EventSample
 from riskmodel.world import SERVICE_KINDS, World
 
 TRIPS = SERVICE_KINDS.index("trips")
+THINNING_STREAM = 2  # spawn key of the blocking coins (the engine's years use 0, the agent model 1)
 CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's economy loss below the linear value that marks a clip
 
 
@@ -269,31 +270,31 @@ def _build(
     s_pos, h = position[ev["sector"]], ev["threat"]
     split = _split(world, ev, ids)
 
-    # chain ids: one per (sector, kind, threat) that occurs, and the F-N chains
+    # chain ids: per (sector, kind, threat) with the threat's survival for the means
+    # (expected thinning), per (sector, kind) without it for the CVaR (blocking coins)
     chains = _Chains({})
     pairs = sorted(set(zip(s_pos.tolist(), h.tolist(), strict=True)))
     n_events = s_pos.size
-    columns, layers, values = [], [], []
+    columns, plain_columns, layers, values = [], [], [], []
     for layer, common, base in split.kinds:
         table = np.full((len(sectors), len(world.threat_ids)), -1, dtype=np.int64)
         for s, t in pairs:
             table[s, t] = chains.id(s, (*common, ids.survive[t]))
+        plain = np.array([chains.id(s, common) for s in range(len(sectors))], dtype=np.int64)
         columns.append(table[s_pos, h])
+        plain_columns.append(plain[s_pos])
         layers.append(np.full(n_events, layer))
         values.append(base)
     event_rows = np.tile(np.arange(n_events), len(split.kinds))
-    chain_of, layer, base = (np.concatenate(a) for a in (columns, layers, values))
+    chain_of, plain_of, layer, base = (np.concatenate(a) for a in (columns, plain_columns, layers, values))
     fn = _fn_entries(world, sample, ev, s_pos, sectors)
     fn_chain = np.array(
-        [chains.id(s, (ids.depth_power[rules[s].fn_exponent], ids.survive[t]))  # type: ignore[union-attr]
-         for s, t in zip(fn.sector, fn.threat, strict=True)], dtype=np.int64
+        [chains.id(s, (ids.depth_power[rules[s].fn_exponent], ids.survive[t] if single else -1))  # type: ignore[union-attr]
+         for s, t, single in zip(fn.sector, fn.threat, fn.single, strict=True)], dtype=np.int64
     )  # fmt: skip
 
-    # base losses per year and chain (all layers), and mean per layer and chain
+    # means per layer and chain (expected thinning)
     n_chains, years = len(chains.keys), sample.years
-    year_of = ev["year"][event_rows]
-    year_loss = np.bincount(year_of * n_chains + chain_of, weights=base, minlength=years * n_chains)
-    year_loss = year_loss.reshape(years, n_chains)
     means = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
     economy_rows = layer == ECONOMY
     external = base[economy_rows] * split.external_share[event_rows[economy_rows]]
@@ -301,7 +302,30 @@ def _build(
     layer_mean = np.array(means) / years
     fn_rows = sparse.csr_matrix((fn.frequency, (fn.row, fn_chain)), shape=(fn.limit.size, n_chains))
 
-    used = (year_loss.sum(axis=0) > 0) | (layer_mean.sum(axis=0) > 0) | (np.asarray(fn_rows.sum(axis=0)).ravel() > 0)
+    # year losses for the CVaR: events no coin blocks by year, the others in groups
+    block = blocking_coins(world, h, sample.seed)
+    blockable = block.any(axis=1)
+    free_rows = ~blockable[event_rows]
+    year_of = ev["year"][event_rows]
+    year_loss = np.bincount(
+        year_of[free_rows] * n_chains + plain_of[free_rows], weights=base[free_rows], minlength=years * n_chains
+    ).reshape(years, n_chains)
+    key = np.concatenate([np.stack([ev["year"], s_pos], axis=1), np.packbits(block, axis=1)], axis=1)[blockable]
+    groups, first, group_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    group_index = np.full(n_events, -1, dtype=np.int64)
+    group_index[np.flatnonzero(blockable)] = group_of.ravel()
+    in_group = ~free_rows
+    group_loss = sparse.csr_matrix(
+        (base[in_group], (group_index[event_rows[in_group]], plain_of[in_group])), shape=(len(groups), n_chains)
+    )
+    blockable_rows = np.flatnonzero(blockable)[first]
+
+    used = (
+        (year_loss.sum(axis=0) > 0)
+        | (layer_mean.sum(axis=0) > 0)
+        | (np.asarray(fn_rows.sum(axis=0)).ravel() > 0)
+        | (np.asarray(group_loss.sum(axis=0)).ravel() > 0)
+    )
     keys = list(chains.keys)
     chain_factors = np.full((n_chains, max([len(f) for _, f in keys] + [1])), -1, dtype=np.int64)
     for c, (_, f) in enumerate(keys):
@@ -332,15 +356,28 @@ def _build(
         bounded_share=np.divide(
             bounded_by_sector, total_by_sector, out=np.zeros(len(sectors)), where=total_by_sector > 0
         ),
+        group_year=ev["year"][blockable_rows],
+        group_sector=s_pos[blockable_rows],
+        group_block=block[blockable_rows],
+        group_loss=group_loss[:, used].tocsr(),
     )
     if not keep_events:
         return instance, None
     renumber = np.cumsum(used) - 1
     nonzero = base > 0
     matrix = sparse.csr_matrix(
-        (base[nonzero], (event_rows[nonzero], renumber[chain_of[nonzero]])), shape=(n_events, int(used.sum()))
+        (base[nonzero], (event_rows[nonzero], renumber[plain_of[nonzero]])), shape=(n_events, int(used.sum()))
     )
-    return instance, EventLosses(ev["year"], matrix)
+    return instance, EventLosses(ev["year"], s_pos, block, matrix)
+
+
+def blocking_coins(world: World, threat: np.ndarray, seed: int) -> np.ndarray:
+    """[event, option] the blocking coins of events of ``threat``: ``True`` with the
+    option's frequency effect on the event's threat, from the run's own stream (so the
+    same years always carry the same coins)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(THINNING_STREAM,))))
+    frequency = world.catalogue.frequency.T[threat]  # [event, option]
+    return rng.random(frequency.shape) < frequency
 
 
 @dataclass(frozen=True)
@@ -351,7 +388,8 @@ class _FnEntries:
     sector: np.ndarray
     threat: np.ndarray
     frequency: np.ndarray  # G_h(M) / S: events a year of the threat with at least M base persons
-    limit: np.ndarray  # [row] C / M_upper^alpha
+    single: np.ndarray  # whether the entry's events are single failures (else disasters with several hits)
+    limit: np.ndarray  # [row] C / (M one bin above the upper edge)^alpha
     row_sector: np.ndarray  # [row]
 
 
@@ -367,54 +405,61 @@ def _fn_entries(
     ``survive_h P^alpha``. It is imposed for every ``M >= N_min`` (the engine judges
     ``N >= N_min``, i.e. ``M >= N_min / P``: requiring it also in the narrow band
     ``[N_min, N_min / P)`` is conservative) at the lower edge of every F-N bin, against
-    the line at the bin's upper edge, as ``fn_exceeds`` does; between grid points the
-    curve is bounded by its value at the lower edge, so the grid implies the whole line.
-    Persons of trips services also shrink with shorter outages, which is not credited
-    (conservative). A disaster's hits in one sector are one F-N event (persons summed, as
-    in the kernel); the SAA lets it survive with its threat's survival factor as a whole,
-    where the engine thins each hit: an approximation, exact for single failures.
+    the line one bin above the bin's upper edge: ``N / P`` may fall anywhere in a bin, and
+    ``fn_exceeds`` judges the engine's curve at the upper edge of the bin ``N`` falls in,
+    so the margin of one bin makes the grid imply the engine's check. Persons of trips
+    services also shrink with shorter outages, which is not credited (conservative). A
+    disaster's hits in one sector are one F-N event (persons summed, as in the kernel);
+    the engine thins each hit on its own, so a disaster with several hits gets no credit
+    for survival (an upper bound of the chance that enough of its persons are reached).
     """
     disaster = world.threats.kind[ev["threat"]] == DISASTER
     single = ~disaster
     persons = [ev["persons"][single]]
     sector = [s_pos[single]]
     threat = [ev["threat"][single]]
+    alone = [np.ones(int(single.sum()), dtype=bool)]
     if disaster.any():
         key = np.stack([ev["year"][disaster], ev["event"][disaster], s_pos[disaster]], axis=1)
         groups, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         persons.append(np.bincount(inverse.ravel(), weights=ev["persons"][disaster], minlength=len(groups)))
         sector.append(s_pos[disaster][first])
         threat.append(ev["threat"][disaster][first])
-    persons_all, sector_all, threat_all = (np.concatenate(a) for a in (persons, sector, threat))
+        alone.append(np.bincount(inverse.ravel(), minlength=len(groups)) == 1)
+    persons_all, sector_all, threat_all, alone_all = (np.concatenate(a) for a in (persons, sector, threat, alone))
     bins = _fn_bins(np.ascontiguousarray(persons_all, dtype=float))
     counted = bins >= 0
     n_threats = len(world.threat_ids)
     lower = 10.0 ** (np.arange(FN_BINS) / FN_BINS_PER_DECADE)
-    upper = lower * 10.0 ** (1.0 / FN_BINS_PER_DECADE)
-    rows, row_sector, entry_row, entry_sector, entry_threat, entry_freq, limits = [], [], [], [], [], [], []
+    step = 10.0 ** (1.0 / FN_BINS_PER_DECADE)
+    upper = lower * step
+    entries: list[tuple[int, int, int, float, bool]] = []  # row, sector, threat, frequency, single
+    limits, row_sector = [], []
     for i, s in enumerate(sectors):
         rule = world.scenario.sectors[s].acceptability
         assert rule is not None
         mask = counted & (sector_all == i)
-        counts = np.zeros((n_threats, FN_BINS))
-        np.add.at(counts, (threat_all[mask], bins[mask]), 1.0)
-        at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1] / sample.years  # G_h(lower edge) / S
-        judged = np.flatnonzero((upper > rule.fn_min_persons) & (at_least.sum(axis=0) > 0))
+        counts = np.zeros((2, n_threats, FN_BINS))  # [several hits, single][threat, bin]
+        np.add.at(counts, (alone_all[mask].astype(np.int64), threat_all[mask], bins[mask]), 1.0)
+        at_least = np.cumsum(counts[:, :, ::-1], axis=2)[:, :, ::-1] / sample.years  # G_h(lower edge) / S
+        # rows from one bin below the first the engine judges: N / P may fall a bin lower
+        judged = np.flatnonzero((upper * step > rule.fn_min_persons) & (at_least.sum(axis=(0, 1)) > 0))
         for b in judged:
-            r = len(rows)
-            rows.append(b)
+            r = len(limits)
             row_sector.append(i)
-            limits.append(rule.fn_constant / upper[b] ** rule.fn_exponent)
-            for t in np.flatnonzero(at_least[:, b]):
-                entry_row.append(r)
-                entry_sector.append(i)
-                entry_threat.append(int(t))
-                entry_freq.append(at_least[t, b])
+            limits.append(rule.fn_constant / (upper[b] * step) ** rule.fn_exponent)
+            for kind, t in zip(*np.nonzero(at_least[:, :, b]), strict=True):
+                entries.append((r, i, int(t), float(at_least[kind, t, b]), bool(kind)))
+    row, sector_of, threat_of, frequency, single_of = (
+        np.array([e[k] for e in entries], dtype=dtype)
+        for k, dtype in enumerate((np.int64, np.int64, np.int64, float, bool))
+    )
     return _FnEntries(
-        row=np.array(entry_row, dtype=np.int64),
-        sector=np.array(entry_sector, dtype=np.int64),
-        threat=np.array(entry_threat, dtype=np.int64),
-        frequency=np.array(entry_freq, dtype=float),
+        row=row,
+        sector=sector_of,
+        threat=threat_of,
+        frequency=frequency,
+        single=single_of,
         limit=np.array(limits, dtype=float),
         row_sector=np.array(row_sector, dtype=np.int64),
     )

@@ -41,6 +41,14 @@ class BarCheck:
         return "reachable within the budget"
 
 
+def _billions(yen: float) -> str:
+    """Yen as billions to three significant digits (a small bar must not print as 0.0)."""
+    if not math.isfinite(yen) or yen == 0:
+        return f"{yen / 1e9:,.1f} bn yen"
+    decimals = max(0, 2 - math.floor(math.log10(abs(yen) / 1e9)))
+    return f"{yen / 1e9:,.{decimals}f} bn yen"
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What makes a problem infeasible."""
@@ -60,8 +68,8 @@ class Diagnosis:
             lines.append(f"budget: the mandatory measures alone cost {self.cheapest / 1e9:,.2f} bn yen a year")
         for check in self.checks:
             if check.kind == "cvar":
-                what = f"CVaR bar {check.limit / 1e9:,.1f} bn yen"
-                values = [f"{v / 1e9:,.1f} bn yen" for v in (check.within_budget, check.any_cost)]
+                what = f"CVaR bar {_billions(check.limit)}"
+                values = [_billions(v) for v in (check.within_budget, check.any_cost)]
             else:
                 what = "F-N line"
                 values = [f"{v:.2f}x its line" for v in (check.within_budget, check.any_cost)]
@@ -95,8 +103,7 @@ def diagnose(instance: Instance, options: SolverOptions) -> Diagnosis:
     unmitigated = evaluate(instance, np.zeros((instance.n_sectors, instance.n_options), dtype=bool))
     checks = []
     for b, bar in enumerate(instance.bars):
-        mask = np.isin(instance.chain_sector, bar.sectors)
-        if cvar(instance.year_loss[:, mask].sum(axis=1), bar.level) <= bar.cvar_max:
+        if cvar(instance.unmitigated_losses(bar.sectors), bar.level) <= bar.cvar_max:
             continue
         goal = Goal("cvar", b)
         reach = _lowest(instance, bar.sectors, goal, options) if within.x is not None else math.nan

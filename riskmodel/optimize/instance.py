@@ -12,8 +12,20 @@ becomes linear in a few product values, the *chains*::
 A chain is a product of *factors* (one per kind of effect: the survival of one threat's
 events, duration, detection, depth, cascade, direct loss, depth to the F-N exponent),
 stored as an ordered tuple of factor ids; chains that share a prefix share its
-linearisation in the MILP. Expected thinning: an event of threat h counts with weight
-``survive_h(x)`` instead of being kept or dropped at random, which is unbiased and smooth.
+linearisation in the MILP.
+
+Thinning, two ways. The mean (the objective) and the F-N frequencies are expectations,
+linear in each event's chance of getting through: there an event of threat h counts with
+weight ``survive_h(x)``, a chain factor, which is exact in expectation and keeps the model
+small. A tail measure is not linear: the CVaR of expected-thinned years is lower than
+the CVaR of the years the engine draws (Jensen), so for the CVaR each event gets through
+or not. Every event carries *blocking coins*, one per option that could block it
+(``True`` with the option's frequency effect on its threat); under a portfolio it gets
+through iff no option in place has its coin up, so it gets through with probability
+``prod_j (1 - f_jh x_j)``, as in the engine. Events no coin blocks stay in ``year_loss``
+(chains without the survival factor); the others are *groups* (events of one year and
+sector with the same coins, added up) that count in a year's loss only while none of
+their blocking options is in place.
 
 How the builder (:mod:`riskmodel.optimize.build`) groups an event's losses into chains,
 and treats the engine effects that are not linear in the multipliers, is told there.
@@ -75,8 +87,8 @@ class Instance:
     factor_names: tuple[str, ...]  # what each factor multiplies (duplicates merged with "|")
     chain_sector: np.ndarray  # [chain] sector position
     chain_factors: np.ndarray  # [chain, depth] factor ids in linearisation order, -1 pads
-    year_loss: np.ndarray  # [year, chain] base loss, all layers, yen
-    layer_mean: np.ndarray  # [layer, chain] mean base loss per layer (LAYERS), yen a year
+    year_loss: np.ndarray  # [year, chain] base loss, all layers, of events no coin blocks, yen
+    layer_mean: np.ndarray  # [layer, chain] mean base loss per layer (LAYERS), yen a year (expected thinning)
     counted_layers: tuple[int, ...]  # layers the objective counts
     bars: tuple[Bar, ...]
     fn_rows: sparse.csr_matrix  # [row, chain] annual frequencies G_h(M) / S of the F-N grid
@@ -85,6 +97,10 @@ class Instance:
     budget: np.ndarray  # [sector] yen a year, inf for none
     budget_total: float  # yen a year, inf for none
     bounded_share: np.ndarray  # [sector] share of base loss bounded rather than reproduced
+    group_year: np.ndarray  # [group] year of a group of blockable events
+    group_sector: np.ndarray  # [group] sector position
+    group_block: np.ndarray  # [group, option] bool: the options whose coin blocks the group
+    group_loss: sparse.csr_matrix  # [group, chain] base loss, all layers, yen
     fn_imposed: bool = True  # False: the F-N lines are reported, not imposed
 
     def __post_init__(self) -> None:
@@ -103,7 +119,15 @@ class Instance:
             "layer_mean": self.layer_mean.shape == (len(LAYERS), n_chains),
             "fn_rows": self.fn_rows.shape == (self.fn_limit.size, n_chains) == (self.fn_sector.size, n_chains),
             "budget": self.budget.shape == (n_sectors,),
-            "losses": np.all(self.year_loss >= 0) and np.all(self.layer_mean >= 0),
+            "groups": self.group_sector.size
+            == self.group_year.size
+            == self.group_loss.shape[0]
+            == self.group_block.shape[0]
+            and self.group_block.shape[1] == n_options
+            and self.group_loss.shape[1] == n_chains
+            and np.all(self.group_year < self.year_loss.shape[0]),
+            "losses": bool(np.all(self.year_loss >= 0) and np.all(self.layer_mean >= 0))
+            and bool(np.all(self.group_loss.data >= 0)),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -120,6 +144,25 @@ class Instance:
     @property
     def years(self) -> int:
         return int(self.year_loss.shape[0])
+
+    @staticmethod
+    def no_groups(n_options: int, n_chains: int) -> dict[str, object]:
+        """The group fields of an instance whose events no coin can block."""
+        return {
+            "group_year": np.zeros(0, dtype=np.int64),
+            "group_sector": np.zeros(0, dtype=np.int64),
+            "group_block": np.zeros((0, n_options), dtype=bool),
+            "group_loss": sparse.csr_matrix((0, n_chains)),
+        }
+
+    def unmitigated_losses(self, sectors: tuple[int, ...]) -> np.ndarray:
+        """[year] annual loss (all layers) of ``sectors``' failures with no measures in place:
+        every event gets through. Any portfolio's year losses are at most these."""
+        chains = np.isin(self.chain_sector, sectors)
+        groups = np.isin(self.group_sector, sectors)
+        total = self.year_loss[:, chains].sum(axis=1)
+        np.add.at(total, self.group_year[groups], np.asarray(self.group_loss[groups].sum(axis=1)).ravel())
+        return total
 
     def counted_mean(self) -> np.ndarray:
         """[chain] mean base loss of the counted layers: the objective's loss coefficients."""
@@ -139,6 +182,7 @@ class Instance:
         new_position = {s: i for i, s in enumerate(sectors)}
         remap = np.vectorize(new_position.get, otypes=[np.int64])
         rows = np.isin(self.fn_sector, sectors)
+        groups = np.isin(self.group_sector, sectors)
         bars = tuple(
             Bar(bar.label, tuple(new_position[s] for s in bar.sectors), bar.level, bar.cvar_max)
             for bar in self.bars
@@ -158,12 +202,19 @@ class Instance:
             fn_sector=remap(self.fn_sector[rows]) if rows.any() else np.zeros(0, dtype=np.int64),
             budget=self.budget[sectors],
             bounded_share=self.bounded_share[sectors],
+            group_year=self.group_year[groups],
+            group_sector=remap(self.group_sector[groups]) if groups.any() else np.zeros(0, dtype=np.int64),
+            group_block=self.group_block[groups],
+            group_loss=self.group_loss[groups][:, keep].tocsr(),
         )
 
 
 @dataclass(frozen=True)
 class EventLosses:
-    """Per-event base losses by chain (all layers), for the naive formulation."""
+    """Per-event base losses by chain (all layers) and blocking coins, for the naive
+    formulation: every event on its own, in every year."""
 
     year: np.ndarray  # [event]
+    sector: np.ndarray  # [event] sector position
+    block: np.ndarray  # [event, option] bool
     matrix: sparse.csr_matrix  # [event, chain]

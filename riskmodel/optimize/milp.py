@@ -10,18 +10,25 @@ threat stays small. For binary ``x`` a factor may be split in two
 (``(1 - a x)(1 - b x) = 1 - (a + b - ab) x``), which is what lets one option appear in
 several factors of a chain.
 
-**Losses.** A year's loss is linear in the chain values, ``L_y = sum_c B[y, c] w_c``, so
-the model grows with the number of years only through the CVaR rows, one per year with
-a few nonzeros, never with the number of events. CVaR by Rockafellar-Uryasev:
-``eta + sum_y u_y / ((1 - beta) S) <= R``, ``u_y >= L_y - eta``, ``u_y >= 0``. Two exact
-reductions: a bar that the unmitigated years already meet is implied (losses only fall
-when measures are added) and gets no rows; otherwise ``eta`` is bounded below by the
-``beta``-quantile ``eta_lo`` of the smallest reachable year losses (every minimiser of the
-RU function, a ``beta``-quantile of ``L(x)``, lies above it), so a year whose unmitigated
-loss is at most ``eta_lo`` always has ``u_y = 0`` and needs no row.
+**Losses.** The expected loss (the objective) is linear in the chain values, so it
+never sees single events. A year's loss in a CVaR row is linear in the chains of the
+events no blocking coin can stop, plus one variable per group of blockable events of that
+year, ``v_g >= sum_c b_gc w_c - M_g sum_{j in B_g} x_j``, ``v_g >= 0`` with
+``M_g = sum_c b_gc``: exact for binary ``x``, since ``v_g`` is pushed down to the group's
+loss while none of its blocking options ``B_g`` is in place and to 0 once one is. CVaR by
+Rockafellar-Uryasev: ``eta + sum_y u_y / ((1 - beta) S) <= R``, ``u_y >= L_y - eta``,
+``u_y >= 0``. Two exact reductions: a bar that the unmitigated years already meet is
+implied (every year's loss only falls when measures are added) and gets no rows;
+otherwise ``eta`` is bounded below by the ``beta``-quantile ``eta_lo`` of the smallest
+reachable year losses (every minimiser of the RU function, a ``beta``-quantile of
+``L(x)``, lies above it), so a year whose unmitigated loss is at most ``eta_lo`` always
+has ``u_y = 0`` and needs no row. With the rows generated lazily (:mod:`.solve`) only
+the years near the tail carry rows, so the model grows with the tail's events, not with
+all the years' events.
 
-**Naive formulation** (for the benchmark only): a loss variable per event,
-``v_e >= sum_k base_ek w_c(e, k)``, and year losses ``sum_e v_e`` in every year's CVaR row.
+**Naive formulation** (for the benchmark only): a loss variable per event in every year,
+``v_e >= sum_k base_ek w_c(e, k) - M_e sum_{j in B_e} x_j``, and year losses ``sum_e v_e``
+in every year's CVaR row.
 
 Money is scaled by the instance's mean unmitigated loss, so coefficients are near 1 and
 solver tolerances mean something.
@@ -35,6 +42,7 @@ from itertools import count
 
 import numpy as np
 import pulp
+from scipy import sparse
 
 from riskmodel.optimize.evaluate import cvar, lower_quantile, money_scale
 from riskmodel.optimize.instance import EventLosses, Instance, best_product
@@ -190,6 +198,7 @@ class _Formulation:
         self.chains = _Chains(self.build, instance, self.x)
         self._chain: dict[int, Affine] = {}
         self._naive_years: dict[tuple[int, ...], list[Affine]] = {}
+        self._year_groups: list[np.ndarray] | None = None
 
     def chain(self, c: int) -> Affine:
         """The value of chain ``c`` (built, with its tangent cuts, on first use)."""
@@ -261,35 +270,69 @@ class _Formulation:
         inst = self.instance
         for s in range(inst.n_sectors):
             if np.isfinite(inst.budget[s]):
-                self.build.row(self.cost([s]), LE, float(inst.budget[s]) / self.unit)
+                self._budget_row([s], float(inst.budget[s]))
         if np.isfinite(inst.budget_total):
-            self.build.row(self.cost(list(range(inst.n_sectors))), LE, inst.budget_total / self.unit)
+            self._budget_row(list(range(inst.n_sectors)), float(inst.budget_total))
+
+    def _budget_row(self, sectors: list[int], budget: float) -> None:
+        """``cost / budget <= 1``: scaled by the budget, so the solver's feasibility
+        tolerance is relative to it and the evaluator can hold the portfolio to 1e-9;
+        a zero budget rules out every option that costs anything."""
+        cost = self.instance.cost
+        pairs = [(s, j) for s in sectors for j in range(self.instance.n_options) if cost[s, j] != 0]
+        if budget > 0:
+            self.build.row(Affine({self.x[s, j]: float(cost[s, j]) / budget for s, j in pairs}), LE, 1.0)
+        elif pairs:
+            self.build.row(Affine({self.x[s, j]: 1.0 for s, j in pairs}), LE, 0.0)
 
     def year_loss(self, bar_sectors: tuple[int, ...], y: int) -> Affine:
         """``L_y`` of the bar's sectors, in model units."""
         if self.events is not None:
             return self._naive_year(bar_sectors)[y]
-        mask = np.isin(self.instance.chain_sector, bar_sectors)
-        return self.linear(np.where(mask, self.instance.year_loss[y], 0.0) / self.unit)
+        inst = self.instance
+        mask = np.isin(inst.chain_sector, bar_sectors)
+        out = self.linear(np.where(mask, inst.year_loss[y], 0.0) / self.unit)
+        for g in self._groups_of_year(y):
+            if inst.group_sector[g] not in bar_sectors:
+                continue
+            out.terms[self._kept(inst.group_loss[g], int(inst.group_sector[g]), inst.group_block[g])] = 1.0
+            self.build.tally("group_rows")
+        return out
+
+    def _groups_of_year(self, y: int) -> np.ndarray:
+        """The groups of blockable events of year ``y``."""
+        if self._year_groups is None:
+            order = np.argsort(self.instance.group_year, kind="stable")
+            edges = np.searchsorted(self.instance.group_year[order], np.arange(self.instance.years + 1))
+            self._year_groups = [order[edges[k] : edges[k + 1]] for k in range(self.instance.years)]
+        return self._year_groups[y]
+
+    def _kept(self, losses: sparse.csr_matrix, sector: int, block: np.ndarray) -> pulp.LpVariable:
+        """A variable bounded below by the loss of blockable events while none of their
+        blocking options is in place, and by 0 once one is (see the module docstring)."""
+        v = self.build.var("v", 0.0, None)
+        row = Affine({v: 1.0})
+        for c, base in zip(losses.indices, losses.data, strict=True):
+            row.add(self.chain(int(c)), -float(base) / self.unit)
+        big = float(losses.data.sum()) / self.unit
+        for j in np.flatnonzero(block):
+            row.terms[self.x[sector, j]] = row.terms.get(self.x[sector, j], 0.0) + big
+        self.build.row(row, GE)
+        return v
 
     def _naive_year(self, bar_sectors: tuple[int, ...]) -> list[Affine]:
-        """Year losses as sums of per-event loss variables ``v_e >= sum_k base_ek w_c``."""
+        """Year losses as sums of one loss variable per event (:meth:`_kept`)."""
         if bar_sectors not in self._naive_years:
             events = self.events
             assert events is not None
             keep = np.isin(self.instance.chain_sector, bar_sectors)
-            matrix = events.matrix[:, keep].tocsr()
-            chain_ids = np.flatnonzero(keep)
+            matrix = sparse.csr_matrix(events.matrix.multiply(keep[None, :]))
+            matrix.eliminate_zeros()
             years = [Affine() for _ in range(self.instance.years)]
             for e in range(matrix.shape[0]):
-                start, stop = matrix.indptr[e], matrix.indptr[e + 1]
-                if start == stop:
+                if matrix.indptr[e] == matrix.indptr[e + 1]:
                     continue
-                v = self.build.var("v", 0.0, None)
-                row = Affine({v: 1.0})
-                for c, base in zip(matrix.indices[start:stop], matrix.data[start:stop], strict=True):
-                    row.add(self.chain(int(chain_ids[c])), -float(base) / self.unit)
-                self.build.row(row, GE)  # v_e >= its residual loss
+                v = self._kept(matrix[e], int(events.sector[e]), events.block[e])
                 self.build.tally("event_rows")
                 years[int(events.year[e])].terms[v] = 1.0
             self._naive_years[bar_sectors] = years
@@ -301,9 +344,10 @@ class _Formulation:
         bar = inst.bars[b]
         mask = np.isin(inst.chain_sector, bar.sectors)
         if self.events is None:
-            eta_low = float(lower_quantile(inst.year_loss[:, mask] @ chain_minimum(inst)[mask], bar.level)) / self.unit
+            smallest = np.einsum("yc,c->y", inst.year_loss[:, mask], chain_minimum(inst)[mask])  # groups may all go
+            eta_low = float(lower_quantile(smallest, bar.level)) / self.unit
             eta = self.build.var("eta", eta_low, None)
-            tail = np.flatnonzero(inst.year_loss[:, mask].sum(axis=1) / self.unit > eta_low)
+            tail = np.flatnonzero(inst.unmitigated_losses(bar.sectors) / self.unit > eta_low)
             if self.active is not None and self.goal != Goal("cvar", b):
                 tail = np.intersect1d(tail, self.active.years.get(b, []))
         else:
@@ -343,8 +387,7 @@ class _Formulation:
         for b, bar in enumerate(inst.bars):
             if self.goal == Goal("cvar", b):
                 continue
-            mask = np.isin(inst.chain_sector, bar.sectors)
-            if cvar(inst.year_loss[:, mask].sum(axis=1), bar.level) <= bar.cvar_max:
+            if cvar(inst.unmitigated_losses(bar.sectors), bar.level) <= bar.cvar_max:
                 continue  # met with no measures, so met by every portfolio
             if self.active is not None and len(self.active.years.get(b, [])) == 0:
                 continue  # no year generated yet

@@ -55,6 +55,8 @@ def _sectors(result: OptimizationResult) -> dict[str, dict[str, object]]:
             entry["out_of_sample"] = {
                 "expected_loss": row["oos_expected_loss"],
                 "ci": [row["oos_ci_low"], row["oos_ci_high"]],
+                "cvar": row["oos_cvar"],
+                "meets_bar": row["oos_meets_bar"],
             }
         if "gordon_loeb_bound" in row:
             entry["gordon_loeb"] = {"bound": row["gordon_loeb_bound"], "spend_below_bound": row["below_gordon_loeb"]}
@@ -119,6 +121,11 @@ def summary(result: OptimizationResult) -> dict[str, object]:
         }
     if result.comparison is not None:
         document["comparison"] = _comparison(result.comparison)
+    if result.externality is not None:
+        price = result.externality
+        document["comparison"]["price_of_externalities_out_of_sample"] = {  # type: ignore[index]
+            "estimate": price.mean, "ci": [price.ci_low, price.ci_high], "years": price.years, "seed": price.seed,
+        }  # fmt: skip
     if result.diagnoses:
         document["infeasible"] = {
             label: {
@@ -154,12 +161,19 @@ def portfolio_document(portfolio: dict[str, list[str]], name: str, description: 
 def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, float]], path: Path) -> None:
     """The frontier (lowest expected counted loss for each annual cost) and the CVaR of its
     portfolios, one line per problem, with the chosen optimum (star) and the cheapest
-    acceptable portfolio (circle) marked."""
+    acceptable portfolio (circle) marked.
+
+    The points are the weighted-sum (supported) points: exact, but a budget between two
+    of them may buy a portfolio that no price finds. Within such a budget the lowest
+    loss is at most the cheaper point's (the step drawn) and at least the straight line
+    between the points (they lie on the lower convex hull), so the curve is drawn as
+    steps, never as a line that would claim points not computed."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     for label, group in frame.groupby("problem", sort=False):
         sweep = group[group["point"].isin(["cheapest", "price"])].dropna(subset=["cost"]).sort_values("cost")
-        line = left.plot(sweep["cost"] / 1e9, sweep["expected_loss"] / 1e9, marker=".", label=label)[0]
-        right.plot(sweep["cost"] / 1e9, sweep["cvar"] / 1e9, marker=".", color=line.get_color())
+        line = left.plot(sweep["cost"] / 1e9, sweep["expected_loss"] / 1e9, marker=".", label=label,
+                         drawstyle="steps-post")[0]  # fmt: skip
+        right.plot(sweep["cost"] / 1e9, sweep["cvar"] / 1e9, marker=".", ls="none", color=line.get_color())
         cheapest = group[(group["point"] == "cheapest_acceptable") & group["cost"].notna()]
         for _, row in cheapest.iterrows():
             left.plot(row["cost"] / 1e9, row["expected_loss"] / 1e9, "o", mfc="none", color=line.get_color())
@@ -170,11 +184,12 @@ def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, flo
             right.plot(cost / 1e9, risk / 1e9, "*", ms=12, color=line.get_color())
     level = frame["cvar_level"].dropna()
     left.set(xlabel="annual cost of the measures (bn yen)", ylabel="expected counted loss (bn yen a year)")
-    title = "Lowest expected loss for the money, risk bars off\n(star: chosen, circle: cheapest acceptable)"
+    title = ("Lowest expected loss for the money, risk bars off: supported points, as steps\n"
+             "(star: chosen, circle: cheapest acceptable)")  # fmt: skip
     left.set_title(title, fontsize=9)
     right.set(xlabel="annual cost of the measures (bn yen)",
               ylabel=f"CVaR {level.iloc[0] if len(level) else ''} of the annual loss, all layers (bn yen)")  # fmt: skip
-    right.set_title("Tail risk along the sweep", fontsize=9)
+    right.set_title("Tail risk of the same portfolios", fontsize=9)
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
     left.legend(fontsize=7)

@@ -18,9 +18,14 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.optimize.analysis import (
+    OUT_OF_SAMPLE,
+    REPLICATION,
+    ExternalityPrice,
     GapEstimate,
     OutOfSample,
     comparison,
+    derived_seed,
+    externality_price,
     frontier,
     frontier_level,
     gordon_loeb,
@@ -37,7 +42,6 @@ from riskmodel.optimize.settings import Settings
 from riskmodel.optimize.solve import Solution, solve
 from riskmodel.world import World
 
-OUT_OF_SAMPLE_SEED_OFFSET = 1_000_003  # fresh engine years: seed + offset, and + k * offset for replications
 Progress = Callable[[str, int, int], None]
 
 
@@ -66,6 +70,7 @@ class OptimizationResult:
     measures: pd.DataFrame | None = None
     gordon_loeb: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
+    externality: ExternalityPrice | None = None  # society mode: the comparison judged out of sample
 
     @property
     def has_portfolio(self) -> bool:
@@ -119,6 +124,8 @@ class OptimizationResult:
             frame["oos_ci_low"] = frame["sector"].map(oos["ci_low"])
             frame["oos_ci_high"] = frame["sector"].map(oos["ci_high"])
             frame["acceptability"] = frame["sector"].map(oos["acceptability"])
+            frame["oos_cvar"] = frame["sector"].map(oos["cvar"])
+            frame["oos_meets_bar"] = frame["sector"].map(oos["meets_bar"])
         if self.gordon_loeb is not None:
             gl = self.gordon_loeb.set_index("sector")
             frame["gordon_loeb_bound"] = frame["sector"].map(gl["bound"])
@@ -227,13 +234,20 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
     problems = result.problems
     counted = problems[0].instance.counted_layers
     sectors = [world.sector_ids.index(s) for p in problems for s in p.instance.sector_ids]
+    bars = {
+        world.sector_ids.index(sector): (bar.level, bar.cvar_max)
+        for p in problems
+        for bar in p.instance.bars
+        if len(bar.sectors) == 1
+        for sector in [p.instance.sector_ids[bar.sectors[0]]]
+    }
     result.out_of_sample = out_of_sample(
-        world, _chosen(world, problems), sectors, counted, settings.eval_years,
-        settings.seed + OUT_OF_SAMPLE_SEED_OFFSET, settings.threads,
+        world, _chosen(world, problems), sectors, counted, bars, settings.eval_years,
+        derived_seed(settings.seed, OUT_OF_SAMPLE), settings.threads,
         partial(report, "out of sample"),
     )  # fmt: skip
     if settings.replications:
-        seeds = [settings.seed + OUT_OF_SAMPLE_SEED_OFFSET * (2 + g) for g in range(settings.replications)]
+        seeds = [derived_seed(settings.seed, REPLICATION, g) for g in range(settings.replications)]
         result.gap = mrp_gap(
             world,
             lambda sample: [inst for _, inst in problems_of(build_instance(world, sample), settings)],
@@ -261,3 +275,11 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
         society = problems[0]
         partial_x = np.concatenate([p.solution.x for p in result.partial])  # type: ignore[misc]
         result.comparison = comparison(society.instance, partial_x, society.solution.x)  # type: ignore[arg-type]
+        report("externalities out of sample", 0, 1)
+        result.externality = externality_price(
+            world,
+            (_chosen(world, result.partial), float(sum(p.solution.evaluation.cost.sum() for p in result.partial))),  # type: ignore[union-attr]
+            (_chosen(world, problems), float(society.solution.evaluation.cost.sum())),  # type: ignore[union-attr]
+            settings.eval_years, derived_seed(settings.seed, OUT_OF_SAMPLE), settings.threads,
+        )  # fmt: skip
+        report("externalities out of sample", 1, 1)

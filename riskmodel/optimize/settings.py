@@ -48,6 +48,9 @@ class Settings:
 
     def check(self, world: World) -> None:
         """Raise InputError for the first bad value, naming its command-line option."""
+        if world.catalogue.n_options == 0:
+            scenario = str(world.path) if world.path is not None else "(packaged scenario)"
+            raise InputError(scenario, "measures", "(none)", "at least one measure for the optimiser to choose from")
         if self.mode not in MODES:
             raise InputError(WHERE, "mode", self.mode, f"one of {', '.join(MODES)}")
         critical = ", ".join(world.critical_ids)
@@ -65,7 +68,8 @@ class Settings:
         if (self.cvar_level is None) != (self.cvar_max is None):
             given = "--cvar-level" if self.cvar_max is None else "--cvar-max"
             missing = "--cvar-max" if self.cvar_max is None else "--cvar-level"
-            raise InputError(WHERE, given, self.cvar_level or self.cvar_max, f"to come with {missing}")
+            value = self.cvar_level if self.cvar_max is None else self.cvar_max
+            raise InputError(WHERE, given, value, f"to come with {missing}")
         if self.cvar_level is not None and not 0.0 < self.cvar_level < 1.0:
             raise InputError(WHERE, "--cvar-level", self.cvar_level, "a level strictly between 0 and 1")
         if self.cvar_max is not None and not (math.isfinite(self.cvar_max) and self.cvar_max > 0):

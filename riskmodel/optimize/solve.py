@@ -38,6 +38,7 @@ from riskmodel.optimize.milp import TOTAL, Active, Goal, Model, build_model
 SOLVERS = ("highs", "cbc")
 SEPARABLE = ("total", "cost")  # goals that are sums over sectors
 ABSOLUTE_GAP = 1e-10  # in model units (objectives near 1): the relative gap decides
+MIN_SOLVE_SECONDS = 0.01  # a time-limited loop stops rather than start a shorter solve
 OBJECTIVE_TOLERANCE = 1e-5  # solver's objective against the evaluator's, relative to the instance's money scale
 
 
@@ -111,7 +112,10 @@ def _run_highs(model: Model, options: SolverOptions) -> _Outcome:
         gapAbs=ABSOLUTE_GAP,
         threads=options.threads,
         timeLimit=options.time_limit,
-    )  # HiGHS's own tolerances: a mip_feasibility_tolerance of 1e-9 made it prune a better portfolio
+        mip_allow_restart=False,
+    )  # HiGHS's own tolerances (1e-9 made it prune the best portfolio); no restart: HiGHS 1.16's
+    # re-presolve after the root node returned a worse portfolio as optimal on a small model
+    # with tangent cuts (tests/test_optimize_milp.py, frontier seed 10), which it solves right without
     model.problem.solve(solver)
     highs = model.problem.solverModel
     status = highs.getModelStatus()
@@ -144,24 +148,45 @@ def _run_cbc(model: Model, options: SolverOptions) -> _Outcome:
         )
         model.problem.solve(solver)
         text = log.read_text(encoding="utf-8", errors="replace")
-    return parse_cbc_log(text)
+    return parse_cbc_log(text, options.time_limit is not None)
 
 
-def parse_cbc_log(text: str) -> _Outcome:
-    """CBC's own verdict from its log: the ``Result -`` line, objective and lower bound."""
+def _cbc_bound(text: str) -> float:
+    """CBC's proven lower bound: the summary's ``Lower bound:`` line, else the last
+    ``best possible`` of its search messages (Cbc0001I/Cbc0005I/Cbc0011I), else NaN."""
+    bound = re.search(r"^Lower bound:\s+" + _CBC_NUMBER, text, re.MULTILINE)
+    if bound:
+        return float(bound.group(1))
+    possible = re.findall(r"best possible " + _CBC_NUMBER, text)
+    return float(possible[-1]) if possible else np.nan
+
+
+def parse_cbc_log(text: str, time_limited: bool = False) -> _Outcome:
+    """CBC's own verdict from its log: the ``Result -`` line, objective and lower bound.
+
+    Without a ``Result -`` line CBC stopped before its search: infeasible if its first LP
+    is ("Problem is infeasible"); else, under a time limit, the limit (its
+    pre-processing, cut short, may say "infeasible", which proves nothing); else a fault
+    (RuntimeError)."""
     result = re.search(r"^Result - (.*)$", text, re.MULTILINE)
-    verdict = result.group(1).lower() if result else ""
-    if "infeasible" in verdict or re.search(r"^Problem is infeasible", text, re.MULTILINE):
+    if result is None:
+        if re.search(r"^Problem is infeasible", text, re.MULTILINE):  # its first LP: proven
+            return _Outcome("infeasible", False, np.nan, np.nan)
+        if time_limited:
+            return _Outcome("time_limit", False, np.nan, np.nan)
+        raise RuntimeError(f"CBC ended without a verdict: {text.strip().splitlines()[-1:]}")
+    verdict = result.group(1).lower()
+    if "infeasible" in verdict:
         return _Outcome("infeasible", False, np.nan, np.nan)
     objective = re.search(r"^Objective value:\s+" + _CBC_NUMBER, text, re.MULTILINE)
-    bound = re.search(r"^Lower bound:\s+" + _CBC_NUMBER, text, re.MULTILINE)
     value = float(objective.group(1)) if objective else np.nan
     if verdict.startswith("optimal solution found"):
-        return _Outcome("optimal", True, value, float(bound.group(1)) if bound else value)
+        bound = _cbc_bound(text)
+        return _Outcome("optimal", True, value, value if np.isnan(bound) else bound)
     if verdict.startswith("stopped"):
         found = objective is not None and "no feasible solution" not in text.lower()
-        return _Outcome("time_limit", found, value, float(bound.group(1)) if bound else np.nan)
-    raise RuntimeError(f"CBC ended without a verdict: {verdict or text.strip().splitlines()[-1:]}")
+        return _Outcome("time_limit", found, value, _cbc_bound(text))
+    raise RuntimeError(f"CBC ended with an unexpected verdict: {result.group(1)}")
 
 
 def goal_value(evaluation: Evaluation, goal: Goal) -> float:
@@ -232,7 +257,7 @@ def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evalu
     w = chain_values(instance, x)
     for b in np.flatnonzero(~np.atleast_1d(evaluation.bars_ok)):
         bar = instance.bars[b]
-        losses = bar_losses(instance, w, bar.sectors)
+        losses = bar_losses(instance, x, w, bar.sectors)
         eta = model.eta(int(b))
         var = float(lower_quantile(losses, bar.level))
         threshold = var if eta is None else min(var, eta)
@@ -240,6 +265,16 @@ def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evalu
     ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_imposed else np.zeros(0)
     rows = np.union1d(active.fn_rows, np.flatnonzero(ratio > 1.0 + TOLERANCE)).astype(np.int64)
     return Active(years, rows)
+
+
+def _time_left(options: SolverOptions, start: float) -> SolverOptions | None:
+    """``options`` with the time limit that remains since ``start``; None once less than
+    MIN_SOLVE_SECONDS remain (a solve that short proves nothing and some solvers then
+    misreport: CBC's cut-short pre-processing can say "infeasible")."""
+    if options.time_limit is None:
+        return options
+    left = options.time_limit - (time.perf_counter() - start)
+    return replace(options, time_limit=left) if left >= MIN_SOLVE_SECONDS else None
 
 
 def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
@@ -258,9 +293,9 @@ def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
     rounds = 0
     while True:
         rounds += 1
-        left = options
-        if options.time_limit is not None:
-            left = replace(options, time_limit=max(1e-3, options.time_limit - (time.perf_counter() - start)))
+        left = _time_left(options, start)
+        if left is None:  # out of time between rounds, with a portfolio that breaks a bar
+            return Solution("time_limit", None, None, np.nan, np.nan, np.nan, built, solved, {"rounds": rounds})
         clock = time.perf_counter()
         model = build_model(instance, goal, True, None, active)
         built += time.perf_counter() - clock
@@ -316,9 +351,9 @@ def _solve_parts(
     solutions = []
     start = time.perf_counter()
     for part in parts:
-        left = options
-        if options.time_limit is not None:
-            left = replace(options, time_limit=max(1e-3, options.time_limit - (time.perf_counter() - start)))
+        left = _time_left(options, start)
+        if left is None:
+            break
         solutions.append(solve(instance.restrict(part), goal, bars, left, decompose=False))
     stats: dict[str, int] = {"parts": len(parts)}
     for solution in solutions:
@@ -326,9 +361,9 @@ def _solve_parts(
             stats[key] = stats.get(key, 0) + value
     build = sum(s.build_seconds for s in solutions)
     solving = sum(s.solve_seconds for s in solutions)
-    bound = float(sum(s.bound for s in solutions))
+    bound = float(sum(s.bound for s in solutions)) if len(solutions) == len(parts) else np.nan
     statuses = {s.status for s in solutions}
-    if "infeasible" in statuses or any(s.x is None for s in solutions):
+    if "infeasible" in statuses or len(solutions) < len(parts) or any(s.x is None for s in solutions):
         status = "infeasible" if "infeasible" in statuses else "time_limit"
         return Solution(status, None, None, np.nan, bound, np.nan, build, solving, stats)
     x = np.zeros((instance.n_sectors, instance.n_options), dtype=bool)
