@@ -263,8 +263,8 @@ def _print_optimum(result) -> None:
     )
     if gap is not None:
         console.print(
-            f"optimality gap (Mak-Morton-Wood, {len(gap.batches)} batches of {gap.years:,} years): "
-            f"{_money(gap.estimate)} bn yen a year, 95% upper bound {_money(gap.ci_upper)}"
+            f"optimality gap (Mak-Morton-Wood, {len(gap.batches)} batches of {gap.years:,} years, their bars "
+            f"relaxed, so an upper bound): {_money(gap.estimate)} bn yen a year, 95% upper bound {_money(gap.ci_upper)}"
             + (f"; the portfolio breaks a bar in {gap.violating} batch(es)" if gap.violating else "")
         )
     if result.comparison is not None:

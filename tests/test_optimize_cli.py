@@ -7,9 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from test_bad_input import assert_one_line_error, run_cli
+from test_bad_input import assert_one_line_error, japan, run_cli, write_toml
+
+from riskmodel.optimize.build import build_instance
+from riskmodel.optimize.sample import draw_events
+from riskmodel.portfolio import in_place_matrix, load_portfolio
+from riskmodel.world import load_world
 
 RISKMODEL = str(Path(sys.executable).parent / "riskmodel")
 SMALL = ["--years", "300", "--eval-years", "1000", "--replications", "2", "--frontier-points", "3"]
@@ -46,7 +52,15 @@ def test_sector_run_writes_the_issue_layout(finance):
 
 
 def test_portfolio_round_trips_through_simulate(finance, tmp_path):
+    """portfolio.toml loads back to exactly the chosen options on every finance operator
+    (and nothing elsewhere), and the engine's loss with it in place falls."""
     out, _ = finance
+    world = load_world()
+    chosen = json.loads((out / "optimize_summary.json").read_text())["sectors"]["finance"]["measures"]
+    labels = build_instance(world, draw_events(world, 1, 0)).option_labels
+    options = sorted(labels.index(label) for label in chosen)
+    expected = in_place_matrix(world, {world.sector_ids.index("finance"): options})
+    assert np.array_equal(load_portfolio(out / "portfolio.toml", world), expected)
     base, protected = tmp_path / "base", tmp_path / "protected"
     assert run("simulate", "--years", "400", "--out", str(base)).returncode == 0
     done = run("simulate", "--portfolio", str(out / "portfolio.toml"), "--years", "400", "--out", str(protected))
@@ -116,6 +130,7 @@ def test_society_run_compares_with_the_partial_optima(tmp_path):
         (["--cvar-level", "1.5", "--cvar-max", "1e9"], ["--cvar-level", "1.5", "strictly between 0 and 1"]),
         (["--cvar-level", "0", "--cvar-max", "1e9"], ["--cvar-level", "between 0 and 1"]),
         (["--cvar-max", "1e9"], ["--cvar-max", "with --cvar-level"]),
+        (["--cvar-level", "0"], ["--cvar-level", "got 0.0", "with --cvar-max"]),
         (["--cvar-level", "0.99", "--cvar-max", "-1"], ["--cvar-max", "positive"]),
         (["--solver", "gurobi"], ["--solver", "'gurobi'", "highs, cbc"]),
         (["--partial", "--society"], ["--partial and --society", "one mode"]),
@@ -130,6 +145,18 @@ def test_bad_options_give_one_line(args, pieces, tmp_path):
     outcome = run_cli(["optimize", *args, "--out", str(tmp_path / "o")], real=False, cwd=tmp_path)
     assert_one_line_error(outcome, "(command line)", *pieces)
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_a_scenario_without_measures_gives_one_line(tmp_path):
+    """A valid scenario with an empty catalogue leaves the optimiser nothing to choose."""
+    document = japan()
+    document["measures"] = []
+    for ministry in document.get("ministries", []):
+        ministry["recommended"] = []
+    path = write_toml(tmp_path / "bare.toml", document)
+    outcome = run_cli(["optimize", "--scenario", str(path), "--sector", "finance", "--out", str(tmp_path / "o")],
+                      real=False, cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(outcome, str(path), "measures", "at least one measure")
 
 
 def test_bad_option_from_the_real_script(tmp_path):
