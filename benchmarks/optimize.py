@@ -66,7 +66,7 @@ class Settings:
             sector=args.sector,
             years=args.years or (200 if quick else 1000),
             naive_limit=args.naive_limit,
-            society_years=args.society_years or (100 if quick else 1000),
+            society_years=args.society_years or (50 if quick else 100),
             society_limit=args.society_limit or (60.0 if quick else 600.0),
             society_gap=1e-2 if quick else SOCIETY_GAP,
         )
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--naive-limit", type=float, default=1800.0, metavar="S", help="time limit of a naive solve (default 1800 s)"
     )
-    parser.add_argument("--society-years", type=int, metavar="N", help="first size of figure 2 (default 1000)")
+    parser.add_argument("--society-years", type=int, metavar="N", help="first size of figure 2 (default 100)")
     parser.add_argument("--society-limit", type=float, metavar="S", help="time limit of figure 2 (default 600 s)")
 
 

@@ -101,12 +101,6 @@ class Model:
     unit: float  # yen per model money unit
     goal: Goal
     stats: dict[str, int]
-    etas: dict[int, pulp.LpVariable]  # bar -> its RU threshold variable
-
-    def eta(self, bar: int) -> float | None:
-        """The solver's value of a bar's RU threshold, in yen (None: the bar has no rows)."""
-        var = self.etas.get(bar)
-        return None if var is None else (var.varValue or 0.0) * self.unit
 
     def portfolio(self) -> np.ndarray:
         """The binaries of the solver's solution, rounded: ``x[sector, option]`` (bool)."""
@@ -192,7 +186,6 @@ class _Formulation:
 
     def __init__(self, instance: Instance, goal: Goal, events: EventLosses | None, active: Active | None):
         self.instance, self.goal, self.events, self.active = instance, goal, events, active
-        self.etas: dict[int, pulp.LpVariable] = {}
         self.unit = money_scale(instance)
         self.build = _Builder(f"saa_{goal.kind}")
         n_sectors, n_options = instance.cost.shape
@@ -378,7 +371,6 @@ class _Formulation:
         else:
             eta = self.build.var("eta", None, None)
             tail = np.arange(inst.years)
-        self.etas[b] = eta
         expr = Affine({eta: 1.0})
         weight = 1.0 / ((1.0 - bar.level) * inst.years)
         for y in tail:
@@ -464,4 +456,4 @@ def build_model(
         form.bars()
     stats = dict(form.build.stats)
     stats.update(options=int(form.x.size), chains=len(form._chain), steps=form.chains.steps)
-    return Model(form.build.problem, form.x, form.unit, goal, stats, form.etas)
+    return Model(form.build.problem, form.x, form.unit, goal, stats)

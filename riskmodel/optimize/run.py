@@ -215,6 +215,8 @@ def optimize(
     status = _status(problems)
     result = OptimizationResult(world, settings, status, problems)
     if settings.mode == "society":
+        # the partial optima keep what a sector alone can be held to (its own bar and F-N
+        # line, a budget set for it); society's total budget and bar have no sector share
         partial_settings = replace(settings, mode="partial", budget=None, cvar_level=None, cvar_max=None)
         result.partial = _solve_all(problems_of(full, partial_settings), settings, report, "solving partial")
     if status == "infeasible":

@@ -248,20 +248,24 @@ def _solve_model(
     return Solution(outcome.status, x, evaluation, objective, bound, gap, built - start, solved - built, model.stats)
 
 
-def _violated(instance: Instance, model: Model, x: np.ndarray, evaluation: Evaluation, active: Active) -> Active:
+def _violated(instance: Instance, x: np.ndarray, evaluation: Evaluation, active: Active) -> Active:
     """The active rows plus those the portfolio breaks: for a bar above its limit, the
-    years in its tail and every year whose loss exceeds the model's RU threshold (one of
-    them is new whenever the bar is broken, so generation always progresses); for the
-    F-N lines, the grid rows above their line."""
+    years of its tail, ``T = {y: L_y(x) >= VaR(x)}``; for the F-N lines, the grid rows
+    above their line.
+
+    ``T`` is enough for progress: it holds at least ``(1 - beta) S`` years, so with its
+    rows the RU function of ``x`` over the active years has slope <= 0 below ``VaR(x)``
+    and equals the full one above it; the model's CVaR of ``x`` is then the true one,
+    above the bar, and ``x`` is cut off. Adding only ``T`` (not every year above the
+    model's RU threshold) keeps the models small: a year's row brings its groups of
+    blockable events with it."""
     years = dict(active.years)
     w = chain_values(instance, x)
     for b in np.flatnonzero(~np.atleast_1d(evaluation.bars_ok)):
         bar = instance.bars[b]
         losses = bar_losses(instance, x, w, bar.sectors)
-        eta = model.eta(int(b))
         var = float(lower_quantile(losses, bar.level))
-        threshold = var if eta is None else min(var, eta)
-        years[int(b)] = np.union1d(years.get(int(b), []), np.flatnonzero(losses >= threshold)).astype(np.int64)
+        years[int(b)] = np.union1d(years.get(int(b), []), np.flatnonzero(losses >= var)).astype(np.int64)
     ratio = (instance.fn_rows @ w) / instance.fn_limit if instance.fn_imposed else np.zeros(0)
     rows = np.union1d(active.fn_rows, np.flatnonzero(ratio > 1.0 + TOLERANCE)).astype(np.int64)
     return Active(years, rows)
@@ -313,7 +317,7 @@ def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
             return Solution(outcome.status, x, evaluation, objective, bound, gap, built, solved, stats)
         if outcome.status == "time_limit":  # out of time with a portfolio that breaks a bar
             return Solution("time_limit", None, None, np.nan, bound, np.nan, built, solved, stats)
-        grown = _violated(instance, model, x, evaluation, active)
+        grown = _violated(instance, x, evaluation, active)
         unchanged = np.array_equal(grown.fn_rows, active.fn_rows) and all(
             np.array_equal(grown.years[b], active.years.get(b, [])) for b in grown.years
         )
