@@ -18,8 +18,8 @@ events no blocking coin can stop, plus, for each group of blockable events of th
 options in index order) and shared by every group of any year with that chain and a
 block with that prefix, so the rows grow with the distinct (chain, block) pairs of the
 tail years, not with their events. (A big-M row per group, ``v_g >= sum_c b_gc w_c -
-M_g sum_{j in B_g} x_j``, is as tight for binary x but twice as slow to solve on the
-benchmark's finance problem.) CVaR by
+M_g sum_{j in B_g} x_j``, is exact too, but took twice as long on the benchmark's
+finance problem.) CVaR by
 Rockafellar-Uryasev: ``eta + sum_y u_y / ((1 - beta) S) <= R``, ``u_y >= L_y - eta``,
 ``u_y >= 0``. Two exact reductions: a bar that the unmitigated years already meet is
 implied (every year's loss only falls when measures are added) and gets no rows;
