@@ -1,6 +1,6 @@
 """The agent model's random streams, derived from one root seed by counters.
 
-As in the engine (``engine.simulate.block_rng``), every stream is
+As everywhere (:mod:`riskmodel.streams`), every stream is
 ``SeedSequence(seed, spawn_key=(ABM_STREAM, family, ...))``: the agents' own draws
 (Mesa's ``model.rng``), each part of the set-up, and the engine's hazards per day and per
 fiscal year. A stream's draws then never depend on how much another stream drew, so
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-ABM_STREAM = 1  # the Monte Carlo engine's blocks use 0
+from riskmodel.streams import ABM_STREAM, counter_rng
+
 AGENTS, ENGINE, SETUP = 0, 1, 2  # families
 PROPENSITY, OUTSOURCING, ATTACKERS = 0, 1, 2  # set-up streams
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
     """The generator of stream ``key`` of a run with root ``seed``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(ABM_STREAM, *key))))
+    return counter_rng(seed, ABM_STREAM, *key)

@@ -35,9 +35,9 @@ from riskmodel.metrics import (
     risk_measures,
 )
 from riskmodel.outputs import ELT_SCHEMA, YLT_SCHEMA, ParquetSink, ylt_table
+from riskmodel.streams import ENGINE_STREAM, counter_rng
 from riskmodel.world import World
 
-ENGINE_STREAM = 0
 BLOCK_YEARS = 1024
 CHUNK_BLOCKS = 16
 ELT_HEADROOM = 1.5  # event-table buffer per block, in expected events; a block that overflows reruns
@@ -61,7 +61,7 @@ def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def block_rng(seed: int, block: int, stream: int = ENGINE_STREAM) -> np.random.Generator:
     """The random stream of one block of years (independent of threads and chunking)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block))))
+    return counter_rng(seed, stream, block)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,12 @@ class OutOfSample:
     seed: int
     sectors: pd.DataFrame  # sector, expected_loss, se, ci_low, ci_high, acceptability, cvar, meets_bar
     total: tuple[float, float, float, float]  # mean, se, ci_low, ci_high
+    all_layer_loss: np.ndarray  # [year] every layer of every sector's failures, yen
+
+
+def _all_layer_loss(ylt: pd.DataFrame, years: int) -> np.ndarray:
+    """[year] the loss of every layer of every sector's failures, from a year loss table."""
+    return ylt.groupby("year")["total"].sum().reindex(range(years), fill_value=0.0).to_numpy()
 
 
 def _mean_ci(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -98,7 +104,7 @@ def out_of_sample(
     columns = ["sector", "expected_loss", "se", "ci_low", "ci_high", "acceptability", "cvar", "meets_bar"]
     frame = pd.DataFrame(rows, columns=columns)
     total = per_year[[world.sector_ids[s] for s in sectors]].sum(axis=1).to_numpy()
-    return OutOfSample(years, seed, frame, _mean_ci(total))
+    return OutOfSample(years, seed, frame, _mean_ci(total), _all_layer_loss(ylt, years))
 
 
 # --- optimality gap: multiple replications ---------------------------------------------------
@@ -368,28 +374,22 @@ class ExternalityPrice:
     seed: int
 
 
-def _social_cost_by_year(world: World, chosen: dict[int, list[int]], cost: float, years: int, seed: int,
-                         threads: int) -> np.ndarray:  # fmt: skip
-    ylt = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True).ylt
-    loss = ylt.groupby("year")["total"].sum()
-    return loss.reindex(range(years), fill_value=0.0).to_numpy() + cost
-
-
 def externality_price(
     world: World,
-    partial: tuple[dict[int, list[int]], float],
-    society: tuple[dict[int, list[int]], float],
-    years: int,
-    seed: int,
+    partial: dict[int, list[int]],
+    partial_cost: float,
+    society: OutOfSample,
+    society_cost: float,
     threads: int = 1,
 ) -> ExternalityPrice:
-    """The price of externalities judged in the engine: each portfolio (world sector ->
-    options, and its annual cost) on the same ``years`` fresh years (common random
-    numbers: the engine's streams depend on the seed and year, not on the portfolio), and
-    the mean of the paired differences with a 95% interval. The in-sample figure of
-    :func:`comparison` is biased in society's favour (its portfolio was fitted to those
-    years); this one is not."""
-    partial_years = _social_cost_by_year(world, *partial, years, seed, threads)
-    society_years = _social_cost_by_year(world, *society, years, seed, threads)
-    mean, se, low, high = _mean_ci(partial_years - society_years)
-    return ExternalityPrice(mean, se, low, high, years, seed)
+    """The price of externalities judged in the engine: the partial optima (world sector
+    -> options, and their annual cost) run on the fresh years of society's out-of-sample
+    check (same seed, so common random numbers: the engine's streams depend on the seed
+    and year, not on the portfolio), and the mean of the paired differences of social
+    cost with a 95% interval. The in-sample figure of :func:`comparison` is biased in
+    society's favour (its portfolio was fitted to those years); this one is not."""
+    ylt = simulate(world, in_place_matrix(world, partial), years=society.years, seed=society.seed, threads=threads,
+                   ylt=True).ylt  # fmt: skip
+    difference = (_all_layer_loss(ylt, society.years) + partial_cost) - (society.all_layer_loss + society_cost)
+    mean, se, low, high = _mean_ci(difference)
+    return ExternalityPrice(mean, se, low, high, society.years, society.seed)

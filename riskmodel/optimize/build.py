@@ -38,10 +38,10 @@ from scipy import sparse
 from riskmodel.engine.kernels import DISASTER, FN_BINS, FN_BINS_PER_DECADE, MAX_OUTAGE_HOURS, fn_bin
 from riskmodel.optimize.instance import ALL_LAYERS, DIRECT, ECONOMY, USERS, Bar, EventLosses, Instance, best_product
 from riskmodel.optimize.sample import EventSample
+from riskmodel.streams import THINNING_STREAM, counter_rng
 from riskmodel.world import SERVICE_KINDS, World
 
 TRIPS = SERVICE_KINDS.index("trips")
-THINNING_STREAM = 2  # spawn key of the blocking coins (the engine's years use 0, the agent model 1)
 CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's economy loss below the linear value that marks a clip
 
 
@@ -375,7 +375,7 @@ def blocking_coins(world: World, threat: np.ndarray, seed: int) -> np.ndarray:
     """[event, option] the blocking coins of events of ``threat``: ``True`` with the
     option's frequency effect on the event's threat, from the run's own stream (so the
     same years always carry the same coins)."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(THINNING_STREAM,))))
+    rng = counter_rng(seed, THINNING_STREAM)
     frequency = world.catalogue.frequency.T[threat]  # [event, option]
     return rng.random(frequency.shape) < frequency
 

@@ -148,15 +148,20 @@ class _Chains:
         w = self.value(sector, prefix[:-1])
         reduction = self.instance.factors[prefix[-1]]
         for j in np.flatnonzero(reduction > 0):
-            w = self._times(w, float(reduction[j]), self.x[sector, j])
-        if len(w.terms) > 1:  # name the product, so that longer chains refer to one variable
-            v = self.build.var("w", 0.0, 1.0)
-            self.build.row(Affine({v: 1.0, **{k: -c for k, c in w.terms.items()}}, -w.constant), EQ)
-            w = Affine({v: 1.0})
+            w = self.times(w, float(reduction[j]), self.x[sector, j])
+        if len(w.terms) > 1:
+            w = self.named(w, "w")
         self.memo[key] = w
         return w
 
-    def _times(self, w: Affine, e: float, xj: pulp.LpVariable) -> Affine:
+    def named(self, w: Affine, prefix: str) -> Affine:
+        """``w`` as one new variable in [0, 1] tied to it by an equality row, so that longer
+        products built on ``w`` refer to one variable."""
+        v = self.build.var(prefix, 0.0, 1.0)
+        self.build.row(Affine({v: 1.0, **{k: -c for k, c in w.terms.items()}}, -w.constant), EQ)
+        return Affine({v: 1.0})
+
+    def times(self, w: Affine, e: float, xj: pulp.LpVariable) -> Affine:
         """``w (1 - e x_j)`` for binary ``x_j``: exact with ``z = x_j w`` linearised."""
         if not w.terms:  # a constant times (1 - e x): no new variable needed
             return Affine({xj: -e * w.constant}, w.constant)
@@ -310,10 +315,8 @@ class _Formulation:
             return self.chain(c)
         key = (c, block)
         if key not in self._blocked_memo:
-            w = self.chains._times(self._blocked(c, sector, block[:-1]), 1.0, self.x[sector, block[-1]])
-            v = self.build.var("b", 0.0, 1.0)
-            self.build.row(Affine({v: 1.0, **{k: -coef for k, coef in w.terms.items()}}, -w.constant), EQ)
-            self._blocked_memo[key] = Affine({v: 1.0})
+            w = self.chains.times(self._blocked(c, sector, block[:-1]), 1.0, self.x[sector, block[-1]])
+            self._blocked_memo[key] = self.chains.named(w, "b")
             self.build.tally("blocked_products")
         return self._blocked_memo[key]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from riskmodel.optimize.analysis import frontier_level, total_cvar
+from riskmodel.optimize.analysis import ExternalityPrice, frontier_level, total_cvar
 from riskmodel.optimize.run import OptimizationResult
 
 
@@ -64,19 +64,24 @@ def _sectors(result: OptimizationResult) -> dict[str, dict[str, object]]:
     return out
 
 
-def _comparison(frame: pd.DataFrame) -> dict[str, object]:
+def _comparison(frame: pd.DataFrame, fresh: ExternalityPrice | None) -> dict[str, object]:
     totals = frame[frame["sector"] == "total"].set_index("portfolio")
     layers = ["cost", "direct", "users", "economy", "external", "loss", "social_cost"]
     per_sector = {
         sector: {name: group.set_index("portfolio").loc[name, layers].to_dict() for name in ("partial", "society")}
         for sector, group in frame[frame["sector"] != "total"].groupby("sector", sort=False)
     }
-    return {
+    document: dict[str, object] = {
         "price_of_externalities": totals.loc["partial", "social_cost"] - totals.loc["society", "social_cost"],
         "partial": totals.loc["partial", layers].to_dict(),
         "society": totals.loc["society", layers].to_dict(),
         "sectors": per_sector,
     }
+    if fresh is not None:
+        document["price_of_externalities_out_of_sample"] = {
+            "estimate": fresh.mean, "ci": [fresh.ci_low, fresh.ci_high], "years": fresh.years, "seed": fresh.seed,
+        }  # fmt: skip
+    return document
 
 
 def summary(result: OptimizationResult) -> dict[str, object]:
@@ -120,12 +125,7 @@ def summary(result: OptimizationResult) -> dict[str, object]:
             "batches_infeasible": gap.infeasible,
         }
     if result.comparison is not None:
-        document["comparison"] = _comparison(result.comparison)
-    if result.externality is not None:
-        price = result.externality
-        document["comparison"]["price_of_externalities_out_of_sample"] = {  # type: ignore[index]
-            "estimate": price.mean, "ci": [price.ci_low, price.ci_high], "years": price.years, "seed": price.seed,
-        }  # fmt: skip
+        document["comparison"] = _comparison(result.comparison, result.externality)
     if result.diagnoses:
         document["infeasible"] = {
             label: {

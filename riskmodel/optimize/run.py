@@ -279,9 +279,8 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
         result.comparison = comparison(society.instance, partial_x, society.solution.x)  # type: ignore[arg-type]
         report("externalities out of sample", 0, 1)
         result.externality = externality_price(
-            world,
-            (_chosen(world, result.partial), float(sum(p.solution.evaluation.cost.sum() for p in result.partial))),  # type: ignore[union-attr]
-            (_chosen(world, problems), float(society.solution.evaluation.cost.sum())),  # type: ignore[union-attr]
-            settings.eval_years, derived_seed(settings.seed, OUT_OF_SAMPLE), settings.threads,
+            world, _chosen(world, result.partial),
+            float(sum(p.solution.evaluation.cost.sum() for p in result.partial)),  # type: ignore[union-attr]
+            result.out_of_sample, float(society.solution.evaluation.cost.sum()), settings.threads,  # type: ignore[union-attr,arg-type]
         )  # fmt: skip
         report("externalities out of sample", 1, 1)
