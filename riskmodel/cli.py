@@ -8,22 +8,25 @@ was.
 
 from __future__ import annotations
 
-import json
-import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+import riskmodel
 from riskmodel.errors import InputError
+from riskmodel.overrides import Override
+from riskmodel.runs.spec import WHERE as SPEC
+from riskmodel.runs.spec import RunSpec
 from riskmodel.scenario import default_scenario_path, packaged_file
 
 app = typer.Typer(
@@ -39,62 +42,104 @@ errors = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., object])
 
-MAX_ABM_YEARS = 200  # fiscal years of an agent-model run (about a minute each 25 years)
 ScenarioOption = Annotated[
-    Path | None, typer.Option("--scenario", help="Scenario TOML file (default: the packaged Japan scenario).")
+    str | None,
+    typer.Option("--scenario", help="Scenario TOML file or packaged name (default: the packaged Japan scenario)."),
 ]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a scenario field: PATH=VALUE sets it, PATH*=FACTOR scales it "
+        "(e.g. 'threats[id=ddos].frequency.rate*=1.1'); repeatable.",
+    ),
+]
+# run-spec fields that a command-line flag of another name sets
+FLAGS = {"size": "--years", "seed": "--seed", "portfolio": "--portfolio", "scenario": "--scenario", "out": "--out"}
+
+
+def _flag(field: str) -> str:
+    """The command-line flag of a run-spec field (``options.cvar_max`` -> ``--cvar-max``)."""
+    if field in FLAGS:
+        return FLAGS[field]
+    return "--" + field.removeprefix("options.").replace("_", "-")
 
 
 def reports_input_errors(command: F) -> F:
-    """Print an InputError as one line and exit with status 2."""
+    """Print an InputError as one line and exit with status 2; a run-spec field is
+    named by the command-line flag that sets it."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except InputError as exc:
+            if str(exc.file) == SPEC or exc.field == "out":
+                expected = re.sub(r"options\.\w+", lambda m: _flag(m.group(0)), exc.expected)
+                exc = InputError("(command line)" if str(exc.file) == SPEC else exc.file, _flag(exc.field),
+                                 exc.value, expected)  # fmt: skip
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def output_dir(path: Path) -> Path:
-    """Check, before any work, that results can be written to ``path``."""
-    if path.exists() and not path.is_dir():
-        raise InputError(path, "--out", "(an existing file)", "a directory (or a path to create one)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(path, "--out", exc.strerror or str(exc), "a directory that can be created") from None
-    if not os.access(path, os.W_OK):
-        raise InputError(path, "--out", "(not writable)", "a writable directory")
-    return path
+def _version(value: bool) -> None:
+    if value:
+        print(f"riskmodel {riskmodel.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """IT-failure risk in critical infrastructure: losses, acceptable risk, countermeasures."""
+
+
+def _spec(kind: str, scenario: str | None, settings: list[str] | None, **fields: Any) -> RunSpec:
+    """A run spec from a command's options (``--set`` texts parsed into overrides)."""
+    overrides = tuple(Override.parse(text) for text in settings or [])
+    return RunSpec(kind, scenario=scenario, overrides=overrides, **fields)
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """A staging folder inside ``out`` whose files replace their namesakes only on success."""
-    stage = out / f".partial-{os.getpid()}"
-    stage.mkdir(exist_ok=True)
-    try:
-        yield stage
-        for item in stage.iterdir():
-            os.replace(item, out / item.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _progress(unit: str = " years") -> Progress:
-    return Progress(
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr (when it is a terminal) behind the run API's protocol."""
+    bar = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}" + unit),
+        TextColumn("{task.completed:,}/{task.total:,}"),
         TimeRemainingColumn(),
         console=errors,
         transient=True,
         disable=not sys.stderr.isatty(),
     )
+    tasks: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    with bar:
+        yield report
+
+
+def _execute(spec: RunSpec, out: Path) -> tuple[Any, list[str]]:
+    """Run a spec and write its files into ``out`` (staged: all or nothing)."""
+    from riskmodel.runs.run import prepare, run
+    from riskmodel.runs.writers import output_dir, staged, write_files
+
+    prepare(spec)  # bad input is reported before the output folder is touched
+    out = output_dir(out)
+    with staged(out) as stage:
+        with _progress() as report:
+            result = run(spec, report, stream_to=stage)
+        written = write_files(result, stage)
+    return result, written
 
 
 def _money(value: float) -> str:
@@ -111,52 +156,22 @@ def simulate(
     threads: Annotated[int, typer.Option(help="Worker threads (results do not depend on it).")] = 1,
     out: Annotated[Path, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = Path("out"),
     elt: Annotated[bool, typer.Option(help="Also write the event loss table, elt.parquet.")] = False,
+    set_: SetOption = None,
 ) -> None:
     """Simulate years of IT failures and their losses; print and save the risk measures."""
-    from riskmodel.engine.simulate import simulate as run
-    from riskmodel.plots import plot_ep_curves, plot_fn_curves
-    from riskmodel.portfolio import load_portfolio
-    from riskmodel.world import load_world
-
-    for option, value, minimum in (("--years", years, 1), ("--seed", seed, 0), ("--threads", threads, 1)):
-        if value < minimum:
-            raise InputError("(command line)", option, value, f"a whole number of at least {minimum}")
-    world = load_world(scenario)
-    in_place = load_portfolio(portfolio, world) if portfolio is not None else None
-    out = output_dir(out)
-    with staged(out) as stage:
-        with _progress() as bar:
-            task = bar.add_task("simulating", total=years)
-            result = run(
-                world,
-                in_place,
-                years=years,
-                seed=seed,
-                threads=threads,
-                ylt=stage / "ylt.parquet",
-                elt=stage / "elt.parquet" if elt else False,
-                progress=lambda done, total: bar.update(task, completed=done),
-            )
-        summary = result.summary()
-        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        result.convergence.to_csv(stage / "convergence.csv", index=False)
-        result.ep_table().to_csv(stage / "ep_curves.csv", index=False)
-        result.fn_table().to_csv(stage / "fn_curve.csv", index=False)
-        plot_ep_curves(result, stage / "ep_curves.png")
-        plot_fn_curves(result, stage / "fn_curve.png")
-
-    table = Table(title=f"{world.name}: {years:,} years, seed {seed} (billion yen a year)")
+    spec = _spec("simulate", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years,
+                 options={"threads": threads, "elt": elt})  # fmt: skip
+    result, written = _execute(spec, out)
+    detail = result.detail
+    table = Table(title=f"{detail.world.name}: {years:,} years, seed {seed} (billion yen a year)")
     for name in ("sector", "failures/yr", "AAL", "± SE", "direct", "users", "economy", "of it external", "TVaR 99%"):
         table.add_column(name, justify="left" if name == "sector" else "right")
     table.add_column("acceptability")
-    for row in result.sector_table().to_dict("records"):
+    for row in result.tables["sectors"].to_dict("records"):
         money = [_money(row[k]) for k in ("aal", "aal_se", "direct", "users", "economy", "external", "tvar_0.99")]
         table.add_row(row["sector"], f"{row['failures_per_year']:,.1f}", *money, row["acceptability"])
     console.print(table)
-    console.print(
-        f"wrote {out}/summary.json, ylt.parquet, convergence.csv, ep_curves.csv/.png, fn_curve.csv/.png"
-        + (", elt.parquet" if elt else "")
-    )
+    console.print(f"wrote {out}/{', '.join(written)}")
 
 
 @app.command()
@@ -167,36 +182,15 @@ def abm(
     years: Annotated[int | None, typer.Option(help="Fiscal years to run (default: the scenario's horizon).")] = None,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = Path("out"),
+    set_: SetOption = None,
 ) -> None:
     """Run the agent model day by day through the fiscal years; print and save its series."""
-    from riskmodel.abm.daily_engine import DAYS_PER_YEAR
-    from riskmodel.abm.model import CriticalInfrastructureModel
-    from riskmodel.abm.outputs import summary as abm_summary
-    from riskmodel.abm.outputs import write_outputs
-    from riskmodel.portfolio import load_portfolio
-    from riskmodel.world import load_world
+    spec = _spec("abm", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years)
+    result, written = _execute(spec, out)
+    from riskmodel.abm.outputs import summary
 
-    if seed < 0:
-        raise InputError("(command line)", "--seed", seed, "a whole number of at least 0")
-    if years is not None and not 1 <= years <= MAX_ABM_YEARS:
-        raise InputError(
-            "(command line)", "--years", years, f"a whole number of at least 1 and at most {MAX_ABM_YEARS}"
-        )
-    world = load_world(scenario)
-    in_place = load_portfolio(portfolio, world) if portfolio is not None else None
-    model = CriticalInfrastructureModel(world, in_place, fiscal_years=years, seed=seed)
-    out = output_dir(out)
-    with _progress(" days") as bar:
-        task = bar.add_task("agent model", total=model.total_days)
-        while model.running:
-            model.step()
-            if model.day % DAYS_PER_YEAR == 0:
-                bar.update(task, completed=model.day)
-    with staged(out) as stage:
-        written = write_outputs(model, stage)
-    document = abm_summary(model)
-
-    table = Table(title=f"{world.name}: agent model, seed {seed} (failures a year, billion yen a year)")
+    document = summary(result.detail)
+    table = Table(title=f"{document['scenario']}: agent model, seed {seed} (failures a year, billion yen a year)")
     for name in ("fiscal year", "failures", "reported", "direct", "users", "economy", "mandatory", "compliance",
                  "spend", "bots (m)", "anxious", "target"):  # fmt: skip
         table.add_column(name, justify="right")
@@ -216,6 +210,10 @@ def abm(
         )
     console.print(table)
     console.print(f"wrote {out}/{', '.join(written)}")
+
+
+def _text(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 def _mode(sector: str | None, partial: bool, society: bool) -> str:
@@ -316,6 +314,7 @@ def optimize(
     out: Annotated[Path, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = Path(
         "out"
     ),
+    set_: SetOption = None,
 ) -> None:
     """The most cost-effective countermeasure portfolio under the acceptable-risk bars.
 
@@ -324,35 +323,18 @@ def optimize(
     loss layer, cascades included, compared with the partial optima). Exit status 3 when
     no portfolio meets the bars within the budget (the reachable risk is printed).
     """
-    from riskmodel.optimize import Settings, SolverOptions
-    from riskmodel.optimize import optimize as run
-    from riskmodel.optimize.report import write_outputs
-    from riskmodel.world import load_world
-
-    settings = Settings(
-        mode=_mode(sector, partial, society), sector=sector, budget=budget, cvar_level=cvar_level,
-        cvar_max=cvar_max, fn=fn, years=years, seed=seed,
-        solver=SolverOptions(solver=solver, gap=gap, time_limit=time_limit), eval_years=eval_years,
-        replications=replications, frontier_points=frontier_points, threads=threads,
-    )  # fmt: skip
-    world = load_world(scenario)
-    settings.check(world)
-    out = output_dir(out)
-    with _progress(unit="") as bar:
-        tasks: dict[str, object] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
-
-        try:
-            result = run(world, settings, progress)
-        except RuntimeError as exc:  # a solver fault (VerificationError included), never a result
-            print(f"error: the solver failed: {exc}", file=sys.stderr)
-            raise typer.Exit(1) from None
-    with staged(out) as stage:
-        written = write_outputs(result, stage)
+    options = {
+        "mode": _mode(sector, partial, society), "sector": sector, "budget": budget, "cvar_level": cvar_level,
+        "cvar_max": cvar_max, "fn": fn, "solver": solver, "gap": gap, "time_limit": time_limit,
+        "eval_years": eval_years, "replications": replications, "frontier_points": frontier_points, "threads": threads,
+    }  # fmt: skip
+    spec = _spec("optimize", scenario, set_, seed=seed, size=years, options=options)
+    try:
+        run_result, written = _execute(spec, out)
+    except RuntimeError as exc:  # a solver fault (VerificationError included), never a result
+        print(f"error: the solver failed: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    result = run_result.detail
     if result.has_portfolio:
         _print_optimum(result)
     else:

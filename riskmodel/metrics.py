@@ -175,6 +175,9 @@ def fn_exceeds(counts: np.ndarray, years: int, rule: Acceptability, factor: floa
     return bool(np.any(frequency[judged] > limit[judged]))
 
 
+ACCEPTABILITY_CLASSES = ("unacceptable", "tolerable", "broadly_acceptable")  # worst first
+
+
 def acceptability(sketch: LossSketch, j: int, counts: np.ndarray, rule: Acceptability) -> str:
     """``unacceptable``, ``tolerable`` or ``broadly_acceptable`` against a sector's bars."""
     cvar = sketch.tvar(rule.cvar_level, j)

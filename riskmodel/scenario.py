@@ -34,6 +34,16 @@ def default_scenario_path() -> Path:
     return packaged_file(f"{DEFAULT_SCENARIO}.toml")
 
 
+def resolve_scenario(scenario: str | Path) -> Path:
+    """A scenario file from a path, or from the name of a packaged scenario (``japan``)."""
+    path = Path(scenario)
+    if not path.exists() and path.suffix == "" and path.name == str(scenario):
+        packaged = packaged_file(f"{scenario}.toml")
+        if packaged.is_file():
+            return packaged
+    return path
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning a missing file or a syntax error into an InputError."""
     path = Path(path)

@@ -9,7 +9,12 @@ and revenue.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
@@ -17,8 +22,9 @@ from statistics import NormalDist
 import numpy as np
 
 from riskmodel.errors import InputError
-from riskmodel.interdependency import Cascade, build_cascade
-from riskmodel.scenario import load_scenario
+from riskmodel.interdependency import Cascade, build_cascade, resolve_data_file
+from riskmodel.overrides import Override, apply_overrides
+from riskmodel.scenario import load_scenario, resolve_scenario
 from riskmodel.schema import THREAT_KINDS, Scenario
 
 SERVICE_KINDS = ("continuous", "trips")
@@ -106,6 +112,7 @@ class World:
     catalogue: Catalogue
     cascade: Cascade
     sector_rate: np.ndarray = field(repr=False)  # [sector, threat] events per year, no measures
+    content_hash: str = ""  # of the scenario's content and its data files (see scenario_hash)
 
     @property
     def name(self) -> str:
@@ -245,8 +252,40 @@ def _catalogue(scenario: Scenario) -> Catalogue:
     )
 
 
+def scenario_hash(scenario: Scenario, path: Path | None = None, part: str = "all") -> str:
+    """SHA-256 of a scenario's content (canonical JSON of every field) and of the data
+    files it reads; ``part="world"`` leaves out the agent model's ``[abm]`` tables, which
+    the compiled arrays do not depend on."""
+    content = scenario.model_dump(mode="json", exclude={"abm"} if part == "world" else None)
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
+    names = [scenario.interdependency.io_table] + ([scenario.incidents.file] if scenario.incidents else [])
+    for name in names:
+        data = resolve_data_file(name, path)
+        digest.update(name.encode() + b"\0" + (data.read_bytes() if data.is_file() else b"(missing)"))
+    return digest.hexdigest()
+
+
+_COMPILED: OrderedDict[str, World] = OrderedDict()
+_COMPILED_KEEP = 8  # compiled worlds kept (a default world takes about 1 MB)
+
+
 def build_world(scenario: Scenario, path: Path | None = None) -> World:
-    """Compile a validated scenario into arrays (raises InputError if it is ill-posed)."""
+    """Compile a validated scenario into arrays (raises InputError if it is ill-posed).
+
+    Compiled worlds are cached by content: a scenario that differs from one compiled
+    before only in its ``[abm]`` tables reuses that world's arrays."""
+    key = scenario_hash(scenario, path, part="world")
+    cached = _COMPILED.get(key)
+    if cached is None:
+        cached = _compile(scenario, path)
+        _COMPILED[key] = cached
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.popitem(last=False)
+    _COMPILED.move_to_end(key)
+    return dataclasses.replace(cached, scenario=scenario, path=path, content_hash=scenario_hash(scenario, path))
+
+
+def _compile(scenario: Scenario, path: Path | None) -> World:
     cascade = build_cascade(scenario, path)
     n_regions = len(scenario.regions)
     output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0
@@ -281,7 +320,18 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
     )
 
 
-def load_world(path: str | Path | None = None) -> World:
-    """Load, check and compile a scenario file (``None``: the packaged default)."""
-    scenario = load_scenario(path)
-    return build_world(scenario, Path(path) if path is not None else None)
+def load_world(scenario: str | Path | None = None, overrides: Iterable[Override] = ()) -> World:
+    """Load, check and compile a scenario (a file, a packaged name, or ``None`` for the
+    packaged default), with ``overrides`` applied and validated."""
+    path = resolve_scenario(scenario) if scenario is not None else None
+    return with_overrides(build_world(load_scenario(path), path), overrides)
+
+
+def with_overrides(world: World, overrides: Iterable[Override]) -> World:
+    """``world`` with ``overrides`` applied to its scenario; arrays are recompiled only
+    when something outside the ``[abm]`` tables changed (and then from the cache when that
+    content was compiled before)."""
+    overrides = list(overrides)
+    if not overrides:
+        return world
+    return build_world(apply_overrides(world.scenario, overrides), world.path)

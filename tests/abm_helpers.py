@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from riskmodel.abm.levers import with_levers
 from riskmodel.abm.model import CriticalInfrastructureModel
-from riskmodel.world import World
+from riskmodel.overrides import overrides_from
+from riskmodel.world import World, with_overrides
 
 MECHANISMS = (
     "operators",
@@ -27,6 +27,11 @@ MECHANISMS = (
 ALL_OFF = {f"{name}.enabled": False for name in MECHANISMS}
 
 
+def with_abm(world: World, levers: Mapping[str, Any]) -> World:
+    """``world`` with ``levers`` (paths under ``[abm]``, such as ``concealment.blame``) set."""
+    return with_overrides(world, overrides_from({f"abm.{path}": value for path, value in levers.items()}))
+
+
 def only(*mechanisms: str, **levers: Any) -> dict[str, Any]:
     """Levers with every mechanism off but ``mechanisms``, plus ``levers`` (``a__b`` for ``a.b``)."""
     chosen = {**ALL_OFF, **{f"{name}.enabled": True for name in mechanisms}}
@@ -37,7 +42,7 @@ def only(*mechanisms: str, **levers: Any) -> dict[str, Any]:
 def run(
     world: World, levers: Mapping[str, Any], seed: int, years: int, in_place: np.ndarray | None = None
 ) -> CriticalInfrastructureModel:
-    model = CriticalInfrastructureModel(with_levers(world, levers), in_place, fiscal_years=years, seed=seed)
+    model = CriticalInfrastructureModel(with_abm(world, levers), in_place, fiscal_years=years, seed=seed)
     model.run_model()
     return model
 

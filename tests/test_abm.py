@@ -7,16 +7,18 @@ import math
 
 import numpy as np
 import pyarrow.parquet as pq
-from abm_helpers import ALL_OFF, run, yearly
+from abm_helpers import ALL_OFF, run, with_abm, yearly
 
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
-from riskmodel.abm.levers import with_levers
 from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
-from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary, write_outputs
+from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary
 from riskmodel.abm.valuation import event_values, expected_losses
 from riskmodel.engine.simulate import simulate
 from riskmodel.measures import effect_products, no_measures, protection
+from riskmodel.runs import RunSpec
+from riskmodel.runs import run as run_spec
+from riskmodel.runs.writers import write_files
 
 
 def test_with_every_mechanism_off_it_is_the_engine(japan):
@@ -58,11 +60,9 @@ def test_expected_losses_match_the_engine(japan):
 def test_same_seed_same_bytes_and_another_seed_differs(japan, tmp_path):
     outputs = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        model = CriticalInfrastructureModel(japan, fiscal_years=2, seed=seed)
-        model.run_model()
         folder = tmp_path / name
         folder.mkdir()
-        write_outputs(model, folder)
+        write_files(run_spec(RunSpec("abm", size=2, seed=seed)), folder)
         outputs.append(folder)
     for name in ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet"):
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
@@ -71,10 +71,10 @@ def test_same_seed_same_bytes_and_another_seed_differs(japan, tmp_path):
 
 def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     years = 4
-    model = CriticalInfrastructureModel(japan, fiscal_years=years, seed=1)
-    model.run_model()
+    result = run_spec(RunSpec("abm", size=years, seed=1))
+    model = result.detail
     assert model.day == years * DAYS_PER_YEAR and not model.running
-    write_outputs(model, tmp_path)
+    write_files(result, tmp_path)
     series = pq.read_table(tmp_path / "model_timeseries.parquet")
     assert series.schema.equals(TIMESERIES_SCHEMA, check_metadata=True)
     frame = series.to_pandas()
@@ -115,6 +115,7 @@ def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     second = fiscal["2009"]["sectors"]["finance"]["failures_target"]
     baseline = fiscal["2008"]["sectors"]["finance"]["failures_per_operator"]
     assert math.isclose(second, baseline * (1 - reduction / 3))
+    assert document.pop("provenance")["spec"] == result.spec.to_dict(results_only=True)
     assert summary(model) == document
 
 
@@ -166,7 +167,7 @@ def test_an_alert_cuts_what_the_measures_left_of_the_detection_delay(japan):
     detection = [int(np.flatnonzero(cat.option_measure == cat.measure_ids.index(name))[0])
                  for name in ("incident_response_team", "log_monitoring")]  # fmt: skip
     in_place[:, detection] = True
-    model = CriticalInfrastructureModel(with_levers(japan, ALL_OFF | {"information_sharing.enabled": True}), in_place)
+    model = CriticalInfrastructureModel(with_abm(japan, ALL_OFF | {"information_sharing.enabled": True}), in_place)
     h = japan.threat_ids.index("intrusion_malware")
     model.alert_until[:5, h] = 100
     model._apply_operator_factors(10, np.array([h]))

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from abm_helpers import only, over_seeds, paired_interval, run, yearly
+from abm_helpers import only, over_seeds, paired_interval, run, with_abm, yearly
 
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.cohorts import Cohorts
-from riskmodel.abm.levers import with_levers
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.agents import Attacker, Ministry, Operator
 from riskmodel.measures import no_measures
@@ -105,7 +104,7 @@ def test_ministries_respond_later_when_incidents_are_hidden(japan):
 
 
 def test_operators_adopt_the_measure_that_pays_best_for_them(japan):
-    model = CriticalInfrastructureModel(with_levers(japan, only("operators")), fiscal_years=1, seed=0)
+    model = CriticalInfrastructureModel(with_abm(japan, only("operators")), fiscal_years=1, seed=0)
     weights = LossWeights(1.0, model.settings.operators.users_weight, 0.0)
     rows = np.arange(len(japan.operators))
     options = np.arange(japan.catalogue.n_options)
@@ -186,7 +185,7 @@ def test_a_measure_everyone_has_does_not_stop_mandating(japan):
     finance = japan.sector_ids.index("finance")
     in_place = no_measures(japan)
     in_place[japan.operators.sector == finance, options_of(japan, "web_application_firewall")[0]] = True
-    model = CriticalInfrastructureModel(with_levers(japan, only("pdca")), in_place, fiscal_years=2, seed=0)
+    model = CriticalInfrastructureModel(with_abm(japan, only("pdca")), in_place, fiscal_years=2, seed=0)
     model.run_model()
     ministry = next(m for m in model.agents_by_type[Ministry] if finance in m.sectors)
     model.fy_reported[finance] = 50 * model.sector_size[finance]  # a dreadful year
@@ -289,9 +288,9 @@ def test_hardening_one_sector_displaces_attacks_to_the_others(japan):
     finance = japan.sector_ids.index("finance")
     others = [s for s in japan.critical_sectors if s != finance]
     levers = only("attackers")
-    plain = CriticalInfrastructureModel(with_levers(japan, levers), fiscal_years=1, seed=0)
+    plain = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=1, seed=0)
     plain.step()
-    hard = CriticalInfrastructureModel(with_levers(japan, levers), hardened_finance(japan), fiscal_years=1, seed=0)
+    hard = CriticalInfrastructureModel(with_abm(japan, levers), hardened_finance(japan), fiscal_years=1, seed=0)
     hard.step()
     assert hard.attack_attempts[finance] < plain.attack_attempts[finance]
     assert (hard.attack_attempts[others] > plain.attack_attempts[others]).all()

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
-from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
+from riskmodel.abm.model import DAILY_SERIES, YEARLY_FIGURES, CriticalInfrastructureModel
 from riskmodel.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.outputs import described
@@ -163,6 +163,50 @@ def agents_table(model: CriticalInfrastructureModel) -> pa.Table:
     ).replace_schema_metadata()
 
 
+YEARLY_SCHEMA = pa.schema(
+    [
+        described("fiscal_year", pa.int16(), "fiscal year"),
+        described("variable", pa.string(), "figure name (see riskmodel.abm.model.YEARLY_FIGURES)"),
+        described("sector", pa.string(), "sector, for figures by sector", nullable=True),
+        described("threat", pa.string(), "threat, for figures by threat", nullable=True),
+        described("layer", pa.string(), "loss layer, for losses", nullable=True),
+        described("measure", pa.string(), "measure, for the standards' lists", nullable=True),
+        described("value", pa.float64(), "the value (yen for money, counts, shares, 1/0 for flags)"),
+    ]
+)
+
+
+def yearly_table(model: CriticalInfrastructureModel) -> pd.DataFrame:
+    """The fiscal-year figures in long form, one value per row: arrays by sector and
+    threat, layer or measure are unpacked (critical sectors only), scalars kept as they are."""
+    world = model.world
+    critical = world.critical_sectors
+    inner = {"threat": world.threat_ids, "layer": list(LAYERS), "measure": world.catalogue.measure_ids}
+    rows: list[tuple] = []
+    for record in model.yearly.get_model_vars_dataframe().to_dict("records"):
+        year = int(record["fiscal_year"])
+        for name in YEARLY_FIGURES:
+            if name == "fiscal_year":
+                continue
+            value = np.asarray(record[name], dtype=float)
+            if value.ndim == 0:
+                rows.append((year, name, None, None, None, None, float(value)))
+                continue
+            column = "layer" if name == "loss" else "measure" if name == "mandatory" else "threat"
+            for s in critical:
+                sector = world.sector_ids[s]
+                if value.ndim == 1:
+                    rows.append((year, name, sector, None, None, None, float(value[s])))
+                    continue
+                for k, label in enumerate(inner[column]):
+                    cells = {"threat": None, "layer": None, "measure": None, column: label}
+                    rows.append((year, name, sector, cells["threat"], cells["layer"], cells["measure"],
+                                 float(value[s, k])))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=YEARLY_SCHEMA.names)
+    frame["fiscal_year"] = frame["fiscal_year"].astype("int16")
+    return frame
+
+
 def _number(value: float) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -208,11 +252,11 @@ def summary(model: CriticalInfrastructureModel) -> dict:
     return {"scenario": world.name, "seed": model.seed, "fiscal_years": years}
 
 
-def write_outputs(model: CriticalInfrastructureModel, folder: Path) -> list[str]:
-    """Write the run's tables, summary and figure into ``folder``; returns the file names."""
+def write_outputs(model: CriticalInfrastructureModel, folder: Path, document: dict) -> list[str]:
+    """Write the run's tables, its summary ``document`` and figure into ``folder``; returns
+    the file names."""
     pq.write_table(timeseries_table(model), folder / "model_timeseries.parquet", compression="zstd")
     pq.write_table(agents_table(model), folder / "agents_yearly.parquet", compression="zstd")
-    document = summary(model)
     (folder / "abm_summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     plot_abm(document, folder / "abm_timeseries.png")
     return ["abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png"]

@@ -197,10 +197,10 @@ def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, flo
     plt.close(fig)
 
 
-def write_outputs(result: OptimizationResult, folder: Path) -> list[str]:
-    """Write the run's files into ``folder``; returns their names."""
+def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> list[str]:
+    """Write the run's files, with its summary ``document``, into ``folder``; returns their names."""
     written = ["optimize_summary.json"]
-    (folder / "optimize_summary.json").write_text(json.dumps(summary(result), indent=2) + "\n", encoding="utf-8")
+    (folder / "optimize_summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     if not result.has_portfolio:
         return written
     settings = result.settings

@@ -1,8 +1,9 @@
 """What an optimisation run is asked to do, checked before any work starts.
 
-The command line and the Python API share these settings and these checks, so a bad
-value gets the same one-line :class:`~riskmodel.errors.InputError` either way (named by
-its command-line option).
+The run API and the Python API share these settings and these checks, so a bad value
+gets the same one-line :class:`~riskmodel.errors.InputError` either way, named by its
+field in a run spec (``options.budget``, ``size``); the command line maps its flags onto
+those fields.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from riskmodel.optimize.solve import SOLVERS, SolverOptions
 from riskmodel.world import World
 
 MODES = ("sector", "partial", "society")
-WHERE = "(command line)"
+WHERE = "(run spec)"
 
 
 @dataclass(frozen=True)
@@ -47,50 +48,54 @@ class Settings:
     threads: int = 1
 
     def check(self, world: World) -> None:
-        """Raise InputError for the first bad value, naming its command-line option."""
+        """Raise InputError for the first bad value, naming its run-spec field."""
         if world.catalogue.n_options == 0:
             scenario = str(world.path) if world.path is not None else "(packaged scenario)"
             raise InputError(scenario, "measures", "(none)", "at least one measure for the optimiser to choose from")
         if self.mode not in MODES:
-            raise InputError(WHERE, "mode", self.mode, f"one of {', '.join(MODES)}")
+            raise InputError(WHERE, "options.mode", self.mode, f"one of {', '.join(MODES)}")
         critical = ", ".join(world.critical_ids)
         if self.mode == "sector" and self.sector is None:
-            raise InputError(WHERE, "--sector", None, f"a critical sector ({critical})")
+            raise InputError(WHERE, "options.sector", None, f"a critical sector ({critical})")
         if self.mode != "sector" and self.sector is not None:
-            raise InputError(WHERE, "--sector", self.sector, f"no sector in {self.mode} mode (it covers every sector)")
+            raise InputError(
+                WHERE, "options.sector", self.sector, f"no sector in {self.mode} mode (it covers every sector)"
+            )
         named = ([self.sector] if self.sector is not None else []) + [s for s, _ in self.sector_budgets]
         for sector in named:
             if sector not in world.critical_ids:
-                raise InputError(WHERE, "--sector", sector, f"a critical sector ({critical})")
-        for option, value in [("--budget", self.budget), *((f"budget of {s}", b) for s, b in self.sector_budgets)]:
+                raise InputError(WHERE, "options.sector", sector, f"a critical sector ({critical})")
+        named_budgets = ((f"options.sector_budgets.{s}", b) for s, b in self.sector_budgets)
+        budgets = [("options.budget", self.budget), *named_budgets]
+        for option, value in budgets:
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise InputError(WHERE, option, value, "a non-negative number of yen a year")
         if (self.cvar_level is None) != (self.cvar_max is None):
-            given = "--cvar-level" if self.cvar_max is None else "--cvar-max"
-            missing = "--cvar-max" if self.cvar_max is None else "--cvar-level"
+            given = "options.cvar_level" if self.cvar_max is None else "options.cvar_max"
+            missing = "options.cvar_max" if self.cvar_max is None else "options.cvar_level"
             value = self.cvar_level if self.cvar_max is None else self.cvar_max
             raise InputError(WHERE, given, value, f"to come with {missing}")
         if self.cvar_level is not None and not 0.0 < self.cvar_level < 1.0:
-            raise InputError(WHERE, "--cvar-level", self.cvar_level, "a level strictly between 0 and 1")
+            raise InputError(WHERE, "options.cvar_level", self.cvar_level, "a level strictly between 0 and 1")
         if self.cvar_max is not None and not (math.isfinite(self.cvar_max) and self.cvar_max > 0):
-            raise InputError(WHERE, "--cvar-max", self.cvar_max, "a positive number of yen")
+            raise InputError(WHERE, "options.cvar_max", self.cvar_max, "a positive number of yen")
         whole = [
-            ("--years", self.years, 1),
-            ("--seed", self.seed, 0),
-            ("--eval-years", self.eval_years, 2),
-            ("--replications", self.replications, 0),
-            ("--frontier-points", self.frontier_points, 0),
-            ("--threads", self.threads, 1),
+            ("size", self.years, 1),
+            ("seed", self.seed, 0),
+            ("options.eval_years", self.eval_years, 2),
+            ("options.replications", self.replications, 0),
+            ("options.frontier_points", self.frontier_points, 0),
+            ("options.threads", self.threads, 1),
         ]
         for option, value, minimum in whole:
             if value < minimum:
                 raise InputError(WHERE, option, value, f"a whole number of at least {minimum}")
         if self.replications == 1:
-            raise InputError(WHERE, "--replications", 1, "0 (no gap estimate) or at least 2 batches")
+            raise InputError(WHERE, "options.replications", 1, "0 (no gap estimate) or at least 2 batches")
         options = self.solver
         if options.solver not in SOLVERS:
-            raise InputError(WHERE, "--solver", options.solver, f"one of {', '.join(SOLVERS)}")
+            raise InputError(WHERE, "options.solver", options.solver, f"one of {', '.join(SOLVERS)}")
         if not (math.isfinite(options.gap) and 0.0 <= options.gap < 1.0):
-            raise InputError(WHERE, "--gap", options.gap, "a relative gap from 0 up to (not including) 1")
+            raise InputError(WHERE, "options.gap", options.gap, "a relative gap from 0 up to (not including) 1")
         if options.time_limit is not None and not (math.isfinite(options.time_limit) and options.time_limit > 0):
-            raise InputError(WHERE, "--time-limit", options.time_limit, "a positive number of seconds")
+            raise InputError(WHERE, "options.time_limit", options.time_limit, "a positive number of seconds")

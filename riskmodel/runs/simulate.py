@@ -1,0 +1,96 @@
+"""The ``simulate`` kind: Monte Carlo years through the engine, its outcomes, tables and files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from riskmodel.engine.kernels import LAYERS
+from riskmodel.engine.simulate import SimulationResult, simulate
+from riskmodel.metrics import ACCEPTABILITY_CLASSES
+from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
+from riskmodel.runs.spec import RunSpec
+from riskmodel.world import World
+
+OUTCOMES = (
+    Outcome("aal", "yen a year", "average annual loss, all layers (direct + users + economy)", ("sector",)),
+    Outcome("aal_se", "yen a year", "Monte Carlo standard error of the average annual loss", ("sector",)),
+    Outcome("loss", "yen a year", "average annual loss of one layer (economy_external is part of economy)",
+            ("sector", "layer")),
+    Outcome("var99", "yen", "value at risk of the annual loss at 99%", ("sector",)),
+    Outcome("tvar99", "yen", "tail value at risk (CVaR) of the annual loss at 99%", ("sector",)),
+    Outcome("failures", "events a year", "IT failures a year (disaster hits count per operator)", ("sector",)),
+    Outcome("acceptability", "class", "acceptability class: 0 unacceptable, 1 tolerable, 2 broadly acceptable "
+            "(total: the worst sector's)", ("sector",)),
+)
+
+
+def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
+            stream_to: Path | None) -> SimulationResult:  # fmt: skip
+    """Simulate ``spec.size`` years; the loss tables go to ``stream_to`` when given."""
+    elt = spec.option("elt")
+    return simulate(
+        world,
+        in_place,
+        years=spec.size,  # type: ignore[arg-type]
+        seed=spec.seed,
+        threads=spec.option("threads"),
+        ylt=stream_to / "ylt.parquet" if stream_to is not None else True,
+        elt=(stream_to / "elt.parquet" if stream_to is not None else True) if elt else False,
+        progress=lambda done, total: progress("simulating", done, total),
+    )
+
+
+def outcomes(result: SimulationResult) -> dict[str, float]:
+    table = result.sector_table().set_index("sector")
+    world = result.world
+    layer_sums = {name: result.layer_sums[:, i] for i, name in enumerate(LAYERS)}
+    columns = {"aal": "aal", "aal_se": "aal_se", "var99": "var_0.99", "tvar99": "tvar_0.99",
+               "failures": "failures_per_year"}  # fmt: skip
+
+    def value(name: str, sector: str | None, layer: str | None) -> float:
+        if name == "loss":
+            sums = layer_sums[layer]  # type: ignore[index]
+            return (sums.sum() if sector == TOTAL else sums[world.sector_ids.index(sector)]) / result.years
+        if name == "acceptability":
+            classes = table["acceptability"].drop(TOTAL)
+            codes = [ACCEPTABILITY_CLASSES.index(c) for c in (classes if sector == TOTAL else [classes[sector]])]
+            return min(codes)
+        return table.loc[sector, columns[name]]
+
+    return expand(OUTCOMES, world.critical_ids, LAYERS, value)
+
+
+def tables(result: SimulationResult) -> LazyTables:
+    makers = {
+        "sectors": result.sector_table,
+        "ep_curves": result.ep_table,
+        "fn_curves": result.fn_table,
+        "convergence": lambda: result.convergence,
+    }
+    if result.ylt_source is not None:
+        makers["ylt"] = lambda: result.ylt
+    if result.elt_source is not None:
+        makers["elt"] = lambda: result.elt
+    return LazyTables(makers)
+
+
+def summary(result: SimulationResult) -> dict:
+    return result.summary()
+
+
+def write(result: SimulationResult, folder: Path, document: dict) -> list[str]:
+    """``summary.json``, the CSV tables and the figures (the loss tables were streamed)."""
+    from riskmodel.plots import plot_ep_curves, plot_fn_curves
+
+    (folder / "summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    result.convergence.to_csv(folder / "convergence.csv", index=False)
+    result.ep_table().to_csv(folder / "ep_curves.csv", index=False)
+    result.fn_table().to_csv(folder / "fn_curve.csv", index=False)
+    plot_ep_curves(result, folder / "ep_curves.png")
+    plot_fn_curves(result, folder / "fn_curve.png")
+    streamed = [name for name in ("ylt.parquet", "elt.parquet") if (folder / name).exists()]
+    return ["summary.json", *streamed, "convergence.csv", "ep_curves.csv", "ep_curves.png", "fn_curve.csv",
+            "fn_curve.png"]  # fmt: skip
