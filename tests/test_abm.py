@@ -11,8 +11,9 @@ from abm_helpers import ALL_OFF, run, with_abm, yearly
 
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
-from riskmodel.abm.model import DAILY_SERIES, CriticalInfrastructureModel
+from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.outputs import AGENTS_SCHEMA, TIMESERIES_SCHEMA, summary
+from riskmodel.abm.reporters import DAILY_SERIES
 from riskmodel.abm.valuation import event_values, expected_losses
 from riskmodel.engine.simulate import simulate
 from riskmodel.measures import effect_products, no_measures, protection

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from abm_helpers import only, over_seeds, paired_interval, run, with_abm, yearly
 
+from riskmodel.abm.agents import Attacker, Ministry, Operator
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.model import CriticalInfrastructureModel
-from riskmodel.agents import Attacker, Ministry, Operator
 from riskmodel.measures import no_measures
 from riskmodel.schema import Scenario
 from riskmodel.world import build_world

@@ -32,61 +32,65 @@ from functools import partial
 import mesa
 import numpy as np
 
+from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
-from riskmodel.abm.choices import Changes, LossWeights, evaluate_changes, option_costs
+from riskmodel.abm.choices import option_costs
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DailyEngine, DayEvents
+from riskmodel.abm.day import DaySchedule
+from riskmodel.abm.fiscal_year import FiscalYear
+from riskmodel.abm.investment import Investment
 from riskmodel.abm.outsourcing import outsourcing_rates
+from riskmodel.abm.parameters import lever_overrides
+from riskmodel.abm.reporters import AGENT_REPORTERS, DAILY_ATTRIBUTES, DAILY_SERIES, YEARLY_FIGURES, figure
 from riskmodel.abm.rules import Rules
 from riskmodel.abm.streams import AGENTS, ATTACKERS, ENGINE, OUTSOURCING, PROPENSITY, SETUP, stream
-from riskmodel.abm.tally import tally_day
 from riskmodel.abm.targets import BasicPlans
 from riskmodel.abm.valuation import by_sector, event_values, expected_reach
-from riskmodel.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.errors import InputError
 from riskmodel.measures import Protection, effect_products, no_measures
+from riskmodel.portfolio import load_portfolio
 from riskmodel.schema import THREAT_KINDS
-from riskmodel.world import SERVICE_KINDS, World
+from riskmodel.world import SERVICE_KINDS, World, load_world, with_overrides
 
 NEVER = np.iinfo(np.int64).max
-FY_MEANS = ("anxious_share", "anxiety_index", "infected_share", "hygiene")
-DAILY_ATTRIBUTES = {"true_failures": "day_true", "reported_failures": "day_reported", "loss": "day_loss"}
-DAILY_SERIES = {
-    "true_failures": "IT failures that day, by sector and threat",
-    "reported_failures": "IT failures reported to the ministries that day, by sector and threat",
-    "loss": "losses that day by sector and layer (direct, users, economy, economy_external), yen",
-    "attack_attempts": "attackers' attempts a year at that day's aim, by sector (cyber threats)",
-    "mandatory_measures": "measures mandatory in a sector's standard, summed over sectors",
-    "recommended_measures": "measures recommended but not mandatory, summed over sectors",
-    "compliance": "operators' mean share of their sector's mandatory measures in place",
-    "security_spend": "operators' spending on measures in place, yen a year",
-    "botnet_size": "bots available to attackers, worldwide",
-    "infected_share": "share of the individuals' machines infected (user-weighted)",
-    "hygiene": "share of individuals practising good security hygiene (user-weighted)",
-    "anxiety_index": "IT-anxiety index (user-weighted mean)",
-    "anxious_share": "share of individuals anxious about using IT",
-    "ceptoar_share": "share of operators that are members of a working CEPTOAR",
-    "alerted_operators": "operators on information-sharing alert for the next day",
-}
 
 
-def _figure(name: str, model: CriticalInfrastructureModel) -> object:
-    """A fiscal-year figure for the yearly DataCollector."""
-    return model.year_figures[name]
-
-
-class CriticalInfrastructureModel(mesa.Model):
+class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Model):
     """Japan's critical infrastructure, day by day, from the scenario's first fiscal year.
 
     ``world`` is a compiled scenario with ``[abm]`` tables; ``in_place[operator, option]``
     the measures in place at the start (default none: the FY2006 starting point);
     ``fiscal_years`` how many years to run (default the scenario's horizon).
+
+    It can also be built from scalar parameters, Mesa's convention, so that
+    ``mesa.batch_run`` and SolaraViz can drive it: leave ``world`` out and name a
+    ``scenario`` (a file or packaged name; default the packaged one), a ``portfolio`` file,
+    and levers by the names of :data:`~riskmodel.abm.parameters.LEVERS` (``blame=2.0``,
+    ``information_sharing=False``), which set the scenario's fields as overrides do. (Give
+    ``mesa.batch_run`` a ``max_steps`` of at least ``365 * fiscal_years``: its default of
+    1,000 days would cut a run short.)
     """
 
     def __init__(
-        self, world: World, in_place: np.ndarray | None = None, fiscal_years: int | None = None, seed: int = 0
+        self,
+        world: World | None = None,
+        in_place: np.ndarray | None = None,
+        fiscal_years: int | None = None,
+        seed: int = 0,
+        *,
+        scenario: str | None = None,
+        portfolio: str | None = None,
+        **levers: object,
     ):
+        if world is None:
+            world = load_world(scenario)
+        elif scenario is not None:
+            raise ValueError("give a world or a scenario, not both")
+        world = with_overrides(world, lever_overrides(levers))
+        if portfolio is not None:
+            in_place = load_portfolio(portfolio, world)
         settings = world.scenario.abm
         if settings is None:
             raise InputError(world.path or "<scenario>", "abm", "(missing)", "the [abm] tables of the agent model")
@@ -245,7 +249,7 @@ class CriticalInfrastructureModel(mesa.Model):
             model_reporters={name: DAILY_ATTRIBUTES.get(name, name) for name in DAILY_SERIES}
         )
         self.yearly = mesa.DataCollector(
-            model_reporters={name: partial(_figure, name) for name in YEARLY_FIGURES},
+            model_reporters={name: partial(figure, name) for name in YEARLY_FIGURES},
             agenttype_reporters=AGENT_REPORTERS,
         )
 
@@ -399,255 +403,3 @@ class CriticalInfrastructureModel(mesa.Model):
             attacker = self._attacker_list[k]
             attacker.successes += 1
             attacker.payoff += float(worth[attacker.values][row])
-
-    # --- the day --------------------------------------------------------------------------
-    def step(self) -> None:
-        """One day."""
-        if self.day % DAYS_PER_YEAR == 0:
-            self._begin_year()
-        if self.settings.attackers.enabled and self.day % self.settings.attackers.replan_days == 0:
-            self._replan()
-        self._absorb(self.engine.run_day(self.day))
-        tomorrow = self.day + 1
-        due = self._alerts_changed | (self._alert_ends <= tomorrow)
-        if due.any():
-            self._apply_operator_factors(tomorrow, np.flatnonzero(due))
-        self._update_daily_figures()
-        self.datacollector.collect(self)
-        self.day = tomorrow
-        if self.day % DAYS_PER_YEAR == 0:
-            self._end_year()
-        self.running = self.day < self.total_days
-
-    def _absorb(self, events: DayEvents) -> None:
-        """Let a day's failures reach the agents.
-
-        The agents' draws of the day are one per operator for each decision (hide, share,
-        whose attack), taken whatever the day's events, so a change in one operator's
-        failures leaves the others' decisions as they were.
-        """
-        world, abm = self.world, self.settings
-        hide, share, credit = self.rng.random((3, len(world.operators)))
-        o = events.operator
-        reported = np.zeros(len(events), dtype=bool)
-        tally_day(
-            events.sector, events.threat, o, events.region, events.persons, events.duration_hours,
-            events.direct, events.users, events.economy, events.economy_external, hide[o], self.hide_probability,
-            abm.concealment.public_persons, abm.concealment.enabled, self._public, self._continuous,
-            world.delay_hours, self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
-            self.day_loss, self.op_failures, self.op_loss, self._outage_hours, self._leaks, reported,
-        )  # fmt: skip
-        if abm.information_sharing.enabled:
-            shared = (
-                reported
-                & self.member[o]
-                & self._shareable[events.threat]
-                & (share[o] < abm.information_sharing.share_probability)
-            )
-            for row in np.flatnonzero(shared):
-                self._alert(int(events.sector[row]), int(events.threat[row]))
-        self._credit_attackers(events, credit[o])
-        self.fy_true += self.day_true
-        self.fy_reported += self.day_reported
-        self.fy_loss += self.day_loss
-        self.cohorts.step(self._outage_hours, self._leaks)
-        botnet = self.foreign_bots + self.cohorts.bots()
-        self.ddos_capacity = (botnet / abm.botnet.bots) ** abm.botnet.ddos_elasticity
-
-    def _alert(self, sector: int, threat: int) -> None:
-        """A member shared an incident: the CEPTOAR's members (every CEPTOAR's, once the
-        Council works) are on guard against that threat from tomorrow for ``alert_days``."""
-        recipients = self.member if self.council else self.member & (self.world.operators.sector == sector)
-        self.alert_until[recipients, threat] = self.day + 1 + self.settings.information_sharing.alert_days
-        self._alerts_changed[threat] = True
-
-    def _update_standing_figures(self) -> None:
-        """Figures that change only when measures, standards or CEPTOARs change."""
-        ops = self.world.operators
-        in_force = self.mandatory_in_force[ops.sector]
-        required = in_force.sum(axis=1)
-        met = (self.held() & in_force).sum(axis=1)
-        compliance = np.where(required > 0, met / np.maximum(required, 1), 1.0)
-        self.compliance = float(compliance.mean()) if compliance.size else 1.0
-        self.security_spend = float(np.sum(self.option_cost * self.in_place))
-        self.mandatory_measures = int(self.mandatory_in_force.sum())
-        self.recommended_measures = int((self.recommended & ~self.mandatory_in_force).sum())
-        working = self.member & self.ceptoar_active[ops.sector]
-        self.ceptoar_share = float(working.mean()) if working.size else 0.0
-
-    def _update_daily_figures(self, accumulate: bool = True) -> None:
-        """The individuals' figures and the alerts, each day."""
-        cohorts = self.cohorts
-        self.botnet_size = self.foreign_bots + cohorts.bots()
-        self.infected_share = cohorts.mean(cohorts.infected)
-        self.hygiene = cohorts.mean(cohorts.hygiene)
-        self.anxiety_index = cohorts.mean(cohorts.index)
-        self.anxious_share = cohorts.mean(cohorts.anxious)
-        self.alerted_operators = int((self.alert_until > self.day + 1).any(axis=1).sum())
-        if accumulate:
-            for name in FY_MEANS:
-                self._fy_sums[name] = self._fy_sums.get(name, 0.0) + getattr(self, name)
-
-    def fy_mean(self, name: str) -> float:
-        """Mean of a daily figure over the fiscal year's days so far."""
-        days = self.day % DAYS_PER_YEAR or DAYS_PER_YEAR
-        return self._fy_sums.get(name, math.nan) / days
-
-    # --- the fiscal year -----------------------------------------------------------------------
-    def _begin_year(self) -> None:
-        self.fiscal_year = self.start_year + self.day // DAYS_PER_YEAR
-        self.ministries.do("plan_year", self.fiscal_year)
-        self.engine.new_year(self.fiscal_year)
-        self._apply_operator_factors(self.day)
-        for counter in (self.fy_true, self.fy_reported, self.fy_loss, self.op_failures, self.op_loss):
-            counter[:] = 0
-        self._fy_sums = {}
-        self.attackers.do("reset_year")
-        self.mandatory_in_force = self.mandatory.copy()
-        self._update_standing_figures()
-        self._in_force = {
-            "mandatory": self.mandatory_in_force.copy(),
-            "mandatory_measures": self.mandatory_in_force.sum(axis=1),
-            "recommended_measures": (self.recommended & ~self.mandatory_in_force).sum(axis=1),
-            "compliance": self.compliance,
-            "security_spend": self.security_spend,
-            "ceptoar_share": self.ceptoar_share,
-        }
-
-    def _end_year(self) -> None:
-        fiscal_year = self.fiscal_year
-        self.cabinet_centre.evaluate(fiscal_year)
-        self.ministries.do("review", fiscal_year)
-        self.year_figures = self._year_figures(fiscal_year)
-        self.yearly.collect(self)
-        if self.settings.operators.enabled:
-            self._invest()
-
-    def _year_figures(self, fiscal_year: int) -> dict[str, object]:
-        targets = self.targets.failures.get(fiscal_year)
-        missed = np.zeros(self.world.n_sectors, dtype=bool)
-        for ministry in self.ministries:
-            for sector, flag in ministry.missed.items():
-                missed[sector] = flag
-        return {
-            "fiscal_year": fiscal_year,
-            "true_failures": self.fy_true.copy(),
-            "reported_failures": self.fy_reported.copy(),
-            "loss": self.fy_loss.copy(),
-            "failures_per_operator": self.fy_reported.sum(axis=1) / np.maximum(self.sector_size, 1),
-            "failures_target": targets.copy() if targets is not None else np.full(self.world.n_sectors, np.nan),
-            "target_missed": missed,
-            "anxious_target": self.targets.anxious.get(fiscal_year, math.nan),
-            **{name: self.fy_mean(name) for name in FY_MEANS},
-            "botnet_size": self.botnet_size,
-            "attack_attempts": self.attack_attempts.copy(),
-            **self._in_force,
-        }
-
-    # --- investment ---------------------------------------------------------------------------
-    def _invest(self) -> None:
-        """Operators comply, drop what does not pay, and adopt what pays, by their own weights.
-
-        Changes are valued for every operator once; after that only the operators whose
-        measures changed are valued again, since nothing else moves another's values.
-        """
-        world = self.world
-        weights = LossWeights(1.0, self.settings.operators.users_weight, 0.0)
-        options = np.arange(world.catalogue.n_options)
-        self.compliance_draws = self.rng.random((len(world.operators), len(world.catalogue.measure_ids)))
-
-        def value(rows: np.ndarray) -> Changes:
-            return evaluate_changes(world, self.values, self.operator_rates(), self.in_place, rows, options, weights)
-
-        changes = value(np.arange(len(world.operators)))
-
-        def decide(method: str, flagged: np.ndarray) -> bool:
-            """Let the flagged operators decide; value again those whose measures changed."""
-            concerned = self.operators.select(lambda agent: flagged[agent.index])
-            moved = concerned.map(method, changes)
-            movers = np.array([a.index for a, m in zip(concerned, moved, strict=True) if m], dtype=np.int64)
-            if movers.size:
-                fresh = value(movers)
-                for name in ("adds", "loss_removed", "cost_added"):
-                    getattr(changes, name)[:, movers] = getattr(fresh, name)
-            return bool(movers.size)
-
-        decide("comply", (self.mandatory[world.operators.sector] & ~self.held()).any(axis=1))
-        # a voluntary measure that now costs more than it removes for the operator
-        unpaid = ~changes.adds & (changes.cost_added < 0) & (changes.loss_removed > changes.cost_added)
-        decide("reconsider", unpaid.any(axis=0))
-        for _ in range(len(world.catalogue.measure_ids)):
-            if not decide("adopt", self.adoptable(changes).any(axis=0)):
-                break
-        self._set_protection()
-        self._apply_operator_factors(self.day)
-        self._update_standing_figures()
-
-    def adoptable(self, changes: Changes, operator: int | None = None) -> np.ndarray:
-        """``[option, operator]`` (or ``[option]`` for one ``operator``): the options an
-        operator would adopt by its own cost-benefit - recommended for its sector, not in
-        place, affordable within its budget, and removing at least ``adoption_ratio`` times
-        their cost in its own expected loss. (The catalogue's rules are checked when it
-        adopts.)"""
-        ops = self.world.operators
-        spec = self.settings.operators
-        rows = slice(None) if operator is None else operator
-        spent = np.sum(self.option_cost[rows] * self.in_place[rows], axis=-1)
-        room = spec.budget_revenue_share * ops.revenue[rows] - spent
-        gain, cost = changes.loss_removed[:, rows], changes.cost_added[:, rows]
-        recommended = self.recommended[ops.sector[rows]][..., self.rules.option_measure[changes.options]].T
-        return changes.adds[:, rows] & (cost > 0) & (cost <= room) & (gain >= spec.adoption_ratio * cost) & recommended
-
-
-YEARLY_FIGURES = {
-    "fiscal_year": "fiscal year",
-    "true_failures": "IT failures, by sector and threat",
-    "reported_failures": "IT failures reported to the ministries, by sector and threat",
-    "loss": "losses by sector and layer (direct, users, economy, economy_external), yen",
-    "failures_per_operator": "reported failures per operator, by sector (the Basic Plan's indicator)",
-    "failures_target": "the Basic Plan's target for reported failures per operator, by sector",
-    "target_missed": "whether the sector missed its target",
-    "anxious_target": "the Basic Plan's target for the anxious share",
-    "anxious_share": "share of individuals anxious about using IT (mean over the year)",
-    "anxiety_index": "IT-anxiety index (mean over the year)",
-    "infected_share": "share of machines infected (mean over the year)",
-    "hygiene": "share practising good hygiene (mean over the year)",
-    "botnet_size": "bots at the year's end",
-    "attack_attempts": "attackers' attempts a year by sector at the year's end",
-    "mandatory": "which measures are mandatory in each sector's standard, in force during the year",
-    "mandatory_measures": "mandatory measures by sector, in force during the year",
-    "recommended_measures": "recommended (not mandatory) measures by sector, in force during the year",
-    "compliance": "operators' mean compliance with the mandatory measures in force, at the year's start",
-    "security_spend": "operators' spending on measures during the year, yen",
-    "ceptoar_share": "share of operators in a working CEPTOAR during the year",
-}
-
-MINISTRY_REPORTERS = {
-    name: name for name in ("ministry_id", "mandatory_measures", "recommended_measures", "targets_missed")
-}
-AGENT_REPORTERS = {
-    Operator: {
-        name: name
-        for name in (
-            "sector_id",
-            "region_id",
-            "measures",
-            "mandatory_in_place",
-            "compliance",
-            "security_spend",
-            "true_failures",
-            "reported_failures",
-            "loss",
-            "hide_probability",
-            "ceptoar_member",
-            "exercised",
-        )
-    },
-    Ministry: MINISTRY_REPORTERS,
-    CabinetCentre: MINISTRY_REPORTERS,
-    Attacker: {name: name for name in ("kind", "origin", "attempts_per_year", "successes", "payoff")},
-    Individual: {
-        name: name
-        for name in ("region_id", "age_band", "users", "hygiene", "infected_share", "anxiety_index", "anxious_share")
-    },
-}

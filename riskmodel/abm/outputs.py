@@ -5,7 +5,7 @@ with a description per column, so that downstream tools can rely on names, types
 units:
 
 * ``model_timeseries.parquet``: one row per day and series value, in long form (``variable``
-  names a series of :data:`riskmodel.abm.model.DAILY_SERIES`; ``sector``, ``threat`` and
+  names a series of :data:`riskmodel.abm.reporters.DAILY_SERIES`; ``sector``, ``threat`` and
   ``layer`` are set where the series is broken down by them);
 * ``agents_yearly.parquet``: one row per agent and fiscal year, with the columns of its kind
   (the others null).
@@ -26,9 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
-from riskmodel.abm.model import DAILY_SERIES, YEARLY_FIGURES, CriticalInfrastructureModel
-from riskmodel.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
+from riskmodel.abm.model import CriticalInfrastructureModel
+from riskmodel.abm.reporters import DAILY_SERIES, YEARLY_FIGURES
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.outputs import described
 from riskmodel.plots import plot_abm
@@ -38,7 +39,7 @@ TIMESERIES_SCHEMA = pa.schema(
         described("day", pa.int32(), "day of the run, 0-based"),
         described("date", pa.date32(), "calendar date (fiscal years start on 1 April; 365 days each)"),
         described("fiscal_year", pa.int16(), "fiscal year"),
-        described("variable", pa.string(), "series name (see riskmodel.abm.model.DAILY_SERIES)"),
+        described("variable", pa.string(), "series name (see riskmodel.abm.reporters.DAILY_SERIES)"),
         described("sector", pa.string(), "sector, for series by sector", nullable=True),
         described("threat", pa.string(), "threat, for series by threat", nullable=True),
         described("layer", pa.string(), "loss layer, for losses", nullable=True),
@@ -166,7 +167,7 @@ def agents_table(model: CriticalInfrastructureModel) -> pa.Table:
 YEARLY_SCHEMA = pa.schema(
     [
         described("fiscal_year", pa.int16(), "fiscal year"),
-        described("variable", pa.string(), "figure name (see riskmodel.abm.model.YEARLY_FIGURES)"),
+        described("variable", pa.string(), "figure name (see riskmodel.abm.reporters.YEARLY_FIGURES)"),
         described("sector", pa.string(), "sector, for figures by sector", nullable=True),
         described("threat", pa.string(), "threat, for figures by threat", nullable=True),
         described("layer", pa.string(), "loss layer, for losses", nullable=True),

@@ -1,0 +1,90 @@
+"""What the agent model records: the daily series, the fiscal-year figures and the agents'
+records, each named and described once (Mesa ``DataCollector`` reporters)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
+
+if TYPE_CHECKING:
+    from riskmodel.abm.model import CriticalInfrastructureModel
+
+FY_MEANS = ("anxious_share", "anxiety_index", "infected_share", "hygiene")
+DAILY_ATTRIBUTES = {"true_failures": "day_true", "reported_failures": "day_reported", "loss": "day_loss"}
+DAILY_SERIES = {
+    "true_failures": "IT failures that day, by sector and threat",
+    "reported_failures": "IT failures reported to the ministries that day, by sector and threat",
+    "loss": "losses that day by sector and layer (direct, users, economy, economy_external), yen",
+    "attack_attempts": "attackers' attempts a year at that day's aim, by sector (cyber threats)",
+    "mandatory_measures": "measures mandatory in a sector's standard, summed over sectors",
+    "recommended_measures": "measures recommended but not mandatory, summed over sectors",
+    "compliance": "operators' mean share of their sector's mandatory measures in place",
+    "security_spend": "operators' spending on measures in place, yen a year",
+    "botnet_size": "bots available to attackers, worldwide",
+    "infected_share": "share of the individuals' machines infected (user-weighted)",
+    "hygiene": "share of individuals practising good security hygiene (user-weighted)",
+    "anxiety_index": "IT-anxiety index (user-weighted mean)",
+    "anxious_share": "share of individuals anxious about using IT",
+    "ceptoar_share": "share of operators that are members of a working CEPTOAR",
+    "alerted_operators": "operators on information-sharing alert for the next day",
+}
+
+
+def figure(name: str, model: CriticalInfrastructureModel) -> object:
+    """A fiscal-year figure for the yearly DataCollector."""
+    return model.year_figures[name]
+
+
+YEARLY_FIGURES = {
+    "fiscal_year": "fiscal year",
+    "true_failures": "IT failures, by sector and threat",
+    "reported_failures": "IT failures reported to the ministries, by sector and threat",
+    "loss": "losses by sector and layer (direct, users, economy, economy_external), yen",
+    "failures_per_operator": "reported failures per operator, by sector (the Basic Plan's indicator)",
+    "failures_target": "the Basic Plan's target for reported failures per operator, by sector",
+    "target_missed": "whether the sector missed its target",
+    "anxious_target": "the Basic Plan's target for the anxious share",
+    "anxious_share": "share of individuals anxious about using IT (mean over the year)",
+    "anxiety_index": "IT-anxiety index (mean over the year)",
+    "infected_share": "share of machines infected (mean over the year)",
+    "hygiene": "share practising good hygiene (mean over the year)",
+    "botnet_size": "bots at the year's end",
+    "attack_attempts": "attackers' attempts a year by sector at the year's end",
+    "mandatory": "which measures are mandatory in each sector's standard, in force during the year",
+    "mandatory_measures": "mandatory measures by sector, in force during the year",
+    "recommended_measures": "recommended (not mandatory) measures by sector, in force during the year",
+    "compliance": "operators' mean compliance with the mandatory measures in force, at the year's start",
+    "security_spend": "operators' spending on measures during the year, yen",
+    "ceptoar_share": "share of operators in a working CEPTOAR during the year",
+}
+
+MINISTRY_REPORTERS = {
+    name: name for name in ("ministry_id", "mandatory_measures", "recommended_measures", "targets_missed")
+}
+AGENT_REPORTERS = {
+    Operator: {
+        name: name
+        for name in (
+            "sector_id",
+            "region_id",
+            "measures",
+            "mandatory_in_place",
+            "compliance",
+            "security_spend",
+            "true_failures",
+            "reported_failures",
+            "loss",
+            "hide_probability",
+            "ceptoar_member",
+            "exercised",
+        )
+    },
+    Ministry: MINISTRY_REPORTERS,
+    CabinetCentre: MINISTRY_REPORTERS,
+    Attacker: {name: name for name in ("kind", "origin", "attempts_per_year", "successes", "payoff")},
+    Individual: {
+        name: name
+        for name in ("region_id", "age_band", "users", "hygiene", "infected_share", "anxiety_index", "anxious_share")
+    },
+}
