@@ -109,8 +109,7 @@ def effect_products(world: World, in_place: np.ndarray) -> EffectProducts:
 
 def annual_cost(world: World, in_place: np.ndarray) -> np.ndarray:
     """Yen a year each operator spends on the options it has in place."""
-    cat = world.catalogue
-    per_option = cat.cost_fixed[None, :] + cat.cost_revenue_share[None, :] * world.operators.revenue[:, None]
+    per_option = world.catalogue.option_costs(world.operators.revenue)
     return (np.asarray(in_place, dtype=float) * per_option).sum(axis=1)
 
 

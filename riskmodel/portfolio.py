@@ -2,7 +2,8 @@
 
 A portfolio names, for each sector, measures as ``"id"`` (its first level) or
 ``"id:level"``; every operator of the sector then has them. ``riskmodel simulate
---portfolio`` reads them.
+--portfolio`` reads them; :func:`write_portfolio` writes one (the optimiser's are written
+that way).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 from riskmodel.errors import InputError
 from riskmodel.measures import no_measures
@@ -36,7 +38,6 @@ def _option_index(world: World, entry: str, path: Path, field: str) -> int:
 
 def sector_options(world: World, portfolio: Portfolio, path: Path) -> dict[int, list[int]]:
     """Sector index -> chosen option indices, with every rule of the catalogue checked."""
-    scenario = world.scenario
     chosen: dict[int, list[int]] = {}
     for sector_id, spec in portfolio.sectors.items():
         if sector_id not in world.sector_ids or not world.critical[world.sector_ids.index(sector_id)]:
@@ -46,19 +47,21 @@ def sector_options(world: World, portfolio: Portfolio, path: Path) -> dict[int, 
         options = []
         for i, entry in enumerate(spec.measures):
             options.append(_option_index(world, entry, path, f"sectors.{sector_id}.measures[{i}]"))
-        measures = [world.catalogue.option_measure[o] for o in options]
-        names = {scenario.measures[m].id for m in measures}
+        cat = world.catalogue
+        measures = [int(cat.option_measure[o]) for o in options]
+        held = np.zeros(len(cat.measure_ids), dtype=bool)
+        held[measures] = True
         for i, m in enumerate(measures):
             field = f"sectors.{sector_id}.measures[{i}]"
-            measure = scenario.measures[m]
             if measures.count(m) > 1:
                 raise InputError(path, field, spec.measures[i], "each measure at most once (one level)")
-            for need in measure.requires:
-                if need not in names:
-                    raise InputError(path, field, spec.measures[i], f"its prerequisite {need!r} in the same sector")
-            for clash in measure.excludes:
-                if clash in names:
-                    raise InputError(path, field, spec.measures[i], f"not together with {clash!r}")
+            missing = np.flatnonzero(cat.requires[m] & ~held)
+            if missing.size:
+                need = cat.measure_ids[missing[0]]
+                raise InputError(path, field, spec.measures[i], f"its prerequisite {need!r} in the same sector")
+            clashes = np.flatnonzero(cat.excludes[m] & held)
+            if clashes.size:
+                raise InputError(path, field, spec.measures[i], f"not together with {cat.measure_ids[clashes[0]]!r}")
         chosen[world.sector_ids.index(sector_id)] = options
     return chosen
 
@@ -78,3 +81,15 @@ def load_portfolio(path: str | Path, world: World) -> np.ndarray:
     path = Path(path)
     portfolio = validate_model(Portfolio, read_toml(path), path)
     return in_place_matrix(world, sector_options(world, portfolio, path))
+
+
+def write_portfolio(path: str | Path, portfolio: dict[str, list[str]], name: str = "portfolio",
+                    description: str = "") -> None:  # fmt: skip
+    """Write a portfolio file: ``portfolio`` maps a sector id to its entries (``"id"`` or
+    ``"id:level"``, as :data:`~riskmodel.world.Catalogue.option_labels` names them)."""
+    document = {
+        "name": name,
+        "description": description,
+        "sectors": {sector: {"measures": list(measures)} for sector, measures in portfolio.items()},
+    }
+    Path(path).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -84,10 +84,19 @@ class Catalogue:
     cascade: np.ndarray
     detection: np.ndarray
     direct: np.ndarray
+    option_labels: tuple[str, ...]  # portfolio-file entries: "measure", or "measure:level" when it has levels
+    requires: np.ndarray  # [measure, measure] bool: the first needs the second in place
+    excludes: np.ndarray  # [measure, measure] bool, symmetric: never in place together
+    mandatory: np.ndarray  # [sector, measure] bool: required by the sector's supervising ministry
+    recommended: np.ndarray  # [sector, measure] bool: recommended (mandatory ones included)
 
     @property
     def n_options(self) -> int:
         return int(self.option_measure.size)
+
+    def option_costs(self, revenue: np.ndarray) -> np.ndarray:
+        """Annual cost in yen of each option for operators of the given revenues: ``[row, option]``."""
+        return self.cost_fixed[None, :] + self.cost_revenue_share[None, :] * np.asarray(revenue)[:, None]
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,34 @@ def _catalogue(scenario: Scenario) -> Catalogue:
             for name, values in effects.items():
                 values.append(getattr(spec.effects, name))
     index = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    measure_index = {m.id: i for i, m in enumerate(scenario.measures)}
+    n = len(measure_index)
+    requires = np.zeros((n, n), dtype=bool)
+    excludes = np.zeros((n, n), dtype=bool)
+    for i, measure in enumerate(scenario.measures):
+        for name in measure.requires:
+            requires[i, measure_index[name]] = True
+        for name in measure.excludes:
+            excludes[i, measure_index[name]] = excludes[measure_index[name], i] = True
+    sector_index = {s.id: i for i, s in enumerate(scenario.sectors)}
+    mandatory = np.zeros((len(sector_index), n), dtype=bool)
+    recommended = np.zeros_like(mandatory)
+    for ministry in scenario.ministries:
+        rows_of = [sector_index[s] for s in ministry.sectors]
+        for name in ministry.recommended:
+            recommended[rows_of, measure_index[name]] = True
+        for name in ministry.mandatory:
+            mandatory[rows_of, measure_index[name]] = True
+    levels = np.bincount(index[:, 0], minlength=n)
+    labels = tuple(
+        f"{scenario.measures[m].id}:{level}" if levels[m] > 1 else scenario.measures[m].id for m, level in index
+    )
     return Catalogue(
+        option_labels=labels,
+        requires=requires,
+        excludes=excludes,
+        mandatory=mandatory,
+        recommended=recommended | mandatory,
         measure_ids=[m.id for m in scenario.measures],
         option_measure=index[:, 0].copy(),
         option_level=index[:, 1].copy(),

@@ -25,7 +25,7 @@ SPECS = {
         "optimize", size=150, seed=2,
         options={"mode": "sector", "sector": "aviation", "fn": False, "eval_years": 500, "replications": 0,
                  "frontier_points": 0},
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -118,7 +118,8 @@ def test_progress_speaks_one_protocol(results):
 
 
 def test_summary_files_carry_the_provenance(results, tmp_path):
-    for kind, name in (("simulate", "summary.json"), ("abm", "abm_summary.json"), ("optimize", "optimize_summary.json")):
+    names = {"simulate": "summary.json", "abm": "abm_summary.json", "optimize": "optimize_summary.json"}
+    for kind, name in names.items():
         folder = tmp_path / kind
         folder.mkdir()
         assert name in write_files(results[kind], folder)
@@ -160,7 +161,7 @@ def test_bad_specs_name_their_field(data, field, expected):
 
 
 def test_bad_runs_name_their_field_before_any_work(tmp_path):
-    with pytest.raises(InputError, match="options.sector"):
+    with pytest.raises(InputError, match=r"options\.sector"):
         run(RunSpec("optimize", options={"mode": "sector"}))
     with pytest.raises(InputError, match="portfolio"):
         run(RunSpec("optimize", portfolio=str(tmp_path / "p.toml")))

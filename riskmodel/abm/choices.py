@@ -48,12 +48,6 @@ class Changes:
     cost_added: np.ndarray
 
 
-def option_costs(world: World, rows: np.ndarray) -> np.ndarray:
-    """Annual cost in yen of each option at each of the operators ``rows``: ``[row, option]``."""
-    cat = world.catalogue
-    return cat.cost_fixed[None, :] + cat.cost_revenue_share[None, :] * world.operators.revenue[rows, None]
-
-
 def weighted_loss(
     world: World, values: EventValues, rate: np.ndarray, in_place: np.ndarray, weights: LossWeights
 ) -> np.ndarray:
@@ -93,7 +87,7 @@ def evaluate_changes(
     sub_rate = rate[rows]
     before = weighted_loss(world, sub, sub_rate, current, weights)
     after = weighted_loss(world, sub, sub_rate, toggled, weights)
-    costs = option_costs(world, rows)
+    costs = world.catalogue.option_costs(world.operators.revenue[rows])
     cost_before = (current * costs).sum(axis=1)
     cost_after = (toggled * costs[None]).sum(axis=2)
     return Changes(

@@ -34,7 +34,6 @@ import numpy as np
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
-from riskmodel.abm.choices import option_costs
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DailyEngine, DayEvents
 from riskmodel.abm.day import DaySchedule
@@ -112,7 +111,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.engine = DailyEngine(world, partial(stream, seed, ENGINE))
         self.values = event_values(world)
         self.rules = Rules.of(world)
-        self.option_cost = option_costs(world, np.arange(n_ops))
+        self.option_cost = world.catalogue.option_costs(ops.revenue)
         self.sector_size = np.bincount(ops.sector, minlength=n_sectors)
         kinds = world.threats.kind
         self.cyber = kinds == THREAT_KINDS.index("cyber")
@@ -166,20 +165,10 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
 
     # --- set-up ---------------------------------------------------------------------------
     def _standards(self) -> None:
-        """Mandatory and recommended measures per sector, from the ministries' lists."""
-        world = self.world
-        index = {m: i for i, m in enumerate(world.catalogue.measure_ids)}
-        sector_index = {s: i for i, s in enumerate(world.sector_ids)}
-        shape = (world.n_sectors, len(index))
-        self.mandatory = np.zeros(shape, dtype=bool)
-        self.recommended = np.zeros(shape, dtype=bool)
-        for ministry in world.scenario.ministries:
-            rows = [sector_index[s] for s in ministry.sectors]
-            for name in ministry.recommended:
-                self.recommended[rows, index[name]] = True
-            for name in ministry.mandatory:
-                self.mandatory[rows, index[name]] = True
-        self.recommended |= self.mandatory
+        """Mandatory and recommended measures per sector, from the ministries' lists (the
+        model's own copies: the ministries change them)."""
+        self.mandatory = self.world.catalogue.mandatory.copy()
+        self.recommended = self.world.catalogue.recommended.copy()
         self.mandatory_in_force = self.mandatory.copy()  # as at the start of the fiscal year
 
     def _create_agents(self) -> None:

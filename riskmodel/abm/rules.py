@@ -27,14 +27,7 @@ class Rules:
     def of(cls, world: World) -> Rules:
         cat = world.catalogue
         n = len(cat.measure_ids)
-        index = {m: i for i, m in enumerate(cat.measure_ids)}
-        requires = np.zeros((n, n), dtype=bool)
-        excludes = np.zeros((n, n), dtype=bool)
-        for i, measure in enumerate(world.scenario.measures):
-            for name in measure.requires:
-                requires[i, index[name]] = True
-            for name in measure.excludes:
-                excludes[i, index[name]] = excludes[index[name], i] = True
+        requires, excludes = cat.requires, cat.excludes
         depth = np.zeros(n, dtype=np.int64)
         for _ in range(n):  # prerequisites first: the longest chain below each measure
             deeper = np.array([1 + depth[requires[m]].max() if requires[m].any() else 0 for m in range(n)])

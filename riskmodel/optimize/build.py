@@ -113,38 +113,15 @@ class _Chains:
 
 
 def _catalogue_arrays(world: World) -> dict[str, object]:
-    """Options, measures and rules of the catalogue, and who must have what."""
-    scenario, cat = world.scenario, world.catalogue
-    measure_index = {m: i for i, m in enumerate(cat.measure_ids)}
-    labels = []
-    for j in range(cat.n_options):
-        name = cat.measure_ids[cat.option_measure[j]]
-        several = np.sum(cat.option_measure == cat.option_measure[j]) > 1
-        labels.append(f"{name}:{cat.option_level[j]}" if several else name)
-    requires = [(measure_index[m.id], measure_index[r]) for m in scenario.measures for r in m.requires]
-    excludes = sorted(
-        {tuple(sorted((measure_index[m.id], measure_index[e]))) for m in scenario.measures for e in m.excludes}
-    )
+    """Options, measures and rules of the catalogue (as the compiled world has them)."""
+    cat = world.catalogue
     return {
-        "option_labels": tuple(labels),
+        "option_labels": cat.option_labels,
         "option_measure": cat.option_measure.copy(),
         "measure_ids": tuple(cat.measure_ids),
-        "requires": np.array(requires, dtype=np.int64).reshape(-1, 2),
-        "excludes": np.array(excludes, dtype=np.int64).reshape(-1, 2),
+        "requires": np.argwhere(cat.requires).astype(np.int64).reshape(-1, 2),
+        "excludes": np.argwhere(np.triu(cat.excludes)).astype(np.int64).reshape(-1, 2),
     }
-
-
-def _mandatory(world: World, sectors: list[int]) -> np.ndarray:
-    """[sector, measure]: measures a supervising ministry made mandatory for the sector."""
-    cat = world.catalogue
-    mandatory = np.zeros((len(sectors), len(cat.measure_ids)), dtype=bool)
-    for ministry in world.scenario.ministries:
-        for sector_id in ministry.sectors:
-            s = world.sector_ids.index(sector_id)
-            if s in sectors:
-                for measure in ministry.mandatory:
-                    mandatory[sectors.index(s), cat.measure_ids.index(measure)] = True
-    return mandatory
 
 
 def _costs(world: World, sectors: list[int]) -> np.ndarray:
@@ -335,7 +312,7 @@ def _build(
     instance = Instance(
         sector_ids=tuple(world.sector_ids[s] for s in sectors),
         **_catalogue_arrays(world),  # type: ignore[arg-type]
-        mandatory=_mandatory(world, sectors),
+        mandatory=world.catalogue.mandatory[sectors],
         cost=_costs(world, sectors),
         factors=np.array(factors.vectors).reshape(-1, world.catalogue.n_options),
         factor_names=tuple(factors.names),

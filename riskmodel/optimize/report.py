@@ -13,10 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tomli_w
 
 from riskmodel.optimize.analysis import ExternalityPrice, frontier_level, total_cvar
 from riskmodel.optimize.run import OptimizationResult
+from riskmodel.portfolio import write_portfolio
 
 
 def _plain(value: object) -> object:
@@ -149,15 +149,6 @@ def summary(result: OptimizationResult) -> dict[str, object]:
     return _plain(document)  # type: ignore[return-value]
 
 
-def portfolio_document(portfolio: dict[str, list[str]], name: str, description: str) -> dict[str, object]:
-    """A portfolio file (the format :mod:`riskmodel.portfolio` reads)."""
-    return {
-        "name": name,
-        "description": description,
-        "sectors": {sector: {"measures": measures} for sector, measures in portfolio.items()},
-    }
-
-
 def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, float]], path: Path) -> None:
     """The frontier (lowest expected counted loss for each annual cost) and the CVaR of its
     portfolios, one line per problem, with the chosen optimum (star) and the cheapest
@@ -206,13 +197,12 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
     settings = result.settings
     name = f"optimize_{settings.mode}"
     description = f"riskmodel optimize --{settings.mode}: {settings.years} years, seed {settings.seed}"
-    document = portfolio_document(result.portfolio(), name, description)
-    (folder / "portfolio.toml").write_text(tomli_w.dumps(document), encoding="utf-8")
+    write_portfolio(folder / "portfolio.toml", result.portfolio(), name, description)
     written.append("portfolio.toml")
     if result.partial and all(p.solution.x is not None for p in result.partial):
         partial = OptimizationResult(result.world, settings, "optimal", result.partial).portfolio()
-        text = tomli_w.dumps(portfolio_document(partial, "optimize_partial", description + " (partial optima)"))
-        (folder / "portfolio_partial.toml").write_text(text, encoding="utf-8")
+        named = ("optimize_partial", description + " (partial optima)")
+        write_portfolio(folder / "portfolio_partial.toml", partial, *named)
         written.append("portfolio_partial.toml")
     if result.frontier is not None:
         result.frontier.to_csv(folder / "frontier.csv", index=False)
