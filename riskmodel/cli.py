@@ -320,8 +320,12 @@ def optimize(
 
     Modes: --sector ID (one sector, its own losses: direct and its users'), --partial
     (every sector alone that way) or --society (the default: all sectors jointly, every
-    loss layer, cascades included, compared with the partial optima). Exit status 3 when
-    no portfolio meets the bars within the budget (the reachable risk is printed).
+    loss layer, cascades included, compared with the partial optima). A scenario bar (an
+    F-N line, a sector's CVaR bar) that no portfolio meets at any cost is relaxed to the
+    lowest risk reachable plus 1%, and said so: the sector gets the cheapest portfolio
+    within 1% of its least-risk one. Exit status 3 only when what you asked for cannot be
+    met: a --budget too small for the bars, or a --cvar-max bar out of reach (the
+    reachable risk is printed).
     """
     options = {
         "mode": _mode(sector, partial, society), "sector": sector, "budget": budget, "cvar_level": cvar_level,
@@ -337,6 +341,9 @@ def optimize(
     result = run_result.detail
     if result.has_portfolio:
         _print_optimum(result)
+        for relaxation in result.relaxed:
+            where = "" if relaxation.problem == relaxation.bar else f" (the {relaxation.problem} problem)"
+            console.print(f"[bold]bar out of reach{where}[/bold]: {relaxation.sentence()}")
     else:
         what = "infeasible: no portfolio meets the bars within the budget" if result.status == "infeasible" else (
             "time limit: no feasible portfolio found in time")  # fmt: skip

@@ -92,17 +92,34 @@ def test_same_seed_same_summary_bytes(finance, tmp_path):
     assert (again / "portfolio.toml").read_bytes() == (out / "portfolio.toml").read_bytes()
 
 
-def test_infeasible_bars_exit_3_with_what_is_reachable(tmp_path):
-    """Finance's F-N line is out of the catalogue's reach: exit 3, no traceback, the
-    lowest reachable ratio on stderr, a summary saying so and no portfolio file."""
-    done = run("optimize", "--sector", "finance", "--years", "200", "--out", str(tmp_path))
+def test_an_unreachable_scenario_bar_is_relaxed_and_said(tmp_path):
+    """Finance's F-N line is out of the catalogue's reach: the run still answers (exit 0),
+    with the cheapest portfolio within 1% of the least-risk one, and says which bar and by
+    how much, on screen and in the summary."""
+    done = run("optimize", "--sector", "finance", "--years", "200", "--eval-years", "500", "--replications", "0",
+               "--frontier-points", "0", "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "finance: its F-N line cannot be met at any cost" in done.stdout.replace("\n", " ")
+    summary = json.loads((tmp_path / "optimize_summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["objective"] > 0
+    (relaxed,) = summary["relaxed_bars"]
+    assert relaxed["bar"] == "finance" and relaxed["kind"] == "fn" and relaxed["lowest_reachable"] > 1
+    assert relaxed["relaxed_to"] == pytest.approx(1.01 * relaxed["lowest_reachable"])
+    assert (tmp_path / "portfolio.toml").is_file()
+
+
+def test_a_bar_the_user_set_out_of_reach_exits_3_with_what_is_reachable(tmp_path):
+    """A CVaR bar of 1 yen, asked for on the command line, is never relaxed: exit 3, no
+    traceback, the lowest reachable CVaR on stderr, a summary saying so, no portfolio."""
+    done = run("optimize", "--sector", "finance", "--no-fn", "--cvar-level", "0.99", "--cvar-max", "1",
+               "--years", "200", "--out", str(tmp_path))  # fmt: skip
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    assert "infeasible" in done.stderr and "finance: F-N line unreachable at any cost" in done.stderr
+    assert "infeasible" in done.stderr and "finance: CVaR bar" in done.stderr
     summary = json.loads((tmp_path / "optimize_summary.json").read_text())
     assert summary["status"] == "infeasible" and summary["objective"] is None
     check = summary["infeasible"]["finance"]["checks"][0]
-    assert check["bar"] == "fn" and check["lowest_at_any_cost"] > 1
+    assert check["bar"] == "cvar" and check["lowest_at_any_cost"] > 1
     assert not (tmp_path / "portfolio.toml").exists()
 
 

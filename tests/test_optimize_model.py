@@ -23,6 +23,7 @@ from riskmodel.measures import protection
 from riskmodel.metrics import fn_curve, fn_exceeds
 from riskmodel.optimize import optimize
 from riskmodel.optimize.build import _trips_share, build_instance, build_instance_and_events, duration_credit
+from riskmodel.optimize.diagnose import diagnose
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
 from riskmodel.optimize.instance import DIRECT, ECONOMY, OWN_LAYERS, USERS, Bar
 from riskmodel.optimize.sample import draw_events
@@ -222,16 +223,25 @@ def test_mandatory_measures_over_the_budget_are_named():
     assert any(line.startswith("budget: the mandatory measures alone cost") for line in binding), binding
 
 
-def test_an_unreachable_fn_line_is_reported_with_the_lowest_reachable_ratio(japan):
+def test_an_unreachable_fn_line_is_relaxed_to_the_lowest_reachable_ratio(japan):
     """Finance's F-N line cannot be met with the catalogue at any cost (the engine, with
-    every measure in place, agrees): infeasible, with the lowest ratio reachable."""
-    result = optimize(japan, mode="sector", sector="finance", years=300)
-    assert result.status == "infeasible"
-    diagnosis = result.diagnoses["finance"]
+    every measure in place, agrees): the diagnosis finds the lowest ratio reachable, and the
+    answer is the cheapest portfolio within 1% of it."""
+    result = optimize(japan, mode="sector", sector="finance", years=300, replications=0, frontier_points=0,
+                      eval_years=300)  # fmt: skip
+    assert result.status == "optimal" and result.has_portfolio
+    (relaxed,) = result.relaxed
+    assert relaxed.bar == "finance" and relaxed.kind == "fn" and relaxed.limit == 1.0
+    original = result.problems[0].instance.replace(fn_limit=result.problems[0].instance.fn_limit / relaxed.relaxed_to)
+    diagnosis = diagnose(original, SolverOptions())
     check = next(c for c in diagnosis.checks if c.kind == "fn")
     assert check.verdict == "unreachable at any cost"
     assert 1.0 < check.any_cost <= check.within_budget < check.unmitigated
+    assert relaxed.reachable == pytest.approx(check.any_cost, rel=1e-9)
     assert any("finance: F-N line unreachable at any cost" in line for line in diagnosis.binding())
+    x = result.problems[0].solution.x
+    ratio = evaluate(original, x).fn_ratio[0]  # against the scenario's own line
+    assert check.any_cost * (1 - 1e-9) <= ratio <= relaxed.relaxed_to * (1 + 1e-9)
 
 
 def test_cvar_bars_hold_in_the_chosen_portfolio(japan, sample):

@@ -126,6 +126,12 @@ def summary(result: OptimizationResult) -> dict[str, object]:
         }
     if result.comparison is not None:
         document["comparison"] = _comparison(result.comparison, result.externality)
+    if result.relaxed:
+        document["relaxed_bars"] = [
+            {"problem": r.problem, "bar": r.bar, "kind": r.kind, "limit": r.limit, "lowest_reachable": r.reachable,
+             "relaxed_to": r.relaxed_to, "reading": r.sentence()}
+            for r in result.relaxed
+        ]  # fmt: skip
     if result.diagnoses:
         document["infeasible"] = {
             label: {

@@ -34,7 +34,7 @@ from riskmodel.optimize.analysis import (
     out_of_sample,
 )
 from riskmodel.optimize.build import build_instance
-from riskmodel.optimize.diagnose import Diagnosis, diagnose
+from riskmodel.optimize.diagnose import BarCheck, Diagnosis, diagnose
 from riskmodel.optimize.evaluate import evaluate
 from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.sample import EventSample, draw_events
@@ -54,6 +54,31 @@ class Problem:
     solution: Solution
 
 
+RELAX_TOLERANCE = 0.01  # an unreachable bar is relaxed to 1% above the lowest risk reachable
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """A bar of the scenario that no portfolio meets at any cost, and what it became: the
+    lowest value reachable, plus ``RELAX_TOLERANCE``, so that the sector gets the cheapest
+    portfolio within that tolerance of its least-risk one."""
+
+    problem: str  # the problem's label (a sector, or society)
+    bar: str  # the bar's label (a sector, or society)
+    kind: str  # "cvar" (yen) or "fn" (ratio of the F-N curve to its line)
+    limit: float  # the scenario's bar (an F-N line: 1.0, the line itself)
+    reachable: float  # the lowest value any portfolio reaches
+    relaxed_to: float
+
+    def sentence(self) -> str:
+        if self.kind == "fn":
+            return (f"{self.bar}: its F-N line cannot be met at any cost (at best {self.reachable:.2f}x the line); "
+                    f"the portfolio is the cheapest within {RELAX_TOLERANCE:.0%} of that")  # fmt: skip
+        return (f"{self.bar}: its CVaR bar of {self.limit / 1e9:,.2f} bn yen cannot be met at any cost (at best "
+                f"{self.reachable / 1e9:,.2f} bn yen, {self.reachable / self.limit:.2f}x the bar); the portfolio is "
+                f"the cheapest within {RELAX_TOLERANCE:.0%} of that")  # fmt: skip
+
+
 @dataclass
 class OptimizationResult:
     """Everything a run found; tables are pandas frames, money in yen a year."""
@@ -71,6 +96,7 @@ class OptimizationResult:
     gordon_loeb: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     externality: ExternalityPrice | None = None  # society mode: the comparison judged out of sample
+    relaxed: list[Relaxation] = field(default_factory=list)  # scenario bars no portfolio meets
 
     @property
     def has_portfolio(self) -> bool:
@@ -168,6 +194,53 @@ def _solve_all(pairs: list[tuple[str, Instance]], settings: Settings, progress: 
     return problems
 
 
+def _relaxed_instance(instance: Instance, checks: list[BarCheck]) -> Instance:
+    """``instance`` with each unreachable bar set to what is reachable, plus the tolerance."""
+    bars = list(instance.bars)
+    fn_limit = instance.fn_limit.copy()
+    for check in checks:
+        target = check.any_cost * (1.0 + RELAX_TOLERANCE)
+        if check.kind == "cvar":
+            b = next(b for b, bar in enumerate(bars) if bar.label == check.label)
+            bars[b] = replace(bars[b], cvar_max=target)
+        else:
+            fn_limit[instance.fn_sector == instance.sector_ids.index(check.label)] *= target
+    return instance.replace(bars=tuple(bars), fn_limit=fn_limit)
+
+
+def _answer_unreachable(
+    problems: list[Problem], settings: Settings, progress: Progress, stage: str
+) -> tuple[list[Problem], list[Relaxation], dict[str, Diagnosis]]:
+    """Where a problem is infeasible because a bar of the scenario cannot be met at any
+    cost, solve it again with that bar relaxed to the lowest risk reachable (plus the
+    tolerance), so the planner gets a portfolio for every sector. Bars the user set
+    (``cvar_max``) and budgets are never relaxed: their problems stay infeasible, with
+    their diagnosis."""
+    answered, relaxations, diagnoses = [], [], {}
+    for i, problem in enumerate(problems):
+        if problem.solution.status != "infeasible":
+            answered.append(problem)
+            continue
+        diagnosis = diagnose(problem.instance, settings.solver)
+        unreachable = [c for c in diagnosis.checks if c.verdict == "unreachable at any cost"
+                       and (c.kind == "fn" or settings.cvar_max is None)]  # fmt: skip
+        retry = None
+        if unreachable and not diagnosis.rules_conflict:
+            instance = _relaxed_instance(problem.instance, unreachable)
+            retry = Problem(problem.label, instance, solve(instance, options=settings.solver))
+        if retry is not None and retry.solution.status != "infeasible":
+            answered.append(retry)
+            relaxations += [
+                Relaxation(problem.label, c.label, c.kind, c.limit, c.any_cost, c.any_cost * (1 + RELAX_TOLERANCE))
+                for c in unreachable
+            ]
+        else:
+            answered.append(problem)
+            diagnoses[problem.label] = diagnosis
+        progress(stage, i + 1, len(problems))
+    return answered, relaxations, diagnoses
+
+
 def _status(problems: list[Problem]) -> str:
     statuses = {p.solution.status for p in problems}
     if "infeasible" in statuses:
@@ -212,18 +285,17 @@ def optimize(
     full = build_instance(world, sample)
     report("building", 1, 1)
     problems = _solve_all(problems_of(full, settings), settings, report, "solving")
+    problems, relaxed, diagnoses = _answer_unreachable(problems, settings, report, "unreachable bars")
     status = _status(problems)
-    result = OptimizationResult(world, settings, status, problems)
+    result = OptimizationResult(world, settings, status, problems, diagnoses=diagnoses, relaxed=relaxed)
     if settings.mode == "society":
         # the partial optima keep what a sector alone can be held to (its own bar and F-N
         # line, a budget set for it); society's total budget and bar have no sector share
         partial_settings = replace(settings, mode="partial", budget=None, cvar_level=None, cvar_max=None)
-        result.partial = _solve_all(problems_of(full, partial_settings), settings, report, "solving partial")
+        alone = _solve_all(problems_of(full, partial_settings), partial_settings, report, "solving partial")
+        result.partial, partial_relaxed, _ = _answer_unreachable(alone, partial_settings, report, "partial bars")
+        result.relaxed += partial_relaxed
     if status == "infeasible":
-        infeasible = [p for p in problems if p.solution.status == "infeasible"]
-        for i, problem in enumerate(infeasible):
-            result.diagnoses[problem.label] = diagnose(problem.instance, settings.solver)
-            report("diagnosing", i + 1, len(infeasible))
         return result
     if not result.has_portfolio:
         return result
