@@ -229,7 +229,8 @@ def _print_optimum(result) -> None:
     """The readable tables: per sector, then totals and (society mode) the comparison."""
     table = Table(title=f"{result.world.name}: {result.settings.mode} optimum, {result.settings.years:,} years, "
                   f"seed {result.settings.seed} (billion yen a year)")  # fmt: skip
-    for name in ("sector", "measures", "cost", "loss before", "loss after", "CVaR / bar", "F-N ratio"):
+    counted = "own loss" if result.settings.mode != "society" else "all-layer loss"  # what the objective counts
+    for name in ("sector", "measures", "cost", f"{counted} before", f"{counted} after", "CVaR / bar", "F-N ratio"):
         table.add_column(name, justify="left" if name == "sector" else "right")
     table.add_column("out of sample (95% CI)", justify="right")
     table.add_column("acceptability")
@@ -267,7 +268,8 @@ def _print_optimum(result) -> None:
         )
     if result.comparison is not None:
         frame = result.comparison[result.comparison["sector"] == "total"].set_index("portfolio")
-        comparison = Table(title="partial (each sector alone, own losses) against society (all layers), same years")
+        comparison = Table(title="partial (each sector's own losses) against society (all layers): same constraints, "
+                           "same years")  # fmt: skip
         for name in ("portfolio", "cost", "direct", "users", "economy", "of it external", "social cost"):
             comparison.add_column(name, justify="left" if name == "portfolio" else "right")
         for name in ("partial", "society"):

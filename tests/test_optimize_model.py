@@ -288,3 +288,21 @@ def test_every_formulation_finds_the_same_optimum_under_a_binding_bar(japan, sam
     ]
     assert max(objectives) - min(objectives) <= 1e-6 * min(objectives)
     assert min(objectives) > free.objective
+
+
+def test_partial_and_society_compared_like_for_like(full):
+    """The partial optimum faces society's constraints (here a total budget that binds) and
+    counts each sector's own losses; society's optimum, feasible for the same constraints,
+    is never worse in social cost on the same years."""
+    three = full.restrict([1, 2, 6]).replace(fn_imposed=False)  # finance, aviation, government
+    unbudgeted = solve(three, options=SolverOptions(gap=0.0))
+    budget = 0.5 * float(unbudgeted.evaluation.cost.sum())
+    society = three.replace(budget_total=budget)
+    partial = society.replace(counted_layers=OWN_LAYERS)
+    x_society = solve(society, options=SolverOptions(gap=0.0)).x
+    x_partial = solve(partial, options=SolverOptions(gap=0.0)).x
+    social = {name: evaluate(society, x) for name, x in (("society", x_society), ("partial", x_partial))}
+    assert social["partial"].cost.sum() <= budget * (1 + 1e-9)  # the partial optimum keeps the budget too
+    objective = {name: e.cost.sum() + e.counted.sum() for name, e in social.items()}
+    assert objective["society"] <= objective["partial"] * (1 + 1e-9)
+    assert not np.array_equal(x_society, x_partial)  # the externalities change the choice here

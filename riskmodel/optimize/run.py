@@ -284,16 +284,21 @@ def optimize(
     report("building", 0, 1)
     full = build_instance(world, sample)
     report("building", 1, 1)
-    problems = _solve_all(problems_of(full, settings), settings, report, "solving")
+    pairs = problems_of(full, settings)
+    problems = _solve_all(pairs, settings, report, "solving")
     problems, relaxed, diagnoses = _answer_unreachable(problems, settings, report, "unreachable bars")
     status = _status(problems)
     result = OptimizationResult(world, settings, status, problems, diagnoses=diagnoses, relaxed=relaxed)
     if settings.mode == "society":
-        # the partial optima keep what a sector alone can be held to (its own bar and F-N
-        # line, a budget set for it); society's total budget and bar have no sector share
-        partial_settings = replace(settings, mode="partial", budget=None, cvar_level=None, cvar_max=None)
-        alone = _solve_all(problems_of(full, partial_settings), partial_settings, report, "solving partial")
-        result.partial, partial_relaxed, _ = _answer_unreachable(alone, partial_settings, report, "partial bars")
+        # Like for like: the partial optimum faces the very constraints of society's problem
+        # (its total budget and bar, each sector's bars, F-N line and budget) but each sector
+        # counts only its own losses (direct and its users'). Society's optimum is then never
+        # worse in social cost on these years, and the difference is the price of the
+        # externalities alone. Without a total budget or bar the sectors decouple and each
+        # is optimised alone.
+        own = [("partial", pairs[0][1].replace(counted_layers=OWN_LAYERS))]
+        alone = _solve_all(own, settings, report, "solving partial")
+        result.partial, partial_relaxed, _ = _answer_unreachable(alone, settings, report, "partial bars")
         result.relaxed += partial_relaxed
     if status == "infeasible":
         return result
