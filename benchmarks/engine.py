@@ -44,7 +44,7 @@ from riskmodel.engine.kernels import (
     draw_only_years,
     simulate_periods,
 )
-from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, block_rng, simulate
+from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, engine_key, simulate
 from riskmodel.measures import no_measures, protection
 from riskmodel.toy import compound_poisson
 from riskmodel.world import World, build_world, load_world
@@ -154,9 +154,10 @@ def run_blocks(block_fn: BlockFn, years: int, threads: int) -> list[object]:
 
 def floor_block(inputs: KernelInputs, seed: int) -> BlockFn:
     """One block of the RNG-bound floor: exactly the engine's random numbers, nothing else."""
+    key = engine_key(seed)
 
     def run(block: int, n_years: int) -> float:
-        return draw_only_years(block_rng(seed, block), n_years, inputs.ops, inputs.sect, inputs.thr)
+        return draw_only_years(key, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr)
 
     return run
 
@@ -166,10 +167,11 @@ def kernel_block(inputs: KernelInputs, seed: int) -> BlockFn:
     buffers simulate() gives it and no event loss table: the engine without simulate()'s
     chunk-level metric streaming."""
     n_sectors = inputs.n_sectors
+    key = engine_key(seed)
 
     def run(block: int, n_years: int) -> object:
         return simulate_periods(
-            block_rng(seed, block), 1.0, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr,
+            key, 1.0, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr,
             inputs.casc, np.zeros((n_years, n_sectors, len(LAYERS))), np.zeros((n_years, n_sectors + 1)),
             np.zeros((n_years, n_sectors), dtype=np.int64), np.zeros((n_sectors + 1, FN_BINS), dtype=np.int64),
             np.zeros((0, len(ELT_INT_COLUMNS)), dtype=np.int64), np.zeros((0, len(ELT_FLOAT_COLUMNS))),
