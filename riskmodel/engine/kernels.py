@@ -92,7 +92,7 @@ ELT_INT_COLUMNS = ("year", "event", "day", "sector", "region", "operator", "thre
 ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", "direct", "users", "economy", "economy_external")
 # kinds of keyed draw (the top byte of the second counter word)
 KEY_SECTOR_COUNT = 1  # a (period, sector, threat)'s count of single failures
-KEY_FAILURE = 2  # single failure k of a (period, sector, threat): calls 0 and 1
+KEY_FAILURE = 2  # single failure k of a (period, sector, threat): call 0 operator, survival, depth, day, 1 severity
 KEY_REGION_COUNT = 3  # a (period, region, disaster)'s count of events
 KEY_DISASTER = 4  # disaster k: call 0 its day, call 1 + j // 4 the hit of the j-th operator of the region
 KEY_HIT = 5  # disaster k's hit of the region's j-th operator: calls 2 j and 2 j + 1
@@ -384,10 +384,13 @@ def keyed_count(k0, k1, label, kind: int, h: int, slot: int, mean: float, disper
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def failure_uniforms(k0, k1, label, c1, k: int):
-    """Call 0 of single failure ``k``: uniforms for its operator, survival, depth and day."""
-    a0, a1, a2, a3 = philox4x32(label, c1, np.uint64(k), ZERO, k0, k1)
-    return u32(a0), u32(a1), u32(a2), u32(a3)
+def failure_words(k0, k1, label, c1, k: int):
+    """Both calls of single failure ``k`` (eight words), issued together: the two Philox
+    chains are independent, so the processor overlaps them."""
+    kk = np.uint64(k)
+    a0, a1, a2, a3 = philox4x32(label, c1, kk, ZERO, k0, k1)
+    b0, b1, b2, b3 = philox4x32(label, c1, kk, np.uint64(1), k0, k1)
+    return a0, a1, a2, a3, b0, b1, b2, b3
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -462,14 +465,14 @@ def simulate_periods(
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
                 for k in range(count):
-                    u_pick, u_keep, u_depth, u_day = failure_uniforms(k0, k1, label, c1, k)
-                    o = pick_operator(op_cum, first, last, u_pick)
-                    if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    o = pick_operator(op_cum, first, last, u32(a0))
+                    if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
-                    z, u_loss = severity_draws(k0, k1, label, c1, k, 1)
+                    u_day = u32(a3)
                     duration, depth, shock, persons, users, direct = hit_outcome(
-                        o, h, z, table_quantile(depth_table, h, u_depth), u_loss, op_float, op_threat, sector_float,
-                        threat_float, s,
+                        o, h, ndtri(u53(b0, b1)), table_quantile(depth_table, h, u32(a2)), u53(b2, b3), op_float,
+                        op_threat, sector_float, threat_float, s,
                     )  # fmt: skip
                     node = op_int[o, OP_NODE]
                     if shock * node_weight[node, NODE_CLIP] > 1.0:
@@ -632,12 +635,12 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
                 for k in range(count):
-                    u_pick, u_keep, u_depth, u_day = failure_uniforms(k0, k1, label, c1, k)
-                    o = pick_operator(op_cum, first, last, u_pick)
-                    if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    o = pick_operator(op_cum, first, last, u32(a0))
+                    if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
-                    z, u_loss = severity_draws(k0, k1, label, c1, k, 1)
-                    checksum += o + z + table_quantile(depth_table, h, u_depth) + ndtri(u_loss) + u_day
+                    z, u_loss = ndtri(u53(b0, b1)), u53(b2, b3)
+                    checksum += o + z + table_quantile(depth_table, h, u32(a2)) + ndtri(u_loss) + u32(a3)
                     kept += 1
         for h in range(n_threats):
             if threat_float[h, TH_KIND] != DISASTER:

@@ -69,7 +69,7 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 @njit(cache=True, nogil=True, inline="always")
 def u32(word) -> float:
     """A 32-bit word as a uniform in (0, 1): ``(word + 1/2) / 2^32``."""
-    return (np.float64(word) + 0.5) * TWO_M32
+    return (np.float64(np.int64(word)) + 0.5) * TWO_M32  # via int64: one signed conversion
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -77,7 +77,7 @@ def u53(high, low) -> float:
     """53 bits of two words (27 of ``high``, 26 of ``low``, as NumPy makes a double of two
     32-bit draws) as a uniform in (0, 1): ``(bits + 1/2) / 2^53``."""
     bits = ((high >> SHIFT5) << SHIFT26) | (low >> SHIFT6)
-    return (np.float64(bits) + 0.5) * TWO_M53
+    return (np.float64(np.int64(bits)) + 0.5) * TWO_M53
 
 
 @njit(cache=True, nogil=True, inline="always")
