@@ -34,10 +34,13 @@ parameter governs is all a change of it can alter; with the same key:
   disaster)'s count of disasters, is the quantile of one keyed uniform (Poisson, or
   negative binomial for a dispersed threat). Event ``k``'s numbers depend only on ``k``,
   so events ``0 .. N-1`` are the same whatever ``N``. Raising a threat's rate (or a
-  regional disaster rate, an exposure, a sector's operator count) never lowers a count,
-  so every event drawn at the lower rate is drawn again (same operator, day, duration,
-  depth, severity) and events are only added; lowering it only removes events. Other
-  threats' events are untouched (their counters differ).
+  regional disaster rate, or a sector's exposure) never lowers a count, so every event
+  drawn at the lower rate is drawn again (same operator, day, duration, depth, severity)
+  and events are only added; lowering it only removes events. Other threats' events are
+  untouched (their counters differ). (A sector's operator count raises its counts too, but
+  it also changes every operator's share, so picks move: see Operators.) The count's CDF
+  is summed in floating point, so for two means within about 1e-15 of each other the
+  order could flip by rounding.
 * Over-dispersion. Changing a threat's dispersion at a fixed mean also keeps the first
   ``min(N, N')`` events of each year exactly, but may move a year's count either way: no
   coupling can do better, since negative binomials of one mean and two dispersions are not
@@ -48,8 +51,13 @@ parameter governs is all a change of it can alter; with the same key:
   Raising a median duration or loss share, the depth (``alpha`` up or ``beta`` down), a
   tail's shape, or a sigma for the events above the median (``z > 0``, which is all that
   can hold: below the median a larger sigma means a smaller value) never lowers any event's
-  duration, depth or loss ratio, hence its losses (the clipped cascade is monotone in its
-  shocks and durations). A disaster's hit of an operator is a keyed uniform below the hit
+  duration, depth or loss ratio, hence its losses: a single failure's every layer, and a
+  disaster's total (the clipped cascade is monotone in its shocks and durations; a
+  disaster's production loss is shared between its hits in proportion to their unclipped
+  contributions, so one hit's share can fall when another hit's shock grows). A tail
+  probability moves the splice point and is not monotone. Depth tables hold exact Beta
+  quantiles at ``i / 4096`` and interpolate linearly, so the depth's CDF is within 1/4096
+  of the Beta's. A disaster's hit of an operator is a keyed uniform below the hit
   probability, so raising the hit probability only adds hits.
 * Operators. A single failure's operator is the inverse CDF, over the sector's operators'
   cumulative shares, of a keyed uniform. A change of the shares moves an event only if its
