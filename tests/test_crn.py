@@ -281,3 +281,49 @@ def test_agent_model_day_rates_are_nested(factor):
     assert all(tuple(row) in high_rows for row in low)
     assert len(high) > len(low)
     assert math.isfinite(float(high[:, 4:].sum()))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_raising_the_hit_probability_only_adds_hits(data, seed):
+    """A disaster's hit of an operator is a keyed uniform below the hit probability: a
+    higher probability keeps every hit (its day, operator, duration, depth, direct and
+    users' loss; the shared production loss may change) and adds some."""
+    doc = data.draw(documents())
+    frequency = doc["threats"][2]["frequency"]
+    higher = copy.deepcopy(doc)
+    higher["threats"][2]["frequency"]["hit_probability"] = min(1.0, frequency["hit_probability"] * 1.3)
+    columns = ["year", "region", "operator", "day", "duration_hours", "depth", "direct", "users"]
+    low, high = run_elt(doc, seed), run_elt(higher, seed)
+    low_hits = low[low.threat == "threat_2"][columns]
+    high_hits = {tuple(row) for row in high[high.threat == "threat_2"][columns].itertuples(index=False)}
+    assert all(tuple(row) in high_hits for row in low_hits.itertuples(index=False))
+
+
+def test_a_sectors_users_move_no_event_and_sizes_move_few():
+    """Operators are picked by the inverse CDF of their cumulative shares. A sector's users
+    scale every operator alike: no event moves. A new size exponent moves an event only if
+    its uniform lies between an old and a new cumulative boundary: the share that moves
+    stays below ``sum_i |C'_i - C_i|`` (plus 4.4 standard errors)."""
+    doc = compound_poisson_document(n_sectors=2, rate=10.0)
+    doc["sectors"][0]["operators"]["count"] = 12
+    more_users = copy.deepcopy(doc)
+    more_users["sectors"][0]["users"]["total"] *= 3.0
+    steeper = copy.deepcopy(doc)
+    steeper["sectors"][0]["operators"]["size_exponent"] = 1.2
+    base = run_elt(doc, seed=5, years=300)
+    users = run_elt(more_users, seed=5, years=300)
+    sizes = run_elt(steeper, seed=5, years=300)
+    keys = ["year", "sector", "operator", "day", "duration_hours", "depth", "direct"]
+    pd.testing.assert_frame_equal(base[keys], users[keys])
+    mine = (base.sector == "sector_0").to_numpy()
+    np.testing.assert_allclose(users.persons[mine], 3.0 * base.persons[mine], rtol=1e-12)
+    assert len(sizes) == len(base)  # the same events (counts and survival do not depend on shares)
+    moved = (sizes.operator.to_numpy() != base.operator.to_numpy())[mine]
+    world, world_steeper = (build_world(Scenario.model_validate(d)) for d in (doc, steeper))
+    first = world.operators.sector == 0
+    shift = np.abs(
+        np.cumsum(world_steeper.operators.sector_share[first]) - np.cumsum(world.operators.sector_share[first])
+    )
+    bound = float(shift.sum())
+    assert 0 < moved.mean() <= bound + 4.42 * math.sqrt(bound * (1 - bound) / moved.size)
