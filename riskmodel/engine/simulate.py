@@ -3,9 +3,9 @@
 Reproducibility: every random number is a keyed draw (Philox4x32-10 under the run's key
 ``SeedSequence(seed, spawn_key=(ENGINE_STREAM,))``, counters naming the year, threat,
 sector or region, event and call: see :mod:`riskmodel.engine.kernels`), so a year's draws
-do not depend on which block, thread or chunk simulates it, and results are
-bit-identical whatever the number of threads. The years are cut into blocks of
-``BLOCK_YEARS``; each block writes only its own rows. Blocks are gathered into chunks; each chunk's year
+do not depend on which block, thread or chunk simulates it, and results are bit-identical
+whatever the number of threads. The years are cut into blocks of ``BLOCK_YEARS``; each
+block writes only its own rows. Blocks are gathered into chunks; each chunk's year
 losses are folded, in year order, into the streaming metrics and written to the loss
 tables, then dropped, so memory does not grow with the number of years.
 """
@@ -417,7 +417,7 @@ def simulate(
     than one thread, the next chunk's blocks run while the last one is folded in.
     """
     if not 1 <= years <= MAX_YEARS:
-        raise ValueError(f"years must be between 1 and {MAX_YEARS}")
+        raise ValueError(f"years must be at least 1 and at most {MAX_YEARS} (a year is a 32-bit counter)")
     inputs = KernelInputs.build(world, protection(world, no_measures(world) if in_place is None else in_place))
     streams = _Streams(world, years, ylt, elt)
     expected_events = world.sector_rate.sum() + world.threats.regional_rate.sum() * len(world.operators)
