@@ -10,10 +10,14 @@ inputs whose arrays it keeps and changes in place as the agents act:
 * the per-operator tables: measures in place (rebuilt when operators invest), and on top
   of them the temporary effects of information sharing and exercises.
 
-Over-dispersion. The engine draws a threat's Gamma multiplier once per period; stepping
-days that way would give a different year. Here the kernel's dispersion is set to zero
-and the multiplier is drawn once per fiscal year (:meth:`DailyEngine.new_year`) and
-folded into the rates, so that a year of days has the engine's negative-binomial count.
+Over-dispersion. The engine draws a (period, sector, threat)'s count as one negative
+binomial quantile; stepping days that way would give a different year. Here the kernel's
+dispersion is set to zero and a Gamma multiplier (mean 1, variance the dispersion) is
+drawn once per fiscal year (:meth:`DailyEngine.new_year`) and folded into the rates, so
+that a year of days has the engine's negative-binomial count (a Gamma-mixed Poisson). The
+multipliers are drawn in sequence, threat after threat, from the year's stream: a change
+of one threat's rate leaves them all as they were, but a dispersion switched to or from
+zero shifts the later threats' multipliers.
 
 Random numbers are keyed, as the engine's are: the kernel's draws on day ``d`` are Philox
 draws with ``d`` as their period counter, under a key taken from ``streams(DAY)``'s seed
