@@ -475,14 +475,9 @@ def simulate_periods(
                     k0, k1, label, KEY_SECTOR_COUNT, h, s, sector_mean[s, h], threat_float[h, TH_DISPERSION],
                     sector_p0[s, h],
                 )  # fmt: skip
-                if count == 0:
-                    continue
                 c1 = counter_word(KEY_FAILURE, h, s)
-                following = failure_words(k0, k1, label, c1, 0)
                 for k in range(count):
-                    a0, a1, a2, a3, b0, b1, b2, b3 = following
-                    if k + 1 < count:  # the next event's calls overlap this event's work
-                        following = failure_words(k0, k1, label, c1, k + 1)
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
                     o = pick_operator(op_cum, first, last, u32(a0))
                     if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
@@ -650,14 +645,9 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
                     k0, k1, label, KEY_SECTOR_COUNT, h, s, sector_mean[s, h], threat_float[h, TH_DISPERSION],
                     sector_p0[s, h],
                 )  # fmt: skip
-                if count == 0:
-                    continue
                 c1 = counter_word(KEY_FAILURE, h, s)
-                following = failure_words(k0, k1, label, c1, 0)
                 for k in range(count):
-                    a0, a1, a2, a3, b0, b1, b2, b3 = following
-                    if k + 1 < count:  # the next event's calls overlap this event's work
-                        following = failure_words(k0, k1, label, c1, k + 1)
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
                     o = pick_operator(op_cum, first, last, u32(a0))
                     if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
