@@ -9,7 +9,11 @@ Figures (see README.md for what each means and why it has its goal):
 4. a 10-sector compound Poisson-lognormal toy through the engine beside per-sector NumPy loops
    (vectorised, and riskquant's own per-year loop), with a check that the means agree;
 5. the JIT warm start: wall time of a fresh process once numba's cache exists (and cold);
-6. the peak memory of 10^7 streamed years in a subprocess.
+6. the peak memory of 10^7 streamed years in a subprocess;
+7. common random numbers: the variance of the paired difference of AAL and of TVaR 99% between a
+   base run and a run with one threat's rate (or one severity median) raised 5%, same seed against
+   independent seeds over the same years;
+8. the keyed RNG floor (Philox4x32-10) against NumPy's PCG64 making the same draws.
 
 Speeds are compared only within one run: the cases are interleaved round-robin and each
 keeps its best round. Every case is run once before timing, so compilation (or loading
@@ -33,19 +37,32 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from numba import njit
 from scipy import stats
 
 from benchmarks.common import Figure, check, info, interleaved_best, load_average, log, print_table, write_json
 from riskmodel.engine.kernels import (
+    DISASTER,
     ELT_FLOAT_COLUMNS,
     ELT_INT_COLUMNS,
     FN_BINS,
     LAYERS,
+    OP_SECTOR,
+    OT_SURVIVE,
+    SEC_DISASTER,
+    TH_DISPERSION,
+    TH_HIT,
+    TH_KIND,
+    count_setup,
     draw_only_years,
+    pick_operator,
     simulate_periods,
 )
-from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, block_rng, simulate
+from riskmodel.engine.keyed import count_quantile, ndtri, philox4x32, table_quantile, u32, u53
+from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, engine_key, simulate
 from riskmodel.measures import no_measures, protection
+from riskmodel.scenario import load_scenario
+from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson
 from riskmodel.world import World, build_world, load_world
 
@@ -56,6 +73,11 @@ THREADS_GOAL = 1.7  # simulate() 2 threads / 1 thread
 NUMPY_GOAL = 10.0  # toy: engine speed / NumPy loop speed
 MEMORY_GOAL_GIB = 2.0  # peak RSS of 10^7 streamed years
 MEAN_TOLERANCE_SE = 4.0  # toy: allowed gap between means, in combined standard errors
+CRN_GOAL = 10.0  # variance of a paired difference: independent seeds / common random numbers
+KEYED_GOAL = 0.8  # keyed RNG floor speed / the same draws from NumPy's PCG64
+CRN_THREAT = "ddos"  # the issue's example: its rate, and its median loss share, raised 5%
+CRN_RISE = 1.05
+CRN_BOOTSTRAP = 400  # paired bootstrap resamples for the variance of a TVaR difference
 TOY_SECTORS = 10
 
 BlockFn = Callable[[int, int], object]
@@ -73,6 +95,7 @@ class Settings:
     toy_years: int | None  # toy years per timing (None: calibrated to toy_target_seconds)
     start_runs: int  # warm-start processes timed (best kept)
     start_years: int  # years the warm-start process simulates
+    crn_years: int  # default scenario years per run of the common-random-numbers figures
     cold_start: bool  # also time a process compiling from an empty numba cache
     memory_years: int  # years of the memory run (0: skip it)
 
@@ -88,6 +111,7 @@ class Settings:
             toy_years=args.toy_years,
             start_runs=2 if quick else 3,
             start_years=args.start_years,
+            crn_years=args.crn_years or (4096 if quick else 20_000),
             cold_start=(not quick) if args.cold_start is None else args.cold_start,
             memory_years=(100_000 if quick else 10_000_000) if args.memory_years is None else args.memory_years,
         )
@@ -124,6 +148,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="years the warm-start process simulates (default 1000)",
     )
     parser.add_argument(
+        "--crn-years",
+        type=int,
+        metavar="N",
+        help="years per run of the common-random-numbers figures (default 20,000; 4,096 with --quick)",
+    )
+    parser.add_argument(
         "--cold-start",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -154,9 +184,10 @@ def run_blocks(block_fn: BlockFn, years: int, threads: int) -> list[object]:
 
 def floor_block(inputs: KernelInputs, seed: int) -> BlockFn:
     """One block of the RNG-bound floor: exactly the engine's random numbers, nothing else."""
+    key = engine_key(seed)
 
     def run(block: int, n_years: int) -> float:
-        return draw_only_years(block_rng(seed, block), n_years, inputs.ops, inputs.sect, inputs.thr)
+        return draw_only_years(key, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr)
 
     return run
 
@@ -166,10 +197,11 @@ def kernel_block(inputs: KernelInputs, seed: int) -> BlockFn:
     buffers simulate() gives it and no event loss table: the engine without simulate()'s
     chunk-level metric streaming."""
     n_sectors = inputs.n_sectors
+    key = engine_key(seed)
 
     def run(block: int, n_years: int) -> object:
         return simulate_periods(
-            block_rng(seed, block), 1.0, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr,
+            key, 1.0, n_years, block * BLOCK_YEARS, inputs.ops, inputs.sect, inputs.thr,
             inputs.casc, np.zeros((n_years, n_sectors, len(LAYERS))), np.zeros((n_years, n_sectors + 1)),
             np.zeros((n_years, n_sectors), dtype=np.int64), np.zeros((n_sectors + 1, FN_BINS), dtype=np.int64),
             np.zeros((0, len(ELT_INT_COLUMNS)), dtype=np.int64), np.zeros((0, len(ELT_FLOAT_COLUMNS))),
@@ -517,6 +549,246 @@ def bench_memory(settings: Settings, short_run_speed: float) -> Section:
 
 
 # ---------------------------------------------------------------------------------------------
+# 7: common random numbers across a parameter change
+
+
+def scenario_with(scenario: Scenario, threat: str, rate: float = 1.0, median_loss: float = 1.0) -> World:
+    """The world of ``scenario`` with ``threat``'s rates (regional ones too) and its median
+    direct-loss share multiplied by the given factors."""
+    document = scenario.model_dump()
+    for entry in document["threats"]:
+        if entry["id"] == threat:
+            frequency = entry["frequency"]
+            frequency["rate"] *= rate
+            frequency["regional_rates"] = {r: v * rate for r, v in frequency["regional_rates"].items()}
+            entry["direct_loss"]["median_revenue_share"] *= median_loss
+    return build_world(Scenario.model_validate(document))
+
+
+def annual_totals(world: World, years: int, seed: int) -> np.ndarray:
+    """Each year's total loss (all sectors and layers), from the year loss table."""
+    ylt = simulate(world, years=years, seed=seed, threads=1, ylt=True).ylt
+    return ylt.groupby("year").total.sum().reindex(range(years), fill_value=0.0).to_numpy()
+
+
+def tvar(losses: np.ndarray, level: float = 0.99) -> np.ndarray:
+    """TVaR at ``level`` of each row: the mean of its worst ``(1 - level) n`` years."""
+    k = max(1, round((1.0 - level) * losses.shape[-1]))
+    return np.partition(losses, -k, axis=-1)[..., -k:].mean(axis=-1)
+
+
+def difference_variances(base: np.ndarray, changed: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    """Variance of the estimated change of AAL (var of the yearly differences / n) and of
+    TVaR 99% (paired bootstrap over years) between two runs of the same years."""
+    n = base.size
+    aal = float(np.var(changed - base, ddof=1) / n)
+    index = rng.integers(0, n, size=(CRN_BOOTSTRAP, n))
+    tvar_diff = tvar(changed[index]) - tvar(base[index])
+    return aal, float(np.var(tvar_diff, ddof=1))
+
+
+def bench_crn(settings: Settings) -> Section:
+    """Figure 7: paired-difference variance, common random numbers against independent seeds."""
+    years = settings.crn_years
+    scenario = load_scenario()
+    log(f"common random numbers: {CRN_THREAT} rate and median loss share +5%, {years:,} years per run, 5 runs")
+    base = annual_totals(build_world(scenario), years, SEED)
+    rng = np.random.default_rng(SEED)
+    figures, raw = [], {"years": years, "threat": CRN_THREAT}
+    for change, world in (
+        ("rate", scenario_with(scenario, CRN_THREAT, rate=CRN_RISE)),
+        ("median loss", scenario_with(scenario, CRN_THREAT, median_loss=CRN_RISE)),
+    ):
+        common = annual_totals(world, years, SEED)
+        independent = annual_totals(world, years, SEED + 1)
+        crn_aal, crn_tvar = difference_variances(base, common, rng)
+        ind_aal, ind_tvar = difference_variances(base, independent, rng)
+        what = f"crn: {CRN_THREAT} {change} +5%"
+        figures += [
+            check(f"{what}, AAL difference variance, independent / same seed", ind_aal / crn_aal, "x", ">=", CRN_GOAL),
+            check(
+                f"{what}, TVaR 99% difference variance, independent / same seed",
+                ind_tvar / crn_tvar,
+                "x",
+                ">=",
+                CRN_GOAL,
+                f"paired bootstrap, {CRN_BOOTSTRAP} resamples",
+            ),
+            info(
+                f"{what}, share of years whose loss fell, same seed", float(np.mean(common < base)), "", "0 by design"
+            ),
+            info(f"{what}, share of years whose loss fell, independent", float(np.mean(independent < base)), ""),
+            info(f"{what}, AAL change, same seed", float(common.mean() - base.mean()), "yen"),
+        ]
+        raw[change] = {
+            "aal_variance": {"same_seed": crn_aal, "independent": ind_aal},
+            "tvar99_variance": {"same_seed": crn_tvar, "independent": ind_tvar},
+            "years_fell": {
+                "same_seed": float(np.mean(common < base)),
+                "independent": float(np.mean(independent < base)),
+            },
+        }
+    return Section(figures, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# 8: keyed RNG floor against NumPy's PCG64 making the same draws
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pcg64_floor_years(rng, n_years, ops, sect, thr):
+    """The RNG floor's loop with every uniform drawn from a NumPy Generator (PCG64) instead of
+    a keyed Philox call: the same counts, events, uniforms and transforms as ``draw_only_years``
+    (one uniform per count, four per event and two more per kept event; one per disaster, one
+    per operator of its region and four per kept hit), so the ratio of the two loops' speeds is
+    the cost of keyed numbers against sequential ones."""
+    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops
+    sector_rate, sector_float = sect
+    threat_float, regional_rate, depth_table = thr
+    sector_mean, sector_p0, region_mean, region_p0 = count_setup(sector_rate, regional_rate, threat_float, 1.0)
+    n_sectors, n_threats = sector_rate.shape
+    checksum = 0.0
+    kept = 0
+    for _ in range(n_years):
+        for s in range(n_sectors):
+            first, last = sector_first[s], sector_first[s + 1]
+            if last == first:
+                continue
+            for h in range(n_threats):
+                if threat_float[h, TH_KIND] == DISASTER or sector_mean[s, h] <= 0.0:
+                    continue
+                count = count_quantile(rng.random(), sector_mean[s, h], threat_float[h, TH_DISPERSION], sector_p0[s, h])
+                for _ in range(count):
+                    u_pick, u_keep, u_depth, u_day = rng.random(), rng.random(), rng.random(), rng.random()
+                    o = pick_operator(op_cum, first, last, u_pick)
+                    if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                        continue
+                    z, u_loss = ndtri(rng.random()), rng.random()
+                    checksum += o + z + table_quantile(depth_table, h, u_depth) + ndtri(u_loss) + u_day
+                    kept += 1
+        for h in range(n_threats):
+            if threat_float[h, TH_KIND] != DISASTER:
+                continue
+            for r in range(regional_rate.shape[1]):
+                if region_mean[h, r] <= 0.0:
+                    continue
+                count = count_quantile(rng.random(), region_mean[h, r], threat_float[h, TH_DISPERSION], region_p0[h, r])
+                for _ in range(count):
+                    checksum += rng.random()
+                    for idx in range(region_first[r], region_first[r + 1]):
+                        o = region_ops[idx]
+                        s = op_int[o, OP_SECTOR]
+                        if rng.random() >= threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
+                            continue
+                        u_keep, u_depth = rng.random(), rng.random()
+                        if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                            continue
+                        z, u_loss = ndtri(rng.random()), rng.random()
+                        checksum += z + table_quantile(depth_table, h, u_depth) + ndtri(u_loss)
+                        kept += 1
+    return checksum, kept
+
+
+@njit(cache=True, nogil=True)
+def philox_uniforms(key, n: int) -> float:
+    """``n`` keyed 32-bit uniforms, four per Philox call (counter: the call's index)."""
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    total = 0.0
+    zero = np.uint64(0)
+    for i in range(n // 4):
+        a, b, c, d = philox4x32(np.uint64(i), zero, zero, zero, k0, k1)
+        total += u32(a) + u32(b) + u32(c) + u32(d)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def philox_doubles(key, n: int) -> float:
+    """``n`` keyed 53-bit uniforms, two per Philox call."""
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    total = 0.0
+    zero = np.uint64(0)
+    for i in range(n // 2):
+        a, b, c, d = philox4x32(np.uint64(i), zero, zero, zero, k0, k1)
+        total += u53(a, b) + u53(c, d)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def pcg64_doubles(rng, n: int) -> float:
+    """``n`` uniforms from a NumPy Generator (PCG64), each a 53-bit double."""
+    total = 0.0
+    for _ in range(n):
+        total += rng.random()
+    return total
+
+
+def pcg64_block(inputs: KernelInputs, seed: int) -> BlockFn:
+    """One block of the PCG64 floor, from the block's own counter stream (as the engine used to)."""
+
+    def run(block: int, n_years: int) -> object:
+        return pcg64_floor_years(
+            np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0, block)))),
+            n_years, inputs.ops, inputs.sect, inputs.thr,
+        )  # fmt: skip
+
+    return run
+
+
+def bench_keyed(settings: Settings) -> Section:
+    """Figure 8: the keyed floor against the same draws from PCG64, and raw uniforms per second."""
+    world = load_world()
+    inputs = KernelInputs.build(world, protection(world, no_measures(world)))
+    key = engine_key(SEED)
+    keyed, pcg = floor_block(inputs, SEED), pcg64_block(inputs, SEED)
+    n_uniforms = 4_000_000 if settings.quick else 20_000_000
+
+    def cases(years: int) -> dict[str, Callable[[], object]]:
+        return {
+            "keyed_floor": partial(run_blocks, keyed, years, 1),
+            "pcg64_floor": partial(run_blocks, pcg, years, 1),
+            "philox_u32": partial(philox_uniforms, key, n_uniforms),
+            "philox_u53": partial(philox_doubles, key, n_uniforms),
+            "pcg64_u53": partial(pcg64_doubles, np.random.default_rng(SEED), n_uniforms),
+        }
+
+    warm_up(cases(BLOCK_YEARS))
+    years = settings.years or calibrate(
+        lambda n: run_blocks(keyed, n, 1), 4 * BLOCK_YEARS, settings.target_seconds / 2, BLOCK_YEARS
+    )
+    log(f"keyed floor: {years:,} years per timing, {n_uniforms:,} raw uniforms, {settings.repeats} rounds")
+    timings = interleaved_best(cases(years), settings.repeats)
+    best = timings.best
+    kept = {name: timings.results[name][0][1] for name in ("keyed_floor", "pcg64_floor")}
+    figures = [
+        info("keyed: keyed floor years/s, 1 thread", years / best["keyed_floor"], "years/s"),
+        info("keyed: PCG64 floor years/s, 1 thread", years / best["pcg64_floor"], "years/s", "same draws, PCG64"),
+        check(
+            "keyed: keyed floor / PCG64 floor, same draws",
+            best["pcg64_floor"] / best["keyed_floor"],
+            "x",
+            ">=",
+            KEYED_GOAL,
+        ),
+        info(
+            "keyed: Philox 32-bit uniforms / PCG64 doubles",
+            best["pcg64_u53"] / best["philox_u32"],
+            "x",
+            "raw, per uniform",
+        ),
+        info(
+            "keyed: Philox 53-bit uniforms / PCG64 doubles",
+            best["pcg64_u53"] / best["philox_u53"],
+            "x",
+            "raw, per uniform",
+        ),
+        info("keyed: Philox 32-bit uniforms per second", n_uniforms / best["philox_u32"], "/s"),
+        info("keyed: PCG64 doubles per second", n_uniforms / best["pcg64_u53"], "/s"),
+    ]
+    raw = {"years": years, "uniforms": n_uniforms, "seconds": timings.rounds, "events_first_block": kept}
+    return Section(figures, raw)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> int:
@@ -530,6 +802,8 @@ def run(args: argparse.Namespace) -> int:
         "toy": bench_toy(settings),
         "start": bench_start(settings),
         "memory": bench_memory(settings, default.raw["years_per_second"]["simulate_2t"]),
+        "crn": bench_crn(settings),
+        "keyed": bench_keyed(settings),
     }
     figures = [figure for section in sections.values() for figure in section.figures]
     elapsed = time.perf_counter() - started

@@ -1,9 +1,10 @@
 """Counter-derived random streams, the one way every part of a run gets random numbers.
 
 Every stream is ``SeedSequence(seed, spawn_key=(purpose, ...))``: a purpose below and
-counters under it (a block of years, a day, a set-up step). A stream's draws never
-depend on how much another stream drew, nor on threads or chunking, and two purposes
-never share a stream.
+counters under it (a day, a set-up step). A stream's draws never depend on how much
+another stream drew, nor on threads or chunking, and two purposes never share a stream.
+The engine's kernels draw keyed numbers instead (Philox4x32-10, :mod:`riskmodel.engine.keyed`)
+under a key made the same way (:func:`counter_key`), so no two purposes share a key either.
 """
 
 from __future__ import annotations
@@ -18,3 +19,8 @@ THINNING_STREAM = 2  # the optimiser's blocking coins
 def counter_rng(seed: int, *key: int) -> np.random.Generator:
     """The generator of stream ``key`` (a purpose, then its counters) of a run with root ``seed``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def counter_key(seed: int, *key: int) -> np.ndarray:
+    """The 64-bit key (two ``uint32`` words) of keyed draws for ``key`` in a run with root ``seed``."""
+    return np.random.SeedSequence(seed, spawn_key=key).generate_state(2, dtype=np.uint32)

@@ -10,15 +10,21 @@ inputs whose arrays it keeps and changes in place as the agents act:
 * the per-operator tables: measures in place (rebuilt when operators invest), and on top
   of them the temporary effects of information sharing and exercises.
 
-Over-dispersion. The engine draws a threat's Gamma multiplier once per period; stepping
-days that way would give a different year. Here the kernel's dispersion is set to zero
-and the multiplier is drawn once per fiscal year (:meth:`DailyEngine.new_year`) and
-folded into the rates, so that a year of days has the engine's negative-binomial count.
+Over-dispersion. The engine draws a (period, sector, threat)'s count as one negative
+binomial quantile; stepping days that way would give a different year. Here the kernel's
+dispersion is set to zero and a Gamma multiplier (mean 1, variance the dispersion) is
+drawn once per fiscal year (:meth:`DailyEngine.new_year`) and folded into the rates, so
+that a year of days has the engine's negative-binomial count (a Gamma-mixed Poisson). The
+multipliers are drawn in sequence, threat after threat, from the year's stream: a change
+of one threat's rate leaves them all as they were, but a dispersion switched to or from
+zero shifts the later threats' multipliers.
 
-Random streams come from counters, as the engine's blocks do: day ``d`` draws from
-``streams(DAY, d)`` and fiscal year ``y`` its multipliers from ``streams(YEAR, y)``. What
+Random numbers are keyed, as the engine's are: the kernel's draws on day ``d`` are Philox
+draws with ``d`` as their period counter, under a key taken from ``streams(DAY)``'s seed
+sequence, and fiscal year ``y`` draws its multipliers from ``streams(YEAR, y)``. What
 happens on one day (a rate an attacker moved, an event a measure blocked) therefore
-changes no other day's draws, which keeps two arms of an experiment paired.
+changes no other day's draws, and within a day a higher rate only adds events (see
+:mod:`riskmodel.engine.kernels`), which keeps two arms of an experiment paired.
 """
 
 from __future__ import annotations
@@ -47,6 +53,13 @@ from riskmodel.world import World
 DAYS_PER_YEAR = 365
 DAY, YEAR = 0, 1  # stream kinds: a day's hazards, a fiscal year's multipliers
 Streams = Callable[..., np.random.Generator]  # streams(kind, counter) -> a generator
+
+
+def stream_key(generator: np.random.Generator) -> np.ndarray:
+    """Two 32-bit key words from the seed sequence behind a counter stream's generator."""
+    seed_seq = generator.bit_generator.seed_seq
+    assert isinstance(seed_seq, np.random.SeedSequence)
+    return seed_seq.generate_state(2, dtype=np.uint32)
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,7 @@ class DailyEngine:
     def __init__(self, world: World, streams: Streams):
         self.world = world
         self.streams = streams
+        self.key = stream_key(streams(DAY))  # the kernel's keyed draws; a day is their period counter
         n_ops, n_sectors, n_threats = len(world.operators), world.n_sectors, len(world.threat_ids)
         self.rate_factor = np.ones((n_sectors, n_threats))
         self.survive_factor = np.ones((n_ops, n_threats))
@@ -128,6 +142,7 @@ class DailyEngine:
         self._ops = (op_int, self._op_float, self._op_threat, *rest)
         self._threat_float = base.thr[0].copy()
         self._threat_float[:, TH_DISPERSION] = 0.0  # drawn once a year instead, see new_year()
+        self._depth_table = base.thr[2]
         self.refresh()
 
     @property
@@ -180,14 +195,13 @@ class DailyEngine:
         np.multiply(self.world.sector_rate * self.rate_factor, self._year_gamma, out=self._sector_rate)
         base = self.base
         while True:
-            rng = self.streams(DAY, day)
             self._year_loss[:] = 0.0
             self._year_max[:] = 0.0
             self._year_events[:] = 0
             n = simulate_periods(
-                rng, 1.0 / DAYS_PER_YEAR, 1, day, self._ops, (self._sector_rate, base.sect[1]),
-                (self._threat_float, self._regional_rate), base.casc, self._year_loss, self._year_max,
-                self._year_events, self._fn_counts, self._ints, self._floats,
+                self.key, 1.0 / DAYS_PER_YEAR, 1, day, self._ops, (self._sector_rate, base.sect[1]),
+                (self._threat_float, self._regional_rate, self._depth_table), base.casc, self._year_loss,
+                self._year_max, self._year_events, self._fn_counts, self._ints, self._floats,
             )  # fmt: skip
             if n >= 0:
                 return DayEvents.from_table(self._ints[:n], self._floats[:n])

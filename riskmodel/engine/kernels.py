@@ -21,6 +21,58 @@ DIIM's total production loss equals ``x^T (I - A*)^-1 sum_t c*(t)`` exactly, so 
 computed in closed form. Otherwise the hourly update runs with clipping while the shock
 lasts and until no clip can bind any more, and the rest of the recovery is again
 closed-form (``S K^-1 q``).
+
+Keyed random numbers (common random numbers across parameter changes). Every random
+number is a Philox4x32-10 draw (:mod:`riskmodel.engine.keyed`) under the run's key, named
+by a counter: ``c0`` the period (the year, or the agent model's day), ``c1`` the kind of
+draw with its threat and its sector or region (:func:`counter_word`), ``c2`` the event's
+index ``k`` in its (period, threat, sector or region), ``c3`` the call (and, for a
+disaster, the operator's position in its region). Nothing is drawn in sequence, so what a
+parameter governs is all a change of it can alter; with the same key:
+
+* Counts. A (year, sector, threat)'s count of single failures, and a (year, region,
+  disaster)'s count of disasters, is the quantile of one keyed uniform (Poisson, or
+  negative binomial for a dispersed threat). Event ``k``'s numbers depend only on ``k``,
+  so events ``0 .. N-1`` are the same whatever ``N``. Raising a threat's rate (or a
+  regional disaster rate, or a sector's exposure) never lowers a count, so every event
+  drawn at the lower rate is drawn again (same operator, day, duration, depth, severity)
+  and events are only added; lowering it only removes events. Other threats' events are
+  untouched (their counters differ). (A sector's operator count raises its counts too, but
+  it also changes every operator's share, so picks move: see Operators.) The count's CDF
+  is summed in floating point, so for two means within about 1e-15 of each other the
+  order could flip by rounding.
+* Over-dispersion. Changing a threat's dispersion at a fixed mean also keeps the first
+  ``min(N, N')`` events of each year exactly, but may move a year's count either way: no
+  coupling can do better, since negative binomials of one mean and two dispersions are not
+  stochastically ordered (the larger dispersion has more zero years *and* a heavier tail).
+* Severity, by quantile from per-event uniforms: duration ``exp(mu + sigma z)`` with
+  ``z = Phi^-1(u)``, the direct-loss ratio likewise (and its GPD tail from the same ``u``),
+  depth from a table of Beta quantiles (:func:`riskmodel.engine.keyed.beta_quantile_table`).
+  Raising a median duration or loss share, the depth (``alpha`` up or ``beta`` down), a
+  tail's shape, or a sigma for the events above the median (``z > 0``, which is all that
+  can hold: below the median a larger sigma means a smaller value) never lowers any event's
+  duration, depth or loss ratio, hence its losses: a single failure's every layer, and a
+  disaster's total (the clipped cascade is monotone in its shocks and durations; a
+  disaster's production loss is shared between its hits in proportion to their unclipped
+  contributions, so one hit's share can fall when another hit's shock grows). A tail
+  probability moves the splice point and is not monotone. Depth tables hold exact Beta
+  quantiles at ``i / 4096`` and interpolate linearly, so the depth's CDF is within 1/4096
+  of the Beta's. A disaster's hit of an operator is a keyed uniform below the hit
+  probability, so raising the hit probability only adds hits.
+* Operators. A single failure's operator is the inverse CDF, over the sector's operators'
+  cumulative shares, of a keyed uniform. A change of the shares moves an event only if its
+  uniform lies between an old and a new cumulative boundary: at most ``sum_i |C'_i - C_i|``
+  of a sector's events move, typically to a neighbouring operator; a sector's users (which
+  scale every operator alike) move none, nor does a change that keeps a (sector, region)'s
+  total share (operators are ordered by region, so region boundaries stay put) move events
+  between regions. It is not the least possible, the total variation
+  ``sum_i |p'_i - p_i| / 2``: with 12 operators of Zipf sizes, exponent 1 to 1.2, 49% of
+  the events move where 7.4% must. The least needs an exponential race over all of a
+  sector's operators per event (``argmin E_i / w_i``), O(operators) keyed draws per event,
+  too slow here.
+* Numbers and thinning. The draws of a kept event never depend on which other events are
+  kept, so measures still only thin events and scale them down (the property above); and
+  results do not depend on blocks, threads or reruns of a block.
 """
 
 from __future__ import annotations
@@ -30,6 +82,16 @@ import math
 import numpy as np
 from numba import njit
 
+from riskmodel.engine.keyed import (
+    count_pmf0,
+    count_quantile,
+    counter_word,
+    ndtri,
+    philox4x32,
+    table_quantile,
+    u32,
+    u53,
+)
 from riskmodel.schema import THREAT_KINDS
 
 LAYERS = ("direct", "users", "economy", "economy_external")
@@ -40,6 +102,24 @@ MAX_OUTAGE_HOURS = 8760.0  # an outage lasts at most a year
 TAIL_CHECK_HOURS = 6  # hours stepped between checks that the recovery tail can no longer clip
 ELT_INT_COLUMNS = ("year", "event", "day", "sector", "region", "operator", "threat")
 ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", "direct", "users", "economy", "economy_external")
+# kinds of keyed draw (the top byte of the second counter word)
+KEY_SECTOR_COUNT = 1  # a (period, sector, threat)'s count of single failures
+KEY_FAILURE = 2  # single failure k of a (period, sector, threat): call 0 operator, survival, depth, day, 1 severity
+KEY_REGION_COUNT = 3  # a (period, region, disaster)'s count of events
+KEY_DISASTER = 4  # disaster k: call 0 its day, call 1 + j // 4 the hit of the j-th operator of the region
+KEY_HIT = 5  # disaster k's hit of the region's j-th operator: calls 2 j and 2 j + 1
+MAX_THREATS = 256
+MAX_SLOTS = 65536  # sectors or regions
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gpd_tail_ratio(v: float, threshold: float, scale: float, shape: float) -> float:
+    """The generalised Pareto tail's ratio at its own quantile ``v`` (not capped)."""
+    v = min(max(v, 0.0), 1.0 - 1e-16)
+    t = -math.log1p(-v)  # the exponential tail's quantile (shape 0)
+    if shape > 1e-200:  # ((1 - v)^-shape - 1) / shape without cancellation; its limit t below
+        t = math.expm1(shape * t) / shape
+    return threshold + scale * t
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -51,59 +131,28 @@ def loss_ratio(
     Below the lognormal's ``1 - tail_p`` quantile (``z`` below ``z_threshold =
     Phi^-1(1 - tail_p)``) the ratio is the lognormal ``exp(mu + sigma z)`` itself; above,
     ``Phi(z)`` is mapped onto a generalised Pareto tail that starts at that quantile
-    (``z_threshold`` is ``inf`` when there is no tail). Drawing ``z`` rather than
-    a uniform keeps the common body case to one ``exp``.
+    (``z_threshold`` is ``inf`` when there is no tail). The engine draws it by quantile
+    instead (:func:`loss_ratio_quantile`), the same function of ``Phi(z)``.
     """
     if z < z_threshold:
         return min(math.exp(mu + sigma * z), 1.0)
     v = (0.5 * math.erfc(-z / math.sqrt(2.0)) - (1.0 - tail_p)) / tail_p
-    v = min(max(v, 0.0), 1.0 - 1e-16)
-    if shape > 0.0:
-        ratio = threshold + scale / shape * ((1.0 - v) ** (-shape) - 1.0)
-    else:
-        ratio = threshold - scale * math.log1p(-v)
-    return min(ratio, 1.0)
+    return min(gpd_tail_ratio(v, threshold, scale, shape), 1.0)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def draw_count(rng, rate: float, dispersion: float) -> int:
-    """Poisson count, or negative binomial through a Gamma-mixed rate when dispersed."""
-    if rate <= 0.0:
-        return 0
-    if dispersion > 0.0:
-        rate *= rng.gamma(1.0 / dispersion, dispersion)
-    return rng.poisson(rate)
+@njit(cache=True, nogil=True, error_model="numpy")
+def loss_ratio_quantile(
+    u: float, mu: float, sigma: float, tail_p: float, shape: float, threshold: float, scale: float
+) -> float:
+    """The spliced direct-loss ratio at quantile ``u`` (:func:`loss_ratio` of ``Phi^-1(u)``).
 
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def draw_beta(rng, alpha: float, beta: float) -> float:
-    """An exact Beta(alpha, beta) draw, faster than the generator's own.
-
-    With alpha or beta equal to 1 the inverse CDF is a single power of a uniform
-    (``1 - U^(1/beta)`` for Beta(1, beta)); otherwise the ratio ``X / (X + Y)`` of
-    Gamma(alpha) and Gamma(beta) draws. Both are exact; the generator's ``beta`` costs
-    about 100 ns a draw here, the power about 10 ns and the Gamma ratio about 50 ns.
+    The normal quantile is needed only in the body. Monotone in ``u``, in ``mu``, in the
+    tail's shape and, above the median, in ``sigma`` (the splice threshold and the GPD
+    scale grow with ``mu`` and ``sigma``).
     """
-    if alpha == 1.0:
-        if beta == 1.0:
-            return rng.random()  # Beta(1, 1) is uniform
-        return 1.0 - rng.random() ** (1.0 / beta)
-    if beta == 1.0:
-        return rng.random() ** (1.0 / alpha)
-    x = rng.standard_gamma(alpha)
-    return x / (x + rng.standard_gamma(beta))
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def draw_event(rng, depth_alpha: float, depth_beta: float):
-    """The random numbers of one event; always the same count (common random numbers)."""
-    u_pick = rng.random()
-    u_keep = rng.random()
-    z_duration = rng.standard_normal()
-    depth = draw_beta(rng, depth_alpha, depth_beta)
-    z_loss = rng.standard_normal()
-    u_day = rng.random()
-    return u_pick, u_keep, z_duration, depth, z_loss, u_day
+    if u < 1.0 - tail_p:
+        return min(math.exp(mu + sigma * ndtri(u)), 1.0)
+    return min(gpd_tail_ratio((u - (1.0 - tail_p)) / tail_p, threshold, scale, shape), 1.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -222,22 +271,32 @@ def event_economy(nodes, shocks, durations, n_hits, casc, by_sector):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def pick(alias_prob, alias_index, first: int, last: int, u: float) -> int:
-    """Walker's alias method: an index in ``[first, last)`` with the tables' weights, O(1)."""
-    x = u * (last - first)
-    slot = min(int(x), last - first - 1)
-    return first + slot if x - slot < alias_prob[first + slot] else alias_index[first + slot]
+def pick_operator(op_cum, first: int, last: int, u: float) -> int:
+    """The first operator ``o`` in ``[first, last)`` with ``u < op_cum[o]`` (the cumulative
+    shares, the last exactly 1): the inverse CDF of the shares, by bisection."""
+    lo, hi = first, last - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if u < op_cum[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def fn_bin(persons: float) -> int:
     """F-N histogram bin of an event (-1 when it affects fewer than one person)."""
-    if persons < 1.0:
+    if not persons >= 1.0:  # also NaN
         return -1
+    if persons >= 1e10:
+        return FN_BINS - 1
     return min(math.floor(math.log10(persons) * FN_BINS_PER_DECADE), FN_BINS - 1)
 
 
-# Column layout of the packed parameter tables (see engine.simulate.KernelInputs).
+# Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
+# ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first),
+# sect = (sector_rate, sector_float), thr = (threat_float, regional_rate, depth_table).
 OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
 OP_USERS, OP_DEPTH_SCALE, OP_SHOCK = 0, 1, 2  # op_float[operator, :]
 OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
@@ -262,7 +321,7 @@ NODE_LOSS, NODE_OWN, NODE_CLIP = 0, 1, 2  # node_weight[node, :]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def hit_outcome(o, h, z_duration, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s):
+def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s):
     """Duration, depth, shock, persons, users loss and direct loss of operator o's failure."""
     log_duration = threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration
     duration = min(math.exp(log_duration + op_threat[o, h, OT_LOG_DURATION]), MAX_OUTAGE_HOURS)
@@ -276,15 +335,14 @@ def hit_outcome(o, h, z_duration, depth_draw, z_loss, op_float, op_threat, secto
         persons *= max(min(1.0, duration / sector_float[s, SEC_SERVICE_HOURS]), duration / 24.0)
         person_hours = persons * sector_float[s, SEC_DELAY]
     users = person_hours * sector_float[s, SEC_VOT]
-    ratio = loss_ratio(
-        z_loss,
+    ratio = loss_ratio_quantile(
+        u_loss,
         threat_float[h, TH_LOSS_MU],
         threat_float[h, TH_LOSS_SIGMA],
         threat_float[h, TH_TAIL_P],
         threat_float[h, TH_TAIL_SHAPE],
         threat_float[h, TH_TAIL_THRESHOLD],
         threat_float[h, TH_TAIL_SCALE],
-        threat_float[h, TH_TAIL_Z],
     )
     direct = ratio * op_threat[o, h, OT_DIRECT]
     return duration, depth, shock, persons, users, direct
@@ -302,21 +360,86 @@ def write_elt_row(
     elt_f[n, 4], elt_f[n, 5], elt_f[n, 6] = users, economy, external
 
 
+ZERO = np.uint64(0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def count_setup(sector_rate, regional_rate, threat_float, period: float):
+    """Mean and P(N = 0) of every (sector, threat) count and (disaster, region) count over
+    a period: computed once per kernel call, not once per draw."""
+    n_sectors, n_threats = sector_rate.shape
+    n_regions = regional_rate.shape[1]
+    sector_mean = np.zeros((n_sectors, n_threats))
+    sector_p0 = np.ones((n_sectors, n_threats))
+    region_mean = np.zeros((n_threats, n_regions))
+    region_p0 = np.ones((n_threats, n_regions))
+    for h in range(n_threats):
+        dispersion = threat_float[h, TH_DISPERSION]
+        if threat_float[h, TH_KIND] == DISASTER:
+            for r in range(n_regions):
+                region_mean[h, r] = regional_rate[h, r] * period
+                region_p0[h, r] = count_pmf0(region_mean[h, r], dispersion)
+        else:
+            for s in range(n_sectors):
+                sector_mean[s, h] = sector_rate[s, h] * period
+                sector_p0[s, h] = count_pmf0(sector_mean[s, h], dispersion)
+    return sector_mean, sector_p0, region_mean, region_p0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def keyed_count(k0, k1, label, kind: int, h: int, slot: int, mean: float, dispersion: float, p0: float) -> int:
+    """The keyed count of a (period, threat, sector or region): the quantile of one uniform."""
+    if mean <= 0.0:
+        return 0
+    w0, w1, _, _ = philox4x32(label, counter_word(kind, h, slot), ZERO, ZERO, k0, k1)
+    return count_quantile(u53(w0, w1), mean, dispersion, p0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def failure_words(k0, k1, label, c1, k: int):
+    """Both calls of single failure ``k`` (eight words), issued together: the two Philox
+    chains are independent, so the processor overlaps them."""
+    kk = np.uint64(k)
+    a0, a1, a2, a3 = philox4x32(label, c1, kk, ZERO, k0, k1)
+    b0, b1, b2, b3 = philox4x32(label, c1, kk, np.uint64(1), k0, k1)
+    return a0, a1, a2, a3, b0, b1, b2, b3
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def severity_draws(k0, k1, label, c1, k: int, call: int):
+    """A kept event's duration normal and direct-loss uniform (53 bits each), one call."""
+    b0, b1, b2, b3 = philox4x32(label, c1, np.uint64(k), np.uint64(call), k0, k1)
+    return ndtri(u53(b0, b1)), u53(b2, b3)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def hit_uniform(k0, k1, label, c1, k: int, j: int, words):
+    """The uniform deciding whether disaster ``k`` hits the region's ``j``-th operator: word
+    ``j % 4`` of call ``1 + j // 4`` (``words`` caches the call, refilled when ``j % 4 == 0``)."""
+    lane = j % 4
+    if lane == 0:
+        words[0], words[1], words[2], words[3] = philox4x32(label, c1, np.uint64(k), np.uint64(1 + j // 4), k0, k1)
+    return u32(words[lane])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_periods(
-    rng, period, n_periods, first_label, ops, sect, thr, casc, year_loss, year_max, year_events, fn_counts, elt_i, elt_f
+    key, period, n_periods, first_label, ops, sect, thr, casc, year_loss, year_max, year_events, fn_counts, elt_i, elt_f
 ):
     """Simulate ``n_periods`` consecutive periods into rows ``0 .. n_periods - 1``.
 
     A period is a year (``period = 1``) for the Monte Carlo engine and a day
     (``1/365``) for the agent model; rows are labelled ``first_label + row`` in the event
-    table. Returns the number of event-loss-table rows written, or -1 if the ELT buffers
-    (``elt_i``, ``elt_f``; zero rows for none) overflowed.
+    table, and the label is the period's counter in every keyed draw (``key``: two 32-bit
+    words as ``uint32``). Returns the number of event-loss-table rows written, or -1 if the
+    ELT buffers (``elt_i``, ``elt_f``; zero rows for none) overflowed.
     """
-    op_int, op_float, op_threat, sector_first, alias_prob, alias_index, region_ops, region_first = ops
+    op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops
     sector_rate, sector_float = sect
-    threat_float, regional_rate = thr
+    threat_float, regional_rate, depth_table = thr
     node_weight = casc[7]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    sector_mean, sector_p0, region_mean, region_p0 = count_setup(sector_rate, regional_rate, threat_float, period)
     n_sectors, n_threats = sector_rate.shape
     n_regions = regional_rate.shape[1]
     n_ops = op_int.shape[0]
@@ -331,8 +454,10 @@ def simulate_periods(
     hit_vals = np.zeros((n_ops, 4))  # and their depth, persons, users loss, direct loss
     sector_loss = np.zeros(n_sectors)  # a disaster's loss and persons by sector
     sector_persons = np.zeros(n_sectors)
+    words = np.zeros(4, dtype=np.uint64)  # one call's words of disaster hit uniforms
     for y in range(n_periods):
         year_label = first_label + y
+        label = np.uint64(year_label)
         event = 0
 
         # failures of single operators: attacks and unintentional causes
@@ -346,17 +471,21 @@ def simulate_periods(
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
-                count = draw_count(rng, sector_rate[s, h] * period, threat_float[h, TH_DISPERSION])
-                for _ in range(count):
-                    u_pick, u_keep, z, depth_draw, z_loss, u_day = draw_event(
-                        rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
-                    )
-                    o = pick(alias_prob, alias_index, first, last, u_pick)
-                    if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                count = keyed_count(
+                    k0, k1, label, KEY_SECTOR_COUNT, h, s, sector_mean[s, h], threat_float[h, TH_DISPERSION],
+                    sector_p0[s, h],
+                )  # fmt: skip
+                c1 = counter_word(KEY_FAILURE, h, s)
+                for k in range(count):
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    o = pick_operator(op_cum, first, last, u32(a0))
+                    if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
+                    u_day = u32(a3)
                     duration, depth, shock, persons, users, direct = hit_outcome(
-                        o, h, z, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s
-                    )
+                        o, h, ndtri(u53(b0, b1)), table_quantile(depth_table, h, u32(a2)), u53(b2, b3), op_float,
+                        op_threat, sector_float, threat_float, s,
+                    )  # fmt: skip
                     node = op_int[o, OP_NODE]
                     if shock * node_weight[node, NODE_CLIP] > 1.0:
                         nodes[0], shocks[0], durations[0] = node, shock, duration
@@ -400,23 +529,31 @@ def simulate_periods(
             if threat_float[h, TH_KIND] != DISASTER:
                 continue
             for r in range(n_regions):
-                count = draw_count(rng, regional_rate[h, r] * period, threat_float[h, TH_DISPERSION])
-                for _ in range(count):
-                    u_day = rng.random()
+                count = keyed_count(
+                    k0, k1, label, KEY_REGION_COUNT, h, r, region_mean[h, r], threat_float[h, TH_DISPERSION],
+                    region_p0[h, r],
+                )  # fmt: skip
+                c_event = counter_word(KEY_DISASTER, h, r)
+                c_hit = counter_word(KEY_HIT, h, r)
+                for k in range(count):
+                    d0, _, _, _ = philox4x32(label, c_event, np.uint64(k), ZERO, k0, k1)
+                    u_day = u32(d0)
                     n_hits = 0
                     for idx in range(region_first[r], region_first[r + 1]):
+                        j = idx - region_first[r]
                         o = region_ops[idx]
                         s = op_int[o, OP_SECTOR]
-                        if rng.random() >= threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
+                        u_hit = hit_uniform(k0, k1, label, c_event, k, j, words)
+                        if u_hit >= threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
                             continue
-                        _, u_keep, z, depth_draw, z_loss, _ = draw_event(
-                            rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
-                        )
-                        if u_keep >= op_threat[o, h, OT_SURVIVE]:
+                        a0, a1, _, _ = philox4x32(label, c_hit, np.uint64(k), np.uint64(2 * j), k0, k1)
+                        if u32(a0) >= op_threat[o, h, OT_SURVIVE]:
                             continue
+                        z, u_loss = severity_draws(k0, k1, label, c_hit, k, 2 * j + 1)
                         duration, depth, shock, persons, users, direct = hit_outcome(
-                            o, h, z, depth_draw, z_loss, op_float, op_threat, sector_float, threat_float, s
-                        )
+                            o, h, z, table_quantile(depth_table, h, u32(a1)), u_loss, op_float, op_threat,
+                            sector_float, threat_float, s,
+                        )  # fmt: skip
                         hit_ops[n_hits] = o
                         nodes[n_hits], shocks[n_hits], durations[n_hits] = op_int[o, OP_NODE], shock, duration
                         hit_vals[n_hits, 0], hit_vals[n_hits, 1] = depth, persons
@@ -475,41 +612,72 @@ def simulate_periods(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def draw_only_years(rng, n_years, ops, sect, thr):
-    """The RNG-bound floor: draws exactly the engine's random numbers and nothing else.
+def draw_only_years(key, n_years, first_label, ops, sect, thr):
+    """The RNG-bound floor: draws exactly the engine's keyed random numbers and nothing else.
 
-    Every event draws its numbers whether or not it is kept, so the engine and this loop
-    consume identical streams (a test checks it); the ratio of their speeds is the share
-    of the engine's time that goes to anything but random numbers.
+    The same counts, the same Philox calls (a kept event's severity call included) and the
+    same transforms to the distributions the engine uses (count quantiles, the operator's
+    inverse CDF, normal quantiles, Beta-table depths), for ``n_years`` years labelled from
+    ``first_label``; the ratio of the engine's speed to this loop's is the share of the
+    engine's time that goes to anything but random numbers. Returns a checksum of the
+    draws and the number of events drawn that the engine keeps (a test compares it with
+    the engine's event table).
     """
-    op_int, sector_first, region_ops, region_first = ops[0], ops[3], ops[6], ops[7]
+    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops
     sector_rate, sector_float = sect
-    threat_float, regional_rate = thr
+    threat_float, regional_rate, depth_table = thr
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    sector_mean, sector_p0, region_mean, region_p0 = count_setup(sector_rate, regional_rate, threat_float, 1.0)
     n_sectors, n_threats = sector_rate.shape
+    words = np.zeros(4, dtype=np.uint64)
     checksum = 0.0
-    for _ in range(n_years):
+    kept = 0
+    for y in range(n_years):
+        label = np.uint64(first_label + y)
         for s in range(n_sectors):
-            if sector_first[s + 1] == sector_first[s]:
+            first, last = sector_first[s], sector_first[s + 1]
+            if last == first:
                 continue
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
-                for _ in range(draw_count(rng, sector_rate[s, h], threat_float[h, TH_DISPERSION])):
-                    u_pick, u_keep, z, depth, z_loss, u_day = draw_event(
-                        rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
-                    )
-                    checksum += u_pick + u_keep + z + depth + z_loss + u_day
+                count = keyed_count(
+                    k0, k1, label, KEY_SECTOR_COUNT, h, s, sector_mean[s, h], threat_float[h, TH_DISPERSION],
+                    sector_p0[s, h],
+                )  # fmt: skip
+                c1 = counter_word(KEY_FAILURE, h, s)
+                for k in range(count):
+                    a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    o = pick_operator(op_cum, first, last, u32(a0))
+                    if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
+                        continue
+                    z, u_loss = ndtri(u53(b0, b1)), u53(b2, b3)
+                    checksum += o + z + table_quantile(depth_table, h, u32(a2)) + ndtri(u_loss) + u32(a3)
+                    kept += 1
         for h in range(n_threats):
             if threat_float[h, TH_KIND] != DISASTER:
                 continue
             for r in range(regional_rate.shape[1]):
-                for _ in range(draw_count(rng, regional_rate[h, r], threat_float[h, TH_DISPERSION])):
-                    checksum += rng.random()
+                count = keyed_count(
+                    k0, k1, label, KEY_REGION_COUNT, h, r, region_mean[h, r], threat_float[h, TH_DISPERSION],
+                    region_p0[h, r],
+                )  # fmt: skip
+                c_event = counter_word(KEY_DISASTER, h, r)
+                c_hit = counter_word(KEY_HIT, h, r)
+                for k in range(count):
+                    d0, _, _, _ = philox4x32(label, c_event, np.uint64(k), ZERO, k0, k1)
+                    checksum += u32(d0)
                     for idx in range(region_first[r], region_first[r + 1]):
-                        s = op_int[region_ops[idx], OP_SECTOR]
-                        if rng.random() < threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
-                            u_pick, u_keep, z, depth, z_loss, u_day = draw_event(
-                                rng, threat_float[h, TH_DEPTH_A], threat_float[h, TH_DEPTH_B]
-                            )
-                            checksum += u_keep + z + depth + z_loss
-    return checksum
+                        j = idx - region_first[r]
+                        o = region_ops[idx]
+                        s = op_int[o, OP_SECTOR]
+                        u_hit = hit_uniform(k0, k1, label, c_event, k, j, words)
+                        if u_hit >= threat_float[h, TH_HIT] * sector_float[s, SEC_DISASTER]:
+                            continue
+                        a0, a1, _, _ = philox4x32(label, c_hit, np.uint64(k), np.uint64(2 * j), k0, k1)
+                        if u32(a0) >= op_threat[o, h, OT_SURVIVE]:
+                            continue
+                        z, u_loss = severity_draws(k0, k1, label, c_hit, k, 2 * j + 1)
+                        checksum += z + table_quantile(depth_table, h, u32(a1)) + ndtri(u_loss)
+                        kept += 1
+    return checksum, kept

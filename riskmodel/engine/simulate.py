@@ -1,9 +1,11 @@
 """Run the Monte Carlo engine: years in fixed blocks, threads, streamed metrics.
 
-Reproducibility: the years are cut into blocks of ``BLOCK_YEARS``; block ``b`` draws from
-its own stream, ``SeedSequence(seed, spawn_key=(ENGINE_STREAM, b))``, and writes only its
-own rows. Threads only decide which block runs when, so results are bit-identical
-whatever the number of threads. Blocks are gathered into chunks; each chunk's year
+Reproducibility: every random number is a keyed draw (Philox4x32-10 under the run's key
+``SeedSequence(seed, spawn_key=(ENGINE_STREAM,))``, counters naming the year, threat,
+sector or region, event and call: see :mod:`riskmodel.engine.kernels`), so a year's draws
+do not depend on which block, thread or chunk simulates it, and results are bit-identical
+whatever the number of threads. The years are cut into blocks of ``BLOCK_YEARS``; each
+block writes only its own rows. Blocks are gathered into chunks; each chunk's year
 losses are folded, in year order, into the streaming metrics and written to the loss
 tables, then dropped, so memory does not grow with the number of years.
 """
@@ -21,7 +23,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskmodel.engine.kernels import DISASTER, ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_periods
+from riskmodel.engine.kernels import (
+    DISASTER,
+    ELT_FLOAT_COLUMNS,
+    ELT_INT_COLUMNS,
+    FN_BINS,
+    LAYERS,
+    MAX_SLOTS,
+    MAX_THREATS,
+    simulate_periods,
+)
+from riskmodel.engine.keyed import beta_quantile_table
 from riskmodel.measures import Protection, no_measures, protection
 from riskmodel.metrics import (
     EP_RETURN_PERIODS,
@@ -35,7 +47,7 @@ from riskmodel.metrics import (
     risk_measures,
 )
 from riskmodel.outputs import ELT_SCHEMA, YLT_SCHEMA, ParquetSink, ylt_table
-from riskmodel.streams import ENGINE_STREAM, counter_rng
+from riskmodel.streams import ENGINE_STREAM, counter_key
 from riskmodel.world import World
 
 BLOCK_YEARS = 1024
@@ -43,25 +55,19 @@ CHUNK_BLOCKS = 16
 ELT_HEADROOM = 1.5  # event-table buffer per block, in expected events; a block that overflows reruns
 
 
-def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker/Vose alias tables for drawing an index with the given weights in O(1)."""
-    n = weights.size
-    scaled = weights / weights.sum() * n
-    prob = np.ones(n)
-    alias = np.arange(n, dtype=np.int64)
-    small = [i for i in range(n) if scaled[i] < 1.0]
-    large = [i for i in range(n) if scaled[i] >= 1.0]
-    while small and large:
-        s, g = small.pop(), large.pop()
-        prob[s], alias[s] = scaled[s], g
-        scaled[g] -= 1.0 - scaled[s]
-        (small if scaled[g] < 1.0 else large).append(g)
-    return prob, alias
+MAX_YEARS = 2**32  # a year is one 32-bit counter word of its draws
 
 
-def block_rng(seed: int, block: int, stream: int = ENGINE_STREAM) -> np.random.Generator:
-    """The random stream of one block of years (independent of threads and chunking)."""
-    return counter_rng(seed, stream, block)
+def cumulative_shares(weights: np.ndarray) -> np.ndarray:
+    """Cumulative shares of ``weights``, the last exactly 1: an operator pick's inverse CDF."""
+    cum = np.cumsum(weights / weights.sum())
+    cum[-1] = 1.0
+    return np.minimum(cum, 1.0)
+
+
+def engine_key(seed: int, stream: int = ENGINE_STREAM) -> np.ndarray:
+    """The key (two 32-bit words) of the engine's keyed draws in a run with root ``seed``."""
+    return counter_key(seed, stream)
 
 
 @dataclass(frozen=True)
@@ -79,13 +85,13 @@ class KernelInputs:
         op = world.operators
         n_sectors = world.n_sectors
         sector_first = np.searchsorted(op.sector, np.arange(n_sectors + 1)).astype(np.int64)
-        alias_prob = np.ones(len(op))
-        alias_index = np.arange(len(op), dtype=np.int64)
+        if n_sectors >= MAX_SLOTS or len(world.region_ids) >= MAX_SLOTS or len(world.threat_ids) >= MAX_THREATS:
+            raise ValueError("too many sectors, regions or threats for the keyed draws' counters")
+        op_cum = np.ones(len(op))
         for s in range(n_sectors):
             a, b = sector_first[s], sector_first[s + 1]
             if b > a:
-                alias_prob[a:b], alias_index[a:b] = alias_table(op.sector_share[a:b])
-                alias_index[a:b] += a
+                op_cum[a:b] = cumulative_shares(op.sector_share[a:b])
         region_ops = np.argsort(op.region, kind="stable").astype(np.int64)
         region_first = np.searchsorted(op.region[region_ops], np.arange(len(world.region_ids) + 1)).astype(np.int64)
         op_int = np.stack([op.sector, op.region, op.node], axis=1).astype(np.int64)
@@ -130,9 +136,9 @@ class KernelInputs:
         node_weight = np.stack([c.loss_weight, own, c.clip_bound], axis=1)
         f = np.ascontiguousarray
         return cls(
-            ops=(op_int, f(op_float), f(op_threat), sector_first, alias_prob, alias_index, region_ops, region_first),
+            ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first),
             sect=(f(world.sector_rate), f(sector_float)),
-            thr=(f(threat_float), f(t.regional_rate)),
+            thr=(f(threat_float), f(t.regional_rate), beta_quantile_table(t.depth_alpha, t.depth_beta)),
             casc=(c.local, c.spread, c.region_weight, c.k, c.output, c.sector_loss_weight, c.leontief, f(node_weight)),
             n_sectors=n_sectors,
         )
@@ -306,12 +312,12 @@ def _run_block(inputs: KernelInputs, seed: int, block: int, chunk: _Chunk, keep_
         elt_ints = np.zeros((capacity if keep_elt else 0, len(ELT_INT_COLUMNS)), dtype=np.int64)
         elt_floats = np.zeros((elt_ints.shape[0], len(ELT_FLOAT_COLUMNS)))
         n_rows = simulate_periods(
-            block_rng(seed, block), 1.0, year_loss.shape[0], block * BLOCK_YEARS, inputs.ops, inputs.sect,
+            engine_key(seed), 1.0, year_loss.shape[0], block * BLOCK_YEARS, inputs.ops, inputs.sect,
             inputs.thr, inputs.casc, year_loss, year_max, year_events, fn_counts, elt_ints, elt_floats,
         )  # fmt: skip
         if n_rows >= 0:
             return _Block(fn_counts, elt_ints[:n_rows], elt_floats[:n_rows])
-        capacity *= 2  # the event table outgrew its buffer: run the block again, same stream
+        capacity *= 2  # the event table outgrew its buffer: run the block again, same draws
         year_loss[:] = 0.0
         year_max[:] = 0.0
         year_events[:] = 0
@@ -410,8 +416,8 @@ def simulate(
     skips it. ``progress(done, total)`` is called after each chunk of years. With more
     than one thread, the next chunk's blocks run while the last one is folded in.
     """
-    if years < 1:
-        raise ValueError("years must be at least 1")
+    if not 1 <= years <= MAX_YEARS:
+        raise ValueError(f"years must be at least 1 and at most {MAX_YEARS} (a year is a 32-bit counter)")
     inputs = KernelInputs.build(world, protection(world, no_measures(world) if in_place is None else in_place))
     streams = _Streams(world, years, ylt, elt)
     expected_events = world.sector_rate.sum() + world.threats.regional_rate.sum() * len(world.operators)
