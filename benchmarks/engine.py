@@ -41,6 +41,7 @@ from numba import njit
 from scipy import stats
 
 from benchmarks.common import Figure, check, info, interleaved_best, load_average, log, print_table, write_json
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.kernels import (
     DISASTER,
     ELT_FLOAT_COLUMNS,
@@ -59,7 +60,7 @@ from riskmodel.engine.kernels import (
     simulate_periods,
 )
 from riskmodel.engine.keyed import count_quantile, ndtri, philox4x32, table_quantile, u32, u53
-from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, engine_key, simulate
+from riskmodel.engine.simulate import BLOCK_YEARS, engine_key, simulate
 from riskmodel.measures import no_measures, protection
 from riskmodel.scenario import load_scenario
 from riskmodel.schema import Scenario

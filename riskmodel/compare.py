@@ -27,10 +27,9 @@ from riskmodel.overrides import Override
 from riskmodel.runs import RunSpec, run
 from riskmodel.runs.result import Progress
 from riskmodel.runs.run import prepare
-from riskmodel.streams import counter_rng
+from riskmodel.streams import BOOTSTRAP_STREAM, counter_rng
 
 NO_MEASURES = "none"
-BOOTSTRAP_STREAM = 3  # a purpose of riskmodel.streams: the comparison's bootstrap resamples
 LAYERS = ("direct", "users", "economy")
 
 

@@ -21,8 +21,20 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from riskmodel.engine.kernels import FN_BINS, FN_BINS_PER_DECADE
 from riskmodel.schema import Acceptability
+
+FN_BINS_PER_DECADE = 100  # the F-N grid: log-spaced bins of persons affected
+FN_BINS = 10 * FN_BINS_PER_DECADE  # persons from 1 to 1e10
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fn_bin(persons: float) -> int:
+    """F-N histogram bin of an event (-1 when it affects fewer than one person)."""
+    if not persons >= 1.0:  # also NaN
+        return -1
+    if persons >= 1e10:
+        return FN_BINS - 1
+    return min(math.floor(math.log10(persons) * FN_BINS_PER_DECADE), FN_BINS - 1)
 
 GROWTH = 1.001
 LOG_GROWTH = math.log(GROWTH)

@@ -11,14 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
-ENGINE_STREAM = 0  # the Monte Carlo engine's blocks of years
+ENGINE_STREAM = 0  # the Monte Carlo engine's keyed draws
 ABM_STREAM = 1  # the agent model
 THINNING_STREAM = 2  # the optimiser's blocking coins
+BOOTSTRAP_STREAM = 3  # resamples of years for paired intervals (riskmodel.compare)
+
+# Purposes of the root seeds a run derives for further engine runs of its own
+# (riskmodel.optimize: fresh years out of sample, and the gap's replication batches).
+OUT_OF_SAMPLE_SEED, REPLICATION_SEED = 1, 2
 
 
 def counter_rng(seed: int, *key: int) -> np.random.Generator:
     """The generator of stream ``key`` (a purpose, then its counters) of a run with root ``seed``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def derived_seed(seed: int, purpose: int, index: int = 0) -> int:
+    """A root seed for further engine years, independent of ``seed``'s own years and of
+    every other (purpose, index): drawn from ``SeedSequence((seed, purpose, index))``, so
+    no two runs' years overlap the way ``seed + k`` offsets can."""
+    return int(np.random.SeedSequence((seed, purpose, index)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 def counter_key(seed: int, *key: int) -> np.ndarray:

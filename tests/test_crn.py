@@ -253,9 +253,11 @@ def test_same_seed_paired_difference_is_far_less_variable(japan):
 def test_agent_model_day_rates_are_nested(factor):
     """The kernel a day at a time (period 1/365, as the agent model runs it): a rate factor
     on one day only adds (factor > 1) or removes (factor < 1) that day's events."""
-    from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, FN_BINS, LAYERS, simulate_periods
-    from riskmodel.engine.simulate import KernelInputs, engine_key
+    from riskmodel.engine.inputs import KernelInputs
+    from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, LAYERS, simulate_periods
+    from riskmodel.engine.simulate import engine_key
     from riskmodel.measures import no_measures, protection
+    from riskmodel.metrics import FN_BINS
     from riskmodel.world import load_world
 
     world = load_world()

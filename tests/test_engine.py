@@ -9,9 +9,10 @@ import pytest
 from scipy import stats
 
 import riskmodel.engine.simulate as engine
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.kernels import DISASTER, cascade_hourly, draw_only_years, simulate_periods
 from riskmodel.engine.keyed import beta_quantile_table, table_quantile
-from riskmodel.engine.simulate import BLOCK_YEARS, KernelInputs, engine_key, simulate
+from riskmodel.engine.simulate import BLOCK_YEARS, engine_key, simulate
 from riskmodel.measures import no_measures, protection
 from riskmodel.toy import compound_poisson, lognormal_moments
 from riskmodel.world import build_world

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from riskmodel.engine.kernels import FN_BINS, FN_BINS_PER_DECADE, loss_ratio
-from riskmodel.metrics import GROWTH, LossSketch, acceptability, checkpoints, fn_curve
+from riskmodel.engine.kernels import loss_ratio
+from riskmodel.metrics import FN_BINS, FN_BINS_PER_DECADE, GROWTH, LossSketch, acceptability, checkpoints, fn_curve
 from riskmodel.schema import Acceptability
 
 

@@ -17,12 +17,12 @@ import tomllib
 import numpy as np
 import pytest
 
-from riskmodel.engine.kernels import FN_BINS_PER_DECADE
+from riskmodel.engine.kernels import trips_share
 from riskmodel.engine.simulate import simulate
 from riskmodel.measures import protection
-from riskmodel.metrics import fn_curve, fn_exceeds
+from riskmodel.metrics import FN_BINS_PER_DECADE, fn_curve, fn_exceeds
 from riskmodel.optimize import optimize
-from riskmodel.optimize.build import _trips_share, build_instance, build_instance_and_events, duration_credit
+from riskmodel.optimize.build import build_instance, build_instance_and_events, duration_credit
 from riskmodel.optimize.diagnose import diagnose
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
 from riskmodel.optimize.instance import DIRECT, ECONOMY, OWN_LAYERS, USERS, Bar
@@ -88,24 +88,25 @@ def test_chains_give_each_events_expected_residual_loss(japan, sample, full):
     sectors = [japan.sector_ids.index(s) for s in full.sector_ids]
     prot = protection(japan, in_place_matrix(japan, {s: list(np.flatnonzero(x[i])) for i, s in enumerate(sectors)}))
     saa = evaluate(full, x).layers
-    o, h, s = sample.operator, sample.threat, sample.sector
+    events = sample.events
+    o, h, s = events.operator, events.threat, events.sector
     keep = prot.survive[o, h]
-    duration = sample.duration * prot.duration[o, h]
+    duration = events.duration_hours * prot.duration[o, h]
     hours = japan.service_hours[s]
     trips = japan.service_kind[s] == 1
-    users_factor = np.where(trips, _trips_share(duration, hours) / _trips_share(sample.duration, hours),
+    users_factor = np.where(trips, trips_share(duration, hours) / trips_share(events.duration_hours, hours),
                             prot.duration[o, h])  # fmt: skip
     exact = {
-        DIRECT: keep * sample.direct * prot.direct[o, h],
-        USERS: keep * sample.users * prot.depth[o] * users_factor,
-        ECONOMY: keep * sample.economy * prot.depth[o] * prot.cascade[o] * prot.duration[o, h],
+        DIRECT: keep * events.direct * prot.direct[o, h],
+        USERS: keep * events.users * prot.depth[o] * users_factor,
+        ECONOMY: keep * events.economy * prot.depth[o] * prot.cascade[o] * prot.duration[o, h],
     }
     for i, sector in enumerate(sectors):
         mine = s == sector
         for layer, values in exact.items():
             engine = values[mine].sum() / sample.years
             if layer == USERS and trips[mine].any():
-                no_credit = (keep * sample.users * prot.depth[o])[mine].sum() / sample.years
+                no_credit = (keep * events.users * prot.depth[o])[mine].sum() / sample.years
                 assert engine * (1 - 1e-12) <= saa[layer, i] <= no_credit * (1 + 1e-12)
             else:
                 assert saa[layer, i] == pytest.approx(engine, rel=1e-9), (full.sector_ids[i], layer)
@@ -186,7 +187,7 @@ def test_duration_credit_bounds_trips_losses(seed):
     alpha = duration_credit(duration, hours, m_min)
     grid = np.linspace(0.0, 1.0, 2001)
     m = m_min[:, None] + (1.0 - m_min[:, None]) * grid[None, :]
-    g = _trips_share(m * duration[:, None], hours[:, None]) / _trips_share(duration, hours)[:, None]
+    g = trips_share(m * duration[:, None], hours[:, None]) / trips_share(duration, hours)[:, None]
     assert np.all(g <= alpha[:, None] * m + 1.0 - alpha[:, None] + 1e-12)
     tighter = np.minimum(alpha + 1e-3, 1.0)
     broken = np.any(g > tighter[:, None] * m + 1.0 - tighter[:, None] + 1e-12, axis=1)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from riskmodel.abm.valuation import by_sector
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.kernels import OP_DEPTH_SCALE, OP_SHOCK, OP_USERS, OT_DIRECT, OT_LOG_DURATION, OT_SURVIVE
-from riskmodel.engine.simulate import KernelInputs
 from riskmodel.measures import no_measures, protection
 from riskmodel.world import World
 

@@ -30,14 +30,14 @@ changes no other day's draws, and within a day a higher rate only adds events (s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 
 import numpy as np
 
+from riskmodel.engine.events import Events
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.kernels import (
     ELT_FLOAT_COLUMNS,
     ELT_INT_COLUMNS,
-    FN_BINS,
     LAYERS,
     OP_SHOCK,
     OT_DIRECT,
@@ -46,8 +46,8 @@ from riskmodel.engine.kernels import (
     TH_DISPERSION,
     simulate_periods,
 )
-from riskmodel.engine.simulate import KernelInputs
 from riskmodel.measures import Protection
+from riskmodel.metrics import FN_BINS
 from riskmodel.world import World
 
 DAYS_PER_YEAR = 365
@@ -60,36 +60,6 @@ def stream_key(generator: np.random.Generator) -> np.ndarray:
     seed_seq = generator.bit_generator.seed_seq
     assert isinstance(seed_seq, np.random.SeedSequence)
     return seed_seq.generate_state(2, dtype=np.uint32)
-
-
-@dataclass(frozen=True)
-class DayEvents:
-    """The IT failures of one day, one entry per failing operator, as the columns of the
-    engine's event loss table (views, valid until the next day is run). A disaster's hits
-    share one ``event`` number."""
-
-    event: np.ndarray
-    sector: np.ndarray
-    region: np.ndarray
-    operator: np.ndarray
-    threat: np.ndarray
-    duration_hours: np.ndarray
-    depth: np.ndarray
-    persons: np.ndarray
-    direct: np.ndarray  # yen
-    users: np.ndarray
-    economy: np.ndarray
-    economy_external: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.operator.size)
-
-    @classmethod
-    def from_table(cls, ints: np.ndarray, floats: np.ndarray) -> DayEvents:
-        wanted = {f.name for f in fields(cls)}
-        columns = [(name, ints[:, k]) for k, name in enumerate(ELT_INT_COLUMNS)]
-        columns += [(name, floats[:, k]) for k, name in enumerate(ELT_FLOAT_COLUMNS)]
-        return cls(**{name: column for name, column in columns if name in wanted})
 
 
 class DailyEngine:
@@ -190,7 +160,7 @@ class DailyEngine:
         """Failures a year per sector and threat at the current factors (no yearly draw)."""
         return self.world.sector_rate * self.rate_factor
 
-    def run_day(self, day: int) -> DayEvents:
+    def run_day(self, day: int) -> Events:
         """Simulate one day; ``day`` labels it. Returns its failures."""
         np.multiply(self.world.sector_rate * self.rate_factor, self._year_gamma, out=self._sector_rate)
         base = self.base
@@ -204,5 +174,5 @@ class DailyEngine:
                 self._year_max, self._year_events, self._fn_counts, self._ints, self._floats,
             )  # fmt: skip
             if n >= 0:
-                return DayEvents.from_table(self._ints[:n], self._floats[:n])
+                return Events.of(self._ints[:n], self._floats[:n])
             self._grow(2 * self._ints.shape[0])  # the day outgrew the buffers: again, same draws

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
-from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DayEvents
+from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.reporters import FY_MEANS
 from riskmodel.abm.tally import tally_day
+from riskmodel.engine.events import Events
 
 
 class DaySchedule:
@@ -38,7 +39,7 @@ class DaySchedule:
             self._end_year()
         self.running = self.day < self.total_days
 
-    def _absorb(self, events: DayEvents) -> None:
+    def _absorb(self, events: Events) -> None:
         """Let a day's failures reach the agents.
 
         The agents' draws of the day are one per operator for each decision (hide, share,

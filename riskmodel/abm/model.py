@@ -35,7 +35,7 @@ import numpy as np
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
 from riskmodel.abm.cohorts import Cohorts
-from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DailyEngine, DayEvents
+from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DailyEngine
 from riskmodel.abm.day import DaySchedule
 from riskmodel.abm.fiscal_year import FiscalYear
 from riskmodel.abm.investment import Investment
@@ -46,6 +46,7 @@ from riskmodel.abm.rules import Rules
 from riskmodel.abm.streams import AGENTS, ATTACKERS, ENGINE, OUTSOURCING, PROPENSITY, SETUP, stream
 from riskmodel.abm.targets import BasicPlans
 from riskmodel.abm.valuation import by_sector, event_values, expected_reach
+from riskmodel.engine.events import Events
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.errors import InputError
 from riskmodel.measures import Protection, effect_products, no_measures
@@ -381,7 +382,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self._attempts_cumulative = np.cumsum(by_attacker, axis=0)
         return by_attacker.sum(axis=0)
 
-    def _credit_attackers(self, events: DayEvents, draw: np.ndarray) -> None:
+    def _credit_attackers(self, events: Events, draw: np.ndarray) -> None:
         """Give each successful attack to one attacker, in proportion to its attempts there."""
         worth = {"direct": events.direct, "persons": events.persons, "economy": events.economy}
         for row in np.flatnonzero(self.cyber[events.threat]):

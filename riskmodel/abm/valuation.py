@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, loss_ratio
+from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, loss_ratio, trips_share
 from riskmodel.measures import Protection
 from riskmodel.world import World
 
@@ -72,7 +72,7 @@ def event_values(world: World) -> EventValues:
     hours = np.minimum(np.exp(log_duration[..., None] + t.duration_sigma[None, :, None] * z), MAX_OUTAGE_HOURS)
     mean_hours = (hours * weight).sum(axis=-1)
     service = world.service_hours[:, None, None]
-    trips = (np.maximum(np.minimum(1.0, hours / service), hours / 24.0) * weight).sum(axis=-1)
+    trips = (trips_share(hours, service) * weight).sum(axis=-1)
     continuous = world.service_kind[:, None] == 0
     person_factor = np.where(continuous, 1.0, trips)  # persons per user and unit depth
     user_hours = np.where(continuous, mean_hours, trips * world.delay_hours[:, None])

@@ -92,11 +92,10 @@ from riskmodel.engine.keyed import (
     u32,
     u53,
 )
+from riskmodel.metrics import fn_bin
 from riskmodel.schema import THREAT_KINDS
 
 LAYERS = ("direct", "users", "economy", "economy_external")
-FN_BINS_PER_DECADE = 100
-FN_BINS = 10 * FN_BINS_PER_DECADE  # persons from 1 to 1e10
 DISASTER = THREAT_KINDS.index("disaster")
 MAX_OUTAGE_HOURS = 8760.0  # an outage lasts at most a year
 TAIL_CHECK_HOURS = 6  # hours stepped between checks that the recovery tail can no longer clip
@@ -285,13 +284,11 @@ def pick_operator(op_cum, first: int, last: int, u: float) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fn_bin(persons: float) -> int:
-    """F-N histogram bin of an event (-1 when it affects fewer than one person)."""
-    if not persons >= 1.0:  # also NaN
-        return -1
-    if persons >= 1e10:
-        return FN_BINS - 1
-    return min(math.floor(math.log10(persons) * FN_BINS_PER_DECADE), FN_BINS - 1)
+def trips_share(duration, service_hours):
+    """Persons a trips service's outage reaches, per user: the outage's share of a service
+    day, or, beyond a day, its days of trips (scalars or arrays alike; the kernel, the
+    agents' valuation and the optimiser all count persons with it)."""
+    return np.maximum(np.minimum(1.0, duration / service_hours), duration / 24.0)
 
 
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
@@ -332,7 +329,7 @@ def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, secto
         person_hours = persons * duration
     else:
         # trips that fall in the outage: its share of a service day, or its days of trips
-        persons *= max(min(1.0, duration / sector_float[s, SEC_SERVICE_HOURS]), duration / 24.0)
+        persons *= trips_share(duration, sector_float[s, SEC_SERVICE_HOURS])
         person_hours = persons * sector_float[s, SEC_DELAY]
     users = person_hours * sector_float[s, SEC_VOT]
     ratio = loss_ratio_quantile(

@@ -23,20 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskmodel.engine.kernels import (
-    DISASTER,
-    ELT_FLOAT_COLUMNS,
-    ELT_INT_COLUMNS,
-    FN_BINS,
-    LAYERS,
-    MAX_SLOTS,
-    MAX_THREATS,
-    simulate_periods,
-)
-from riskmodel.engine.keyed import beta_quantile_table
-from riskmodel.measures import Protection, no_measures, protection
+from riskmodel.engine.events import Events
+from riskmodel.engine.inputs import KernelInputs
+from riskmodel.engine.kernels import ELT_FLOAT_COLUMNS, ELT_INT_COLUMNS, LAYERS, simulate_periods
+from riskmodel.measures import no_measures, protection
 from riskmodel.metrics import (
     EP_RETURN_PERIODS,
+    FN_BINS,
     LossSketch,
     acceptability,
     checkpoints,
@@ -58,90 +51,9 @@ ELT_HEADROOM = 1.5  # event-table buffer per block, in expected events; a block 
 MAX_YEARS = 2**32  # a year is one 32-bit counter word of its draws
 
 
-def cumulative_shares(weights: np.ndarray) -> np.ndarray:
-    """Cumulative shares of ``weights``, the last exactly 1: an operator pick's inverse CDF."""
-    cum = np.cumsum(weights / weights.sum())
-    cum[-1] = 1.0
-    return np.minimum(cum, 1.0)
-
-
 def engine_key(seed: int, stream: int = ENGINE_STREAM) -> np.ndarray:
     """The key (two 32-bit words) of the engine's keyed draws in a run with root ``seed``."""
     return counter_key(seed, stream)
-
-
-@dataclass(frozen=True)
-class KernelInputs:
-    """The world and a protection state as the tuples of arrays the kernels take."""
-
-    ops: tuple
-    sect: tuple
-    thr: tuple
-    casc: tuple
-    n_sectors: int
-
-    @classmethod
-    def build(cls, world: World, prot: Protection) -> KernelInputs:
-        op = world.operators
-        n_sectors = world.n_sectors
-        sector_first = np.searchsorted(op.sector, np.arange(n_sectors + 1)).astype(np.int64)
-        if n_sectors >= MAX_SLOTS or len(world.region_ids) >= MAX_SLOTS or len(world.threat_ids) >= MAX_THREATS:
-            raise ValueError("too many sectors, regions or threats for the keyed draws' counters")
-        op_cum = np.ones(len(op))
-        for s in range(n_sectors):
-            a, b = sector_first[s], sector_first[s + 1]
-            if b > a:
-                op_cum[a:b] = cumulative_shares(op.sector_share[a:b])
-        region_ops = np.argsort(op.region, kind="stable").astype(np.int64)
-        region_first = np.searchsorted(op.region[region_ops], np.arange(len(world.region_ids) + 1)).astype(np.int64)
-        op_int = np.stack([op.sector, op.region, op.node], axis=1).astype(np.int64)
-        shock = op.node_share * world.cascade_share[op.sector] * prot.cascade
-        op_float = np.stack([op.users, world.it_dependence[op.sector] * prot.depth, shock], axis=1)
-        with np.errstate(divide="ignore"):  # a measure that removes all outage time gives log(0)
-            log_duration = np.log(prot.duration) + np.log(world.duration_scale[op.sector])[:, None]
-        op_threat = np.stack([prot.survive, log_duration, op.revenue[:, None] * prot.direct], axis=2)
-        sector_float = np.stack(
-            [
-                world.value_of_time,
-                world.service_kind.astype(float),
-                world.service_hours,
-                world.delay_hours,
-                world.exposure[:, DISASTER],
-            ],
-            axis=1,
-        )
-        t = world.threats
-        threat_float = np.stack(
-            [
-                t.kind.astype(float),
-                t.dispersion,
-                t.hit_probability,
-                t.duration_mu,
-                t.duration_sigma,
-                t.depth_alpha,
-                t.depth_beta,
-                t.loss_mu,
-                t.loss_sigma,
-                t.tail_probability,
-                t.tail_shape,
-                t.tail_threshold,
-                t.tail_scale,
-                t.tail_z,
-            ],
-            axis=1,
-        )
-        c = world.cascade
-        sector_of_node = np.arange(c.n_nodes) % n_sectors
-        own = c.sector_loss_weight[sector_of_node, np.arange(c.n_nodes)]
-        node_weight = np.stack([c.loss_weight, own, c.clip_bound], axis=1)
-        f = np.ascontiguousarray
-        return cls(
-            ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first),
-            sect=(f(world.sector_rate), f(sector_float)),
-            thr=(f(threat_float), f(t.regional_rate), beta_quantile_table(t.depth_alpha, t.depth_beta)),
-            casc=(c.local, c.spread, c.region_weight, c.k, c.output, c.sector_loss_weight, c.leontief, f(node_weight)),
-            n_sectors=n_sectors,
-        )
 
 
 @dataclass
@@ -158,7 +70,7 @@ class SimulationResult:
     fn_counts: np.ndarray  # [sector or total, F-N bin]
     convergence: pd.DataFrame
     ylt_source: list[pa.Table] | Path | None = field(default=None, repr=False)
-    elt_source: list[pa.Table] | Path | None = field(default=None, repr=False)
+    elt_source: list[Events] | Path | None = field(default=None, repr=False)  # in memory: the event record
 
     @property
     def critical(self) -> list[int]:
@@ -248,7 +160,15 @@ class SimulationResult:
 
     @property
     def elt(self) -> pd.DataFrame:
+        if isinstance(self.elt_source, list):
+            return Events.concat(self.elt_source).table(self.world).to_pandas()
         return _frame(self.elt_source, "event loss table")
+
+    def event_record(self) -> Events:
+        """Every event of the run as the kernel wrote it (``elt=True`` keeps them)."""
+        if not isinstance(self.elt_source, list):
+            raise ValueError("the events were not kept in memory: pass elt=True to simulate()")
+        return Events.concat(self.elt_source)
 
 
 def _frame(source: list[pa.Table] | Path | None, what: str) -> pd.DataFrame:
@@ -256,8 +176,7 @@ def _frame(source: list[pa.Table] | Path | None, what: str) -> pd.DataFrame:
         raise ValueError(f"the {what} was not kept: pass it to simulate()")
     if isinstance(source, Path):
         return pq.read_table(source).to_pandas()
-    schema = YLT_SCHEMA if what.startswith("year") else ELT_SCHEMA
-    return pa.concat_tables(source).to_pandas() if source else schema.empty_table().to_pandas()
+    return pa.concat_tables(source).to_pandas() if source else YLT_SCHEMA.empty_table().to_pandas()
 
 
 def _finite(value):
@@ -323,21 +242,6 @@ def _run_block(inputs: KernelInputs, seed: int, block: int, chunk: _Chunk, keep_
         year_events[:] = 0
 
 
-def _elt_table(world: World, block: _Block) -> pa.Table:
-    ints, floats = block.elt_ints, block.elt_floats
-    columns = {
-        "year": ints[:, 0],
-        "event": ints[:, 1].astype(np.int32),
-        "day": ints[:, 2].astype(np.int32),
-        "sector": np.asarray(world.sector_ids, dtype=object)[ints[:, 3]],
-        "region": np.asarray(world.region_ids, dtype=object)[ints[:, 4]],
-        "operator": ints[:, 5].astype(np.int32),
-        "threat": np.asarray(world.threat_ids, dtype=object)[ints[:, 6]],
-    }
-    columns.update({name: floats[:, i] for i, name in enumerate(ELT_FLOAT_COLUMNS)})
-    return pa.Table.from_pydict(columns, schema=ELT_SCHEMA)
-
-
 class _Streams:
     """Everything a run keeps: streamed metrics, and the loss tables where asked for."""
 
@@ -374,24 +278,26 @@ class _Streams:
             self.ylt.add(ylt_table(chunk.first, chunk.year_loss, chunk.year_events, critical, self.world.critical_ids))
         if self.elt.wanted:
             for block in results:
-                self.elt.add(_elt_table(self.world, block))
+                events = Events.of(block.elt_ints, block.elt_floats)
+                self.elt.add(events.table(self.world) if self.elt.sink is not None else events)
 
 
 class _Table:
-    """A loss table kept in memory (``True``), streamed to Parquet (a path) or skipped."""
+    """A loss table kept in memory (``True``: Arrow tables, or the event record itself),
+    streamed to Parquet (a path) or skipped."""
 
     def __init__(self, target: bool | str | Path, schema: pa.Schema):
         self.wanted = bool(target)
         self.sink = ParquetSink(target, schema) if isinstance(target, str | Path) else None
-        self.tables: list[pa.Table] = []
+        self.tables: list = []
 
-    def add(self, table: pa.Table) -> None:
+    def add(self, table: pa.Table | Events) -> None:
         if self.sink is not None:
             self.sink.write(table)
         else:
             self.tables.append(table)
 
-    def source(self) -> list[pa.Table] | Path | None:
+    def source(self) -> list | Path | None:
         if self.sink is not None:
             self.sink.close()
             return self.sink.path

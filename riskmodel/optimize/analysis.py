@@ -29,14 +29,6 @@ from riskmodel.portfolio import in_place_matrix
 from riskmodel.world import World
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
-OUT_OF_SAMPLE, REPLICATION = 1, 2  # purposes of the engine seeds derived from a run's seed
-
-
-def derived_seed(seed: int, purpose: int, index: int = 0) -> int:
-    """An engine seed for fresh years, independent of ``seed``'s own years and of every
-    other (purpose, index): drawn from ``SeedSequence((seed, purpose, index))``, so no two
-    runs' streams overlap the way ``seed + k`` offsets can."""
-    return int(np.random.SeedSequence((seed, purpose, index)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 Progress = Callable[[int, int], None]

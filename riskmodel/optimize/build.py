@@ -35,7 +35,9 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 
-from riskmodel.engine.kernels import DISASTER, FN_BINS, FN_BINS_PER_DECADE, MAX_OUTAGE_HOURS, fn_bin
+from riskmodel.engine.events import EVENT_COLUMNS
+from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, trips_share
+from riskmodel.metrics import FN_BINS, FN_BINS_PER_DECADE, fn_bin
 from riskmodel.optimize.instance import ALL_LAYERS, DIRECT, ECONOMY, USERS, Bar, EventLosses, Instance, best_product
 from riskmodel.optimize.sample import EventSample
 from riskmodel.streams import THINNING_STREAM, counter_rng
@@ -54,11 +56,6 @@ def _fn_bins(persons: np.ndarray) -> np.ndarray:
     return out
 
 
-def _trips_share(duration: np.ndarray, hours: np.ndarray) -> np.ndarray:
-    """The kernel's persons factor of a trips service: share of a service day, or days."""
-    return np.maximum(np.minimum(1.0, duration / hours), duration / 24.0)
-
-
 def duration_credit(duration: np.ndarray, hours: np.ndarray, m_min: np.ndarray) -> np.ndarray:
     """Largest ``alpha`` in [0, 1] with ``g(m) <= alpha m + 1 - alpha`` for all m in [m_min, 1].
 
@@ -69,12 +66,12 @@ def duration_credit(duration: np.ndarray, hours: np.ndarray, m_min: np.ndarray) 
     breakpoint, at ``m_min``, or the slope of ``g`` at 1 (0 where ``H < d <= 24``: a day's
     trips are lost whether the outage lasts ``H`` or 24 hours).
     """
-    base = _trips_share(duration, hours)
+    base = trips_share(duration, hours)
     alpha = np.where((duration > hours) & (duration <= 24.0), 0.0, 1.0)
     for m in (hours / duration, 24.0 / duration, m_min):
         inside = (m >= m_min) & (m < 1.0)
         m_safe = np.where(inside, m, 0.5)
-        ratio = (1.0 - _trips_share(m_safe * duration, hours) / base) / (1.0 - m_safe)
+        ratio = (1.0 - trips_share(m_safe * duration, hours) / base) / (1.0 - m_safe)
         alpha = np.where(inside, np.minimum(alpha, ratio), alpha)
     return np.clip(alpha, 0.0, 1.0)
 
@@ -174,20 +171,22 @@ def _split(world: World, ev: dict[str, np.ndarray], ids: _FactorIds) -> _Split:
     # in part (trips beyond the service hours) or not at all (outages at the cap)
     detection_left = best_product(cat.detection, cat.option_measure)
     m_min = best_product(cat.duration, cat.option_measure) * (1.0 - share + share * detection_left)
-    capped = ev["duration"] >= MAX_OUTAGE_HOURS
+    capped = ev["duration_hours"] >= MAX_OUTAGE_HOURS
     trips = world.service_kind[s] == TRIPS
-    credit_users = np.where(trips, duration_credit(ev["duration"], world.service_hours[s], m_min), 1.0)
+    credit_users = np.where(trips, duration_credit(ev["duration_hours"], world.service_hours[s], m_min), 1.0)
     credit_users = np.where(capped, 0.0, credit_users)
     credit_economy = np.where(capped, 0.0, 1.0)
     # economy: the linear (unclipped) value, and whether the cascade hit the clip
     node = op.node[o]
-    linear = world.cascade.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s] * ev["duration"]
+    linear = (
+        world.cascade.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s] * ev["duration_hours"]
+    )
     clipped = ev["economy"] < linear * (1.0 - CLIP_TOLERANCE)
     disaster = threats.kind[h] == DISASTER
     single_clipped = clipped & ~disaster
     economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["economy"]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        external_share = np.where(ev["economy"] > 0, ev["external"] / ev["economy"], 0.0)
+        external_share = np.where(ev["economy"] > 0, ev["economy_external"] / ev["economy"], 0.0)
     P, D, C, R, T = ids.depth, ids.duration, ids.cascade, ids.direct, ids.detection
     kinds = [
         (DIRECT, (P, D, R), ev["direct"] * (1.0 - share)),
@@ -240,10 +239,8 @@ def _build(
 
     position = np.full(world.n_sectors, -1, dtype=np.int64)
     position[sectors] = np.arange(len(sectors))
-    mine = position[sample.sector] >= 0
-    ev = {
-        name: getattr(sample, name)[mine] for name in EventSample.__dataclass_fields__ if name not in ("years", "seed")
-    }
+    mine = position[sample.events.sector] >= 0
+    ev = {name: getattr(sample.events, name)[mine] for name in EVENT_COLUMNS}
     s_pos, h = position[ev["sector"]], ev["threat"]
     split = _split(world, ev, ids)
 

@@ -18,13 +18,10 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.optimize.analysis import (
-    OUT_OF_SAMPLE,
-    REPLICATION,
     ExternalityPrice,
     GapEstimate,
     OutOfSample,
     comparison,
-    derived_seed,
     externality_price,
     frontier,
     frontier_level,
@@ -40,6 +37,7 @@ from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.settings import Settings
 from riskmodel.optimize.solve import Solution, solve
+from riskmodel.streams import OUT_OF_SAMPLE_SEED, REPLICATION_SEED, derived_seed
 from riskmodel.world import World
 
 Progress = Callable[[str, int, int], None]
@@ -322,11 +320,11 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
     }
     result.out_of_sample = out_of_sample(
         world, _chosen(world, problems), sectors, counted, bars, settings.eval_years,
-        derived_seed(settings.seed, OUT_OF_SAMPLE), settings.threads,
+        derived_seed(settings.seed, OUT_OF_SAMPLE_SEED), settings.threads,
         partial(report, "out of sample"),
     )  # fmt: skip
     if settings.replications:
-        seeds = [derived_seed(settings.seed, REPLICATION, g) for g in range(settings.replications)]
+        seeds = [derived_seed(settings.seed, REPLICATION_SEED, g) for g in range(settings.replications)]
         result.gap = mrp_gap(
             world,
             lambda sample: [inst for _, inst in problems_of(build_instance(world, sample), settings)],
