@@ -84,22 +84,25 @@ def usage_error_line(exc: click.ClickException, args: Sequence[str]) -> str:
     command = ctx.command if ctx is not None else None
     known = sorted(o for p in (command.params if command else []) for o in p.opts if o.startswith("--"))
     if isinstance(exc, click.NoSuchOption):
-        path = ctx.command_path if ctx else "riskmodel"
+        path = " ".join(["riskmodel", *(ctx.command_path.split()[1:] if ctx else [])])
         options = ", ".join(known) or "none"
         return error_line(where, exc.option_name, exc.option_name, f"an option of {path} ({options})")
     if isinstance(exc, click.BadOptionUsage):
+        if "does not take a value" in message:
+            given = _option_value(args, [exc.option_name])
+            return error_line(where, exc.option_name, given, f"{exc.option_name} alone, without a value (a flag)")
         return error_line(where, exc.option_name, "(missing)", f"a value after {exc.option_name}")
     if isinstance(exc, click.MissingParameter):
         param = exc.param
         name = "(argument)" if param is None else param.opts[0] if param.opts and param.opts[0].startswith("-") else (
-            str(param.name).upper())  # fmt: skip
+            getattr(param, "metavar", None) or str(param.name).upper())  # fmt: skip
         return error_line(where, name, "(missing)", "a value")
     if isinstance(exc, click.BadParameter):
         param = exc.param
         names = list(param.opts) if param is not None else []
         field = names[0] if names and names[0].startswith("-") else (exc.param_hint or "(value)")
         if param is not None and names and not names[0].startswith("-"):
-            field = str(param.name).upper()
+            field = getattr(param, "metavar", None) or str(param.name).upper()
         raw = _option_value(args, names) if names and names[0].startswith("-") else None
         expected = re.sub(r"^Invalid value for [^:]*: ", "", message.split("\n")[0])
         expected = re.sub(r"^'.*?' is not ", "", expected).removeprefix("Input should be ").rstrip(".")
@@ -280,7 +283,7 @@ def _money(value: float) -> str:
 @reports_input_errors
 def simulate(
     scenario: ScenarioOption = None,
-    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
+    portfolio: Annotated[str | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
     years: Annotated[int, typer.Option(help="Simulated years.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
     threads: Annotated[int, typer.Option(help="Worker threads (results do not depend on it).")] = 1,
@@ -289,7 +292,7 @@ def simulate(
     set_: SetOption = None,
 ) -> None:
     """Simulate years of IT failures and their losses; print and save the risk measures."""
-    spec = _spec("simulate", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years,
+    spec = _spec("simulate", scenario, set_, portfolio=portfolio, seed=seed, size=years,
                  options={"threads": threads, "elt": elt})  # fmt: skip
     result, written = _execute(spec, out)
     detail = result.detail
@@ -308,14 +311,14 @@ def simulate(
 @reports_input_errors
 def abm(
     scenario: ScenarioOption = None,
-    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
+    portfolio: Annotated[str | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
     years: Annotated[int | None, typer.Option(help="Fiscal years to run (default: the scenario's horizon).")] = None,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
     out: Annotated[str, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = "out",
     set_: SetOption = None,
 ) -> None:
     """Run the agent model day by day through the fiscal years; print and save its series."""
-    spec = _spec("abm", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years)
+    spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years)
     result, written = _execute(spec, out)
     from riskmodel.abm.outputs import summary
 
@@ -340,10 +343,6 @@ def abm(
         )
     console.print(table)
     console.print(f"wrote {out}/{', '.join(written)}")
-
-
-def _text(path: Path | None) -> str | None:
-    return str(path) if path is not None else None
 
 
 def _mode(sector: str | None, partial: bool, society: bool) -> str:
@@ -554,7 +553,9 @@ def scenario_validate(file: Annotated[Path, typer.Argument(help="Scenario TOML f
 @scenario_app.command("export")
 @reports_input_errors
 def scenario_export(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the default scenario and its data files into.")],
+    directory_text: Annotated[
+        str, typer.Argument(metavar="DIRECTORY", help="Folder to write the default scenario and its data files into.")
+    ],
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write the default scenario and its data files out, as a start for your own."""
@@ -564,8 +565,9 @@ def scenario_export(
     names = [default_scenario_path().name, scenario.interdependency.io_table]
     if scenario.incidents is not None:
         names.append(scenario.incidents.file)
-    if not str(directory).strip():
-        raise InputError("(command line)", "DIRECTORY", str(directory), "a folder name")
+    if not directory_text.strip():
+        raise InputError("(command line)", "DIRECTORY", directory_text, "a folder name")
+    directory = Path(directory_text)
     try:
         if directory.exists() and not directory.is_dir():
             raise InputError(directory, "DIRECTORY", "(an existing file)", "a directory")

@@ -314,6 +314,7 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
 
     Compiled worlds are cached by content: a scenario that differs from one compiled
     before only in its ``[abm]`` tables reuses that world's arrays."""
+    _check_data_files(scenario, path)  # before the cache: a link out of the folder may hold valid content
     key = scenario_hash(scenario, path, part="world")
     cached = _COMPILED.get(key)
     if cached is None:
@@ -323,6 +324,14 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
             _COMPILED.popitem(last=False)
     _COMPILED.move_to_end(key)
     return dataclasses.replace(cached, scenario=scenario, path=path, content_hash=scenario_hash(scenario, path))
+
+
+def _check_data_files(scenario: Scenario, path: Path | None) -> None:
+    """The data files a scenario names exist as regular files in its own folder."""
+    if scenario.interdependency.matrix is None:
+        data_file(scenario.interdependency.io_table, path, "interdependency.io_table")
+    if scenario.incidents is not None:
+        data_file(scenario.incidents.file, path, "incidents.file")
 
 
 def _compile(scenario: Scenario, path: Path | None) -> World:
