@@ -281,8 +281,9 @@ class Lifeline(Sourced):
 class Interdependency(Sourced):
     """Where the cascade matrix A* comes from.
 
-    By default A* is derived from the input-output table (``io_table``, a CSV beside the
-    scenario file or packaged with riskmodel) and the sectors' IO shares, plus the
+    By default A* is derived from the input-output table (``io_table``, a CSV file in
+    the scenario file's own folder: ``riskmodel scenario export`` puts the packaged one
+    there; a bare file name, never a path out of the folder) and the sectors' IO shares, plus the
     lifeline dependencies. ``matrix`` (rows and columns in sector order) replaces both,
     and then ``output`` (yen a year, in sector order) gives the sectors' outputs.
     """
