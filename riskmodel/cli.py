@@ -8,10 +8,12 @@ was.
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
+import secrets
+import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -21,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 import riskmodel
 from riskmodel.errors import InputError
@@ -29,7 +32,122 @@ from riskmodel.runs.spec import WHERE as SPEC
 from riskmodel.runs.spec import RunSpec
 from riskmodel.scenario import default_scenario_path, packaged_file
 
+try:  # recent typer vendors click: its errors are typer._click's, not click's
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover - typer that uses click itself
+    from click import exceptions as click  # type: ignore[no-redef]
+
+LIMITS = {"file": 200, "field": 160, "expected": 300}  # characters of each part of an error line
+
+
+def _clip(text: object, limit: int) -> str:
+    """One line of at most ``limit`` characters: control characters escaped, the middle cut."""
+    flat = (
+        str(text).encode("unicode_escape", "backslashreplace").decode("ascii")
+        if not str(text).isprintable()
+        else str(text)
+    )
+    return flat if len(flat) <= limit else flat[: limit * 2 // 3 - 2] + "..." + flat[-(limit - limit * 2 // 3 - 1) :]
+
+
+def error_line(file: object, field: str, value: object, expected: str) -> str:
+    """The one line that reports bad input: every part shortened, nothing spanning lines."""
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    where = _clip(file, LIMITS["file"]) + (f": {_clip(field, LIMITS['field'])}" if field else "")
+    return f"error: {where}: got {shown}; expected {_clip(expected, LIMITS['expected'])}"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _option_value(args: Sequence[str], names: Sequence[str]) -> str | None:
+    """The text given to an option on the command line (the last one), if any."""
+    found = None
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name and i + 1 < len(args):
+                found = args[i + 1]
+            elif arg.startswith(name + "="):
+                found = arg[len(name) + 1 :]
+    return found
+
+
+def usage_error_line(exc: click.ClickException, args: Sequence[str]) -> str:
+    """A click usage error (bad value, unknown option or command, missing value, extra
+    argument) as one ``error: (command line): ...; expected ...`` line."""
+    where = "(command line)"
+    message = exc.format_message().strip().removeprefix("Invalid value: ").removeprefix("Value error, ")
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command if ctx is not None else None
+    known = sorted(o for p in (command.params if command else []) for o in p.opts if o.startswith("--"))
+    if isinstance(exc, click.NoSuchOption):
+        path = " ".join(["riskmodel", *(ctx.command_path.split()[1:] if ctx else [])])
+        options = ", ".join(known) or "none"
+        return error_line(where, exc.option_name, exc.option_name, f"an option of {path} ({options})")
+    if isinstance(exc, click.BadOptionUsage):
+        if "does not take a value" in message:
+            given = _option_value(args, [exc.option_name])
+            return error_line(where, exc.option_name, given, f"{exc.option_name} alone, without a value (a flag)")
+        return error_line(where, exc.option_name, "(missing)", f"a value after {exc.option_name}")
+    if isinstance(exc, click.MissingParameter):
+        param = exc.param
+        name = "(argument)" if param is None else param.opts[0] if param.opts and param.opts[0].startswith("-") else (
+            getattr(param, "metavar", None) or str(param.name).upper())  # fmt: skip
+        return error_line(where, name, "(missing)", "a value")
+    if isinstance(exc, click.BadParameter):
+        param = exc.param
+        names = list(param.opts) if param is not None else []
+        field = names[0] if names and names[0].startswith("-") else (exc.param_hint or "(value)")
+        if param is not None and names and not names[0].startswith("-"):
+            field = getattr(param, "metavar", None) or str(param.name).upper()
+        raw = _option_value(args, names) if names and names[0].startswith("-") else None
+        expected = re.sub(r"^Invalid value for [^:]*: ", "", message.split("\n")[0])
+        expected = re.sub(r"^'.*?' is not ", "", expected).removeprefix("Input should be ").rstrip(".")
+        return error_line(where, field, raw if raw is not None else "(bad value)", expected)
+    if isinstance(exc, click.UsageError):
+        found = re.match(r"No such command '(.*)'", message)
+        if found:
+            commands = sorted(command.list_commands(ctx)) if hasattr(command, "list_commands") and ctx else []
+            return error_line(where, "COMMAND", found.group(1), f"one of {', '.join(commands)}")
+        found = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
+        if found:
+            return error_line(where, "(arguments)", found.group(1), "no more arguments (see --help)")
+        return error_line(where, "(usage)", message.split("\n")[0], "a valid command line (see riskmodel --help)")
+    if isinstance(exc, click.FileError):
+        return error_line(exc.ui_filename, "", exc.message or "(unreadable)", "a readable file")
+    return error_line(where, "", message.split("\n")[0], "a valid command line (see riskmodel --help)")
+
+
+class OneLineGroup(TyperGroup):
+    """The command group that turns click's usage errors (multi-line panels) into one line
+    on stderr and exit status 2, in-process (CliRunner) and from the console script alike."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        given = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(given, prog_name, complete_var, standalone_mode=False, **extra)
+        except getattr(click, "NoArgsIsHelpError", ()) as exc:
+            text = exc.format_message()  # the help (rich help is printed as it is made)
+            if text.strip():
+                print(text)
+            code = exc.exit_code
+        except click.ClickException as exc:
+            _say(usage_error_line(exc, given))
+            code = 2
+        except typer.Abort:
+            _say(error_line("(command line)", "", "(interrupted)", "a run left to finish"))
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -78,8 +196,13 @@ def reports_input_errors(command: F) -> F:
                 expected = re.sub(r"options\.\w+", lambda m: _flag(m.group(0)), exc.expected)
                 exc = InputError("(command line)" if str(exc.file) == SPEC else exc.file, _flag(exc.field),
                                  exc.value, expected)  # fmt: skip
-            print(f"error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
+            _say(error_line(exc.file, exc.field, exc.value, exc.expected))
+        except OSError as exc:  # the file system refused: a folder that cannot be read or written, a full disk
+            where = exc.filename if exc.filename is not None else "(file system)"
+            _say(error_line(where, "", exc.strerror or str(exc), "a file or folder that can be read and written"))
+        except MemoryError:
+            _say(error_line("(command line)", "--years", "(out of memory)", "a smaller run (fewer years, operators)"))
+        raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -128,14 +251,24 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
         yield report
 
 
-def _execute(spec: RunSpec, out: Path) -> tuple[Any, list[str]]:
-    """Run a spec and write its files into ``out`` (staged: all or nothing)."""
+def _out(text: str) -> Path:
+    """The --out folder (an empty name is refused rather than read as the current folder)."""
+    if not text.strip():
+        raise InputError("(command line)", "--out", text, "a folder name")
+    return Path(text)
+
+
+def _execute(spec: RunSpec, out: str) -> tuple[Any, list[str]]:
+    """Run a spec and write its files into ``out`` (staged: all or nothing, as a set)."""
+    from riskmodel.runs.resources import check_resources
     from riskmodel.runs.run import prepare, run
     from riskmodel.runs.writers import output_dir, staged, write_files
 
-    prepare(spec)  # bad input is reported before the output folder is touched
-    out = output_dir(out)
-    with staged(out) as stage:
+    folder = _out(out)
+    world, _ = prepare(spec)  # bad input is reported before the output folder is touched
+    check_resources(spec, world)  # and so is a run that cannot fit in memory or time
+    folder = output_dir(folder, spec.kind)
+    with staged(folder, spec.kind) as stage:
         with _progress() as report:
             result = run(spec, report, stream_to=stage)
         written = write_files(result, stage)
@@ -150,16 +283,16 @@ def _money(value: float) -> str:
 @reports_input_errors
 def simulate(
     scenario: ScenarioOption = None,
-    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
+    portfolio: Annotated[str | None, typer.Option(help="Portfolio TOML: measures in place per sector.")] = None,
     years: Annotated[int, typer.Option(help="Simulated years.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
     threads: Annotated[int, typer.Option(help="Worker threads (results do not depend on it).")] = 1,
-    out: Annotated[Path, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = Path("out"),
+    out: Annotated[str, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = "out",
     elt: Annotated[bool, typer.Option(help="Also write the event loss table, elt.parquet.")] = False,
     set_: SetOption = None,
 ) -> None:
     """Simulate years of IT failures and their losses; print and save the risk measures."""
-    spec = _spec("simulate", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years,
+    spec = _spec("simulate", scenario, set_, portfolio=portfolio, seed=seed, size=years,
                  options={"threads": threads, "elt": elt})  # fmt: skip
     result, written = _execute(spec, out)
     detail = result.detail
@@ -178,14 +311,14 @@ def simulate(
 @reports_input_errors
 def abm(
     scenario: ScenarioOption = None,
-    portfolio: Annotated[Path | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
+    portfolio: Annotated[str | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
     years: Annotated[int | None, typer.Option(help="Fiscal years to run (default: the scenario's horizon).")] = None,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = Path("out"),
+    out: Annotated[str, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = "out",
     set_: SetOption = None,
 ) -> None:
     """Run the agent model day by day through the fiscal years; print and save its series."""
-    spec = _spec("abm", scenario, set_, portfolio=_text(portfolio), seed=seed, size=years)
+    spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years)
     result, written = _execute(spec, out)
     from riskmodel.abm.outputs import summary
 
@@ -210,10 +343,6 @@ def abm(
         )
     console.print(table)
     console.print(f"wrote {out}/{', '.join(written)}")
-
-
-def _text(path: Path | None) -> str | None:
-    return str(path) if path is not None else None
 
 
 def _mode(sector: str | None, partial: bool, society: bool) -> str:
@@ -313,9 +442,7 @@ def optimize(
     replications: Annotated[int, typer.Option(help="Batches for the optimality-gap estimate (0: none).")] = 5,
     frontier_points: Annotated[int, typer.Option(help="Points on the cost-risk frontier (0: none).")] = 8,
     threads: Annotated[int, typer.Option(help="Engine threads (results do not depend on it).")] = 1,
-    out: Annotated[Path, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = Path(
-        "out"
-    ),
+    out: Annotated[str, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = "out",
     set_: SetOption = None,
 ) -> None:
     """The most cost-effective countermeasure portfolio under the acceptable-risk bars.
@@ -483,7 +610,9 @@ def scenario_validate(file: Annotated[Path, typer.Argument(help="Scenario TOML f
 @scenario_app.command("export")
 @reports_input_errors
 def scenario_export(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the default scenario and its data files into.")],
+    directory_text: Annotated[
+        str, typer.Argument(metavar="DIRECTORY", help="Folder to write the default scenario and its data files into.")
+    ],
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write the default scenario and its data files out, as a start for your own."""
@@ -493,21 +622,53 @@ def scenario_export(
     names = [default_scenario_path().name, scenario.interdependency.io_table]
     if scenario.incidents is not None:
         names.append(scenario.incidents.file)
-    if directory.exists() and not directory.is_dir():
-        raise InputError(directory, "DIRECTORY", "(an existing file)", "a directory")
-    for name in names:
-        target = directory / name
-        if target.exists() and not force:
-            raise InputError(target, "", "(exists)", "a file that does not exist yet (or --force to overwrite)")
+    if not directory_text.strip():
+        raise InputError("(command line)", "DIRECTORY", directory_text, "a folder name")
+    directory = Path(directory_text)
     try:
+        if directory.exists() and not directory.is_dir():
+            raise InputError(directory, "DIRECTORY", "(an existing file)", "a directory")
+        for name in names:
+            target = directory / name
+            if target.is_dir() and not target.is_symlink():
+                raise InputError(target, "", "(a folder)", "a file name that no folder takes")
+            if (target.exists() or target.is_symlink()) and not force:
+                raise InputError(target, "", "(exists)", "a file that does not exist yet (or --force to overwrite)")
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(directory, "DIRECTORY", exc.strerror or str(exc), "a directory that can be created") from None
-    for name in names:
-        shutil.copyfile(packaged_file(name), directory / name)
+    _write_inside(directory, {name: packaged_file(name).read_bytes() for name in names})
     console.print(f"wrote {', '.join(str(directory / n) for n in names)}")
     console.print(f"edit {directory / names[0]} and run: riskmodel simulate --scenario {directory / names[0]}")
 
 
+def _write_inside(directory: Path, files: dict[str, bytes]) -> None:
+    """Write files into ``directory`` and nowhere else: each is written to a new temporary
+    file there (never through a link) and renamed over its name (a link of that name is
+    replaced, its target left alone); all are written before any is renamed."""
+    temporary: list[tuple[Path, Path]] = []
+    try:
+        for name, content in files.items():
+            part = directory / f".{name}.{secrets.token_hex(4)}.part"
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            temporary.append((part, directory / name))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        for part, target in temporary:
+            os.replace(part, target)
+    except OSError as exc:
+        raise InputError(directory, "DIRECTORY", exc.strerror or str(exc), "a directory that can be written") from None
+    finally:
+        for part, _ in temporary:
+            part.unlink(missing_ok=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a run as an error does: staged files are removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminate)
     app()

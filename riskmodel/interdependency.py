@@ -20,6 +20,8 @@ same row sums as the national one; lifelines act inside a region only.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from riskmodel.errors import InputError
 from riskmodel.scenario import packaged_file
-from riskmodel.schema import Scenario
+from riskmodel.schema import HOURS_PER_YEAR as MAX_HOURS
+from riskmodel.schema import MAX_PERSONS, THREAT_KINDS, Scenario
 
 RECOVERY_LEVEL = 0.01  # q_T = 0.01 q_0 in the recovery coefficient (Lian & Haimes 2006)
 HOURS_PER_YEAR = 8760.0
@@ -78,13 +81,116 @@ def read_io_table(path: Path) -> IOTable:
     return IOTable([c.removeprefix("industry/") for c in industries], flows, output)
 
 
+MAX_DATA_BYTES = 64 * 2**20  # a data file a scenario names (the packaged IO table is about 10 kB)
+
+
 def resolve_data_file(name: str, scenario_path: Path | None) -> Path:
-    """A data file named in a scenario: beside the scenario file, else packaged."""
-    if scenario_path is not None:
-        local = Path(scenario_path).parent / name
-        if local.is_file():
-            return local
-    return packaged_file(name)
+    """Where a data file named in a scenario is: in the scenario file's own folder (the
+    package's data folder for the packaged scenarios); never elsewhere, so that a file
+    missing beside a scenario is an error rather than quietly replaced by a packaged one."""
+    if scenario_path is None:
+        return packaged_file(name)
+    return Path(scenario_path).parent / name
+
+
+def data_file(name: str, scenario_path: Path | None, field: str) -> Path:
+    """The data file ``name`` of a scenario (see :func:`resolve_data_file`), checked: a
+    regular file inside the scenario's folder (a link that leads out of it is refused),
+    readable and of a sensible size; raises InputError naming the scenario's ``field``."""
+    where = scenario_path or Path("<scenario>")
+    path = resolve_data_file(name, scenario_path)
+    folder = path.parent
+    try:
+        if not path.exists():
+            raise InputError(where, field, name, f"a file of that name in the scenario's folder ({folder})")
+        if not path.is_file():
+            raise InputError(where, field, name, f"a regular file in the scenario's folder ({folder}), not a folder")
+        if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+            raise InputError(where, field, name, f"a file inside the scenario's folder ({folder}), no link out")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(where, field, name, f"a readable file ({exc.strerror or exc})") from None
+    if size > MAX_DATA_BYTES:
+        raise InputError(path, "", f"{size:,} bytes", f"a data file of at most {MAX_DATA_BYTES:,} bytes")
+    return path
+
+
+# The incidents file: one reported IT failure a row. Empty cells are unknown values.
+INCIDENT_COLUMNS = ("date", "sector", "event", "magnitude", "threat_kind", "duration_hours_low",
+                    "duration_hours_high", "persons_affected", "source")  # fmt: skip
+MAX_INCIDENTS = 1_000_000
+
+
+def _incident_date(text: str) -> bool:
+    for form in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            dt.datetime.strptime(text, form)
+        except ValueError:
+            continue
+        return len(text) in (4, 7, 10)
+    return False
+
+
+def read_incidents(path: Path) -> list[dict[str, str]]:
+    """Read and check an incidents CSV: its columns (:data:`INCIDENT_COLUMNS`), a date
+    (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``), a sector and an event on every row, a
+    threat kind, durations in hours within a year (low not above high) and a number of
+    persons, where given. Raises InputError for the first problem."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(path, "columns", "(empty file)", f"a header row: {', '.join(INCIDENT_COLUMNS)}")
+            missing = [c for c in INCIDENT_COLUMNS if c not in header]
+            if missing:
+                raise InputError(path, "columns", missing[0], f"the columns {', '.join(INCIDENT_COLUMNS)}")
+            rows = []
+            for number, cells in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) != len(header):
+                    raise InputError(path, f"line {number}", f"{len(cells)} cells", f"{len(header)} cells (the header)")
+                if len(rows) >= MAX_INCIDENTS:
+                    raise InputError(path, f"line {number}", "(more rows)", f"at most {MAX_INCIDENTS:,} incidents")
+                row = dict(zip(header, cells, strict=True))
+                _check_incident(path, number, row)
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 CSV text") from None
+    except csv.Error as exc:
+        raise InputError(path, "(syntax)", str(exc), "valid CSV") from None
+    except OSError as exc:
+        raise InputError(path, "", exc.strerror or str(exc), "a readable CSV file") from None
+    return rows
+
+
+def _check_incident(path: Path, number: int, row: dict[str, str]) -> None:
+    where = f"line {number}"
+    if not _incident_date(row["date"].strip()):
+        raise InputError(path, f"{where}, date", row["date"], "a date YYYY, YYYY-MM or YYYY-MM-DD")
+    for column in ("sector", "event"):
+        if not row[column].strip():
+            raise InputError(path, f"{where}, {column}", "(empty)", f"the {column} of the incident")
+    if row["threat_kind"] not in THREAT_KINDS:
+        raise InputError(path, f"{where}, threat_kind", row["threat_kind"], f"one of {', '.join(THREAT_KINDS)}")
+    numbers: dict[str, float] = {}
+    for column, top, unit in (("duration_hours_low", MAX_HOURS, "hours"), ("duration_hours_high", MAX_HOURS, "hours"),
+                              ("persons_affected", MAX_PERSONS, "persons")):  # fmt: skip
+        text = row[column].strip()
+        if not text:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 <= value <= top):
+            raise InputError(path, f"{where}, {column}", row[column], f"empty or a number of {unit} from 0 to {top:g}")
+        numbers[column] = value
+    low, high = numbers.get("duration_hours_low"), numbers.get("duration_hours_high")
+    if low is not None and high is not None and low > high:
+        raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"],
+                         f"at most duration_hours_high ({row['duration_hours_high']})")  # fmt: skip
 
 
 def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:
@@ -116,11 +222,7 @@ def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tu
     if spec.matrix is not None and spec.output is not None:
         return np.array(spec.matrix, dtype=float), np.zeros((n, n)), np.array(spec.output, dtype=float)
     path = scenario_path or Path("<scenario>")
-    io_path = resolve_data_file(spec.io_table, scenario_path)
-    if not io_path.is_file():
-        raise InputError(
-            path, "interdependency.io_table", spec.io_table, "a CSV beside the scenario file or packaged with riskmodel"
-        )
+    io_path = data_file(spec.io_table, scenario_path, "interdependency.io_table")
     table = read_io_table(io_path)
     split = split_matrix(scenario, table, path)
     output = split @ table.output * 1e6

@@ -9,6 +9,7 @@ what was expected.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -19,10 +20,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from riskmodel.errors import InputError
-from riskmodel.schema import Scenario
+from riskmodel.schema import MAX_FISCAL_YEARS, MAX_OPERATORS, Scenario
 
 DEFAULT_SCENARIO = "japan"
+MAX_TOML_BYTES = 16 * 2**20  # a scenario or portfolio file (the default scenario is about 100 kB)
 M = TypeVar("M", bound=BaseModel)
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def packaged_file(name: str) -> Path:
@@ -37,7 +40,11 @@ def default_scenario_path() -> Path:
 def resolve_scenario(scenario: str | Path) -> Path:
     """A scenario file from a path, or from the name of a packaged scenario (``japan``)."""
     path = Path(scenario)
-    if not path.exists() and path.suffix == "" and path.name == str(scenario):
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise InputError(path, "", exc.strerror or str(exc), "an existing TOML file") from None
+    if not exists and path.suffix == "" and path.name == str(scenario) and _IDENTIFIER.fullmatch(path.name):
         packaged = packaged_file(f"{scenario}.toml")
         if packaged.is_file():
             return packaged
@@ -47,11 +54,16 @@ def resolve_scenario(scenario: str | Path) -> Path:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning a missing file or a syntax error into an InputError."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "", "(no such file)", "an existing TOML file")
     try:
+        if not path.is_file():
+            raise InputError(path, "", "(no such file)", "an existing TOML file")
+        size = path.stat().st_size
+        if size > MAX_TOML_BYTES:
+            raise InputError(path, "", f"{size:,} bytes", f"a TOML file of at most {MAX_TOML_BYTES:,} bytes")
         with path.open("rb") as handle:
             return tomllib.load(handle)
+    except OSError as exc:  # unreadable file or folder, a name too long, a FIFO that vanished
+        raise InputError(path, "", exc.strerror or str(exc), "a readable TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, "(syntax)", str(exc), "valid TOML") from None
     except UnicodeDecodeError:
@@ -145,6 +157,14 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
         raise InputError(
             path, "horizon.end_fiscal_year", scenario.horizon.end_fiscal_year, "a year not before start_fiscal_year"
         )
+    last = scenario.horizon.start_fiscal_year + MAX_FISCAL_YEARS - 1
+    if scenario.horizon.end_fiscal_year > last:
+        raise InputError(path, "horizon.end_fiscal_year", scenario.horizon.end_fiscal_year,
+                         f"at most {MAX_FISCAL_YEARS} fiscal years: a year not after {last}")  # fmt: skip
+    operators = sum(s.operators.count for s in scenario.sectors if s.operators is not None)
+    if operators > MAX_OPERATORS:
+        raise InputError(path, "sectors[].operators.count", f"{operators:,} in all",
+                         f"at most {MAX_OPERATORS:,} operators in all sectors together")  # fmt: skip
 
     shares: Counter[str] = Counter()
     for sector in scenario.sectors:
@@ -194,6 +214,7 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
             for i, name in enumerate(getattr(measure, field)):
                 if name not in measures or name == measure.id:
                     raise InputError(path, f"{where}.{field}[{i}]", name, "another measure of the catalogue")
+            _unique(getattr(measure, field), path, f"{where}.{field}")
         for j, level in enumerate(measure.levels):
             for name in level.effects.frequency:
                 if name not in threats:
@@ -201,6 +222,7 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
                         path, f"{where}.levels[{j}].effects.frequency.{name}", name, f"one of {sorted(threats)}"
                     )
 
+    check_measure_rules(scenario, path)
     if scenario.abm is not None:
         check_agent_model(scenario, path, threats)
 
@@ -255,6 +277,43 @@ def check_supervision(scenario: Scenario, path: Path) -> None:
                     raise InputError(path, f"{where}.mandatory[{i}]", name, f"not mandatory together with {clash!r}")
 
 
+def check_measure_rules(scenario: Scenario, path: Path) -> None:
+    """Every measure can be put in place: its prerequisites form no cycle, and nothing it
+    needs (directly or through their prerequisites) excludes it or another of them."""
+    by_id = {m.id: m for m in scenario.measures}
+    needs: dict[str, list[str]] = {}  # measure -> every prerequisite, transitively, in order found
+
+    def closure(name: str, trail: tuple[str, ...]) -> list[str]:
+        if name in needs:
+            return needs[name]
+        found: list[str] = []
+        for i, need in enumerate(by_id[name].requires):
+            if need in trail or need == name:
+                cycle = " -> ".join((*trail[trail.index(need) :], name, need)) if need in trail else f"{name} -> {name}"
+                raise InputError(path, f"measures[id={name}].requires[{i}]", need,
+                                 f"prerequisites without a cycle (found {cycle})")  # fmt: skip
+            for item in (need, *closure(need, (*trail, name))):
+                if item not in found:
+                    found.append(item)
+        needs[name] = found
+        return found
+
+    for measure in scenario.measures:
+        closure(measure.id, ())
+    for measure in scenario.measures:
+        where = f"measures[id={measure.id}]"
+        held = [measure.id, *needs[measure.id]]
+        for first in held:
+            for clash in by_id[first].excludes:
+                if clash in held:
+                    what = "itself" if clash == measure.id else f"{clash!r}, which it needs"
+                    if first == measure.id:
+                        field = f"{where}.excludes[{by_id[first].excludes.index(clash)}]"
+                        raise InputError(path, field, clash, f"not a measure it requires (it would exclude {what})")
+                    expected = f"prerequisites that do not exclude {what} (so {measure.id} could be in place)"
+                    raise InputError(path, f"{where}.requires", first, expected)
+
+
 def _shares_add_to_one(values: Iterable[float], path: Path, field: str) -> None:
     total = sum(values)
     if abs(total - 1.0) > 1e-6:
@@ -279,6 +338,9 @@ def check_agent_model(scenario: Scenario, path: Path, threats: set[str]) -> None
         if name not in critical:
             raise InputError(path, field, name, f"a critical sector ({', '.join(sorted(critical))})")
 
+    if not scenario.measures:
+        expected = "at least one measure for the agent model's operators to choose from (or no [abm] tables)"
+        raise InputError(path, "measures", "(none)", expected)
     centres = [m.id for m in scenario.ministries if m.kind == "cabinet_centre"]
     if len(centres) != 1:
         raise InputError(

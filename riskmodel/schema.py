@@ -18,6 +18,29 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
+# Physical bounds. A number that has one is checked against it here, so that a value the
+# engine cannot count or that overflows later (1e308 yen, a rate of 1e308 a year) is
+# refused with the file, the field and the bound instead of crashing a run.
+HOURS_PER_YEAR = 8760.0
+MAX_PERSONS = 1e10  # more than the world's population; the F-N bins end there
+MAX_YEN = 1e18  # a thousand times Japan's annual output
+MAX_RATE = 1000.0  # events a year per operator (or per power area): about three a day
+MAX_MULTIPLIER = 1000.0  # exposures, duration scales
+MAX_SIGMA = 10.0  # log-scale spread of a lognormal (exp(10 sigma) still finite)
+Persons = Annotated[float, Field(gt=0.0, le=MAX_PERSONS)]
+Yen = Annotated[float, Field(ge=0.0, le=MAX_YEN)]
+PositiveYen = Annotated[float, Field(gt=0.0, le=MAX_YEN)]
+Share = Annotated[float, Field(gt=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE)]
+Multiplier = Annotated[float, Field(ge=0.0, le=MAX_MULTIPLIER)]
+Sigma = Annotated[float, Field(gt=0.0, le=MAX_SIGMA)]
+Hours = Annotated[float, Field(gt=0.0, le=HOURS_PER_YEAR)]
+Elasticity = Annotated[float, Field(ge=0.0, le=100.0)]
+Weight = Annotated[float, Field(ge=0.0, le=1e6)]
+DataFile = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=255)]
+MAX_OPERATORS = 100_000  # operators of all sectors together (a world holds arrays per operator)
+MAX_FISCAL_YEARS = 200  # fiscal years of a horizon (the agent model runs them day by day)
+
 THREAT_KINDS = ("cyber", "unintentional", "disaster")
 
 
@@ -58,7 +81,7 @@ class Horizon(Sourced):
 class Region(Sourced):
     id: Identifier
     name: str
-    population: Positive
+    population: Persons
 
 
 class Ministry(Sourced):
@@ -88,15 +111,15 @@ class LocalSupply(Sourced):
 class Recovery(Sourced):
     """Hours a node needs to bring its inoperability down to 1% of the start (DIIM T_i)."""
 
-    hours: Positive
+    hours: Hours
 
 
 class Operators(Sourced):
     """How many operators the sector has and how their sizes are spread."""
 
-    count: Annotated[int, Field(ge=1, le=1_000_000)]
+    count: Annotated[int, Field(ge=1, le=MAX_OPERATORS)]
     allocation: Literal["population", "one_per_region"] = "population"
-    size_exponent: NonNegative = 1.0
+    size_exponent: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
 
 
 class Users(Sourced):
@@ -107,18 +130,18 @@ class Users(Sourced):
     each delayed by ``delay_hours``.
     """
 
-    total: Positive
+    total: Persons
     service: Literal["continuous", "trips"]
-    value_of_time: NonNegative
-    service_hours: Positive = 24.0
-    delay_hours: Positive = 1.0
+    value_of_time: Annotated[float, Field(ge=0.0, le=1e8)]
+    service_hours: Annotated[float, Field(gt=0.0, le=24.0)] = 24.0
+    delay_hours: Hours = 1.0
 
 
 class Exposure(Sourced):
     """Multipliers of the threats' base rates for this sector, by threat kind."""
 
-    cyber: NonNegative
-    unintentional: NonNegative
+    cyber: Multiplier
+    unintentional: Multiplier
     disaster: Probability
 
 
@@ -138,7 +161,7 @@ class OutageScale(Sourced):
     Durations are lognormal per sector and threat: the threat's median times this scale.
     """
 
-    duration: Positive
+    duration: Annotated[float, Field(gt=0.0, le=MAX_MULTIPLIER)]
 
 
 class CascadeShare(Sourced):
@@ -155,11 +178,11 @@ class Acceptability(Sourced):
     ``broadly_factor`` times those limits.
     """
 
-    fn_constant: Positive
-    fn_exponent: Positive
-    fn_min_persons: Positive = 1.0
+    fn_constant: Annotated[float, Field(gt=0.0, le=1e12)]
+    fn_exponent: Annotated[float, Field(gt=0.0, le=10.0)]
+    fn_min_persons: Annotated[float, Field(gt=0.0, le=MAX_PERSONS)] = 1.0
     cvar_level: Annotated[float, Field(gt=0.0, lt=1.0)]
-    cvar_max: Positive
+    cvar_max: PositiveYen
     broadly_factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
 
 
@@ -201,25 +224,25 @@ class Frequency(Sourced):
     that a given operator of the area is hit, times the sector's disaster exposure).
     """
 
-    rate: NonNegative = 0.0
-    dispersion: NonNegative = 0.0
-    regional_rates: dict[Identifier, NonNegative] = {}
+    rate: Rate = 0.0
+    dispersion: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    regional_rates: dict[Identifier, Rate] = {}
     hit_probability: Probability = 0.0
 
 
 class Duration(Sourced):
     """Lognormal outage duration in hours; ``detection_share`` of it is detection delay."""
 
-    median_hours: Positive
-    sigma: Positive
+    median_hours: Hours
+    sigma: Sigma
     detection_share: Probability = 0.0
 
 
 class Depth(Sourced):
     """Beta-distributed inoperability: the share of the operator's service lost."""
 
-    alpha: Positive
-    beta: Positive
+    alpha: Annotated[float, Field(gt=0.0, le=1e4)]
+    beta: Annotated[float, Field(gt=0.0, le=1e4)]
 
 
 class DirectLoss(Sourced):
@@ -230,8 +253,8 @@ class DirectLoss(Sourced):
     cyber-loss data).
     """
 
-    median_revenue_share: Positive
-    sigma: Positive
+    median_revenue_share: Share
+    sigma: Sigma
     tail_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
     tail_shape: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
 
@@ -258,15 +281,16 @@ class Lifeline(Sourced):
 class Interdependency(Sourced):
     """Where the cascade matrix A* comes from.
 
-    By default A* is derived from the input-output table (``io_table``, a CSV beside the
-    scenario file or packaged with riskmodel) and the sectors' IO shares, plus the
+    By default A* is derived from the input-output table (``io_table``, a CSV file in
+    the scenario file's own folder: ``riskmodel scenario export`` puts the packaged one
+    there; a bare file name, never a path out of the folder) and the sectors' IO shares, plus the
     lifeline dependencies. ``matrix`` (rows and columns in sector order) replaces both,
     and then ``output`` (yen a year, in sector order) gives the sectors' outputs.
     """
 
-    io_table: str = "japan_io_2011_13sector.csv"
-    matrix: list[list[NonNegative]] | None = None
-    output: list[Positive] | None = None
+    io_table: DataFile = "japan_io_2011_13sector.csv"
+    matrix: list[list[Probability]] | None = None
+    output: list[PositiveYen] | None = None
 
 
 class Effects(Strict):
@@ -289,8 +313,8 @@ class Effects(Strict):
 class MeasureLevel(Sourced):
     """One level of a measure: its annual cost per operator and its effects."""
 
-    cost_fixed: NonNegative
-    cost_revenue_share: NonNegative = 0.0
+    cost_fixed: Annotated[float, Field(ge=0.0, le=1e13)]
+    cost_revenue_share: Probability = 0.0
     effects: Effects
 
 
@@ -313,9 +337,10 @@ class Measure(Strict):
 
 
 class Incidents(Sourced):
-    """The seed's table of reported IT failures (calibration data), a CSV file."""
+    """The seed's table of reported IT failures (calibration data), a CSV file beside the
+    scenario file (see :data:`riskmodel.interdependency.INCIDENT_COLUMNS`)."""
 
-    file: str
+    file: DataFile
 
 
 # --- The agent model (riskmodel.abm): behaviour of operators, ministries, attackers and
@@ -340,9 +365,9 @@ class OperatorBehaviour(Sourced):
     """
 
     enabled: bool = True
-    budget_revenue_share: Positive
+    budget_revenue_share: Share
     users_weight: Probability
-    adoption_ratio: Annotated[float, Field(ge=1.0)] = 1.0
+    adoption_ratio: Annotated[float, Field(ge=1.0, le=1e6)] = 1.0
     compliance_probability: Probability = 1.0
 
 
@@ -361,12 +386,12 @@ class Concealment(Sourced):
 
     enabled: bool = True
     base_probability: Annotated[float, Field(gt=0.0, lt=1.0)]
-    blame: NonNegative = 1.0
-    blame_slope: NonNegative
-    immunity_effect: NonNegative
+    blame: Elasticity = 1.0
+    blame_slope: Elasticity
+    immunity_effect: Elasticity
     immunity_from_fiscal_year: FiscalYear | None = None
-    propensity_sd: NonNegative = 0.0
-    public_persons: Positive
+    propensity_sd: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    public_persons: Persons
 
 
 class PDCA(Sourced):
@@ -387,8 +412,8 @@ class PDCA(Sourced):
     enabled: bool = True
     failure_reduction: Probability
     anxious_reduction: Probability
-    mandate_ratio: Positive
-    demote_ratio: Positive
+    mandate_ratio: Annotated[float, Field(gt=0.0, le=1e6)]
+    demote_ratio: Annotated[float, Field(gt=0.0, le=1e6)]
     max_new_mandatory: Annotated[int, Field(ge=0, le=1000)]
     memory: Annotated[float, Field(gt=0.0, le=1.0)]
 
@@ -440,9 +465,9 @@ class AttackerKind(Sourced):
 
     id: Literal["criminal", "hacktivist", "state"]
     count: Annotated[int, Field(ge=1, le=100_000)]
-    capacity_share: Positive
-    capacity_sigma: NonNegative = 0.0
-    threats: dict[Identifier, NonNegative]
+    capacity_share: Annotated[float, Field(gt=0.0, le=1e6)]
+    capacity_sigma: Annotated[float, Field(ge=0.0, le=MAX_SIGMA)] = 0.0
+    threats: dict[Identifier, Weight]
     values: Literal["direct", "persons", "economy"]
 
 
@@ -458,10 +483,10 @@ class Attackers(Sourced):
     """
 
     enabled: bool = True
-    displacement_elasticity: NonNegative
+    displacement_elasticity: Elasticity
     replan_days: Annotated[int, Field(ge=1, le=365)]
     kinds: Annotated[list[AttackerKind], Field(min_length=1)]
-    origins: dict[Identifier, Positive]
+    origins: dict[Identifier, Share]
 
 
 class Botnet(Sourced):
@@ -469,9 +494,9 @@ class Botnet(Sourced):
     which ``domestic_share`` are infected machines of the model's individuals. DDoS
     attempts scale with ``(bots now / bots at the start) ** ddos_elasticity``."""
 
-    bots: Positive
+    bots: Persons
     domestic_share: Probability
-    ddos_elasticity: NonNegative
+    ddos_elasticity: Elasticity
     ddos_threat: Identifier = "ddos"
 
 
@@ -483,7 +508,7 @@ class AgeBand(Sourced):
     id: Identifier
     user_share: Probability
     hygiene: Annotated[float, Field(ge=0.0, lt=1.0)]
-    dependence: Positive
+    dependence: Annotated[float, Field(gt=0.0, le=1e3)]
 
 
 class Individuals(Sourced):
@@ -500,14 +525,14 @@ class Individuals(Sourced):
     individuals is ``1 - exp(-index)`` (individual thresholds exponentially spread).
     """
 
-    users: Positive
+    users: Persons
     cohorts_per_band: Annotated[int, Field(ge=1, le=1000)] = 1
     age_bands: Annotated[list[AgeBand], Field(min_length=1)]
-    cleanup_per_year: Positive
+    cleanup_per_year: Annotated[float, Field(gt=0.0, le=365.0)]
     anxious_share: Annotated[float, Field(ge=0.0, lt=1.0)]
-    anxiety_half_life_days: Positive
-    outage_weight: NonNegative
-    leak_weight: NonNegative
+    anxiety_half_life_days: Annotated[float, Field(gt=0.0, le=36_500.0)]
+    outage_weight: Annotated[float, Field(ge=0.0, le=1e3)]
+    leak_weight: Annotated[float, Field(ge=0.0, le=1e3)]
     leak_threats: list[Identifier] = []
     leak_share: Probability = 0.0
     hygiene_relief: Probability = 0.0
@@ -532,7 +557,7 @@ class Exercises(Sourced):
 
     enabled: bool = True
     from_fiscal_year: FiscalYear
-    participants_per_year: Annotated[int, Field(ge=0, le=1_000_000)]
+    participants_per_year: Annotated[int, Field(ge=0, le=MAX_OPERATORS)]
     duration_cut: Probability
     cascade_cut: Probability
     effect_years: Annotated[int, Field(ge=1, le=100)]
@@ -550,7 +575,7 @@ class Outsourcing(Sourced):
     enabled: bool = True
     threat: Identifier = "contractor_fault"
     reference_share: Annotated[float, Field(ge=0.05, le=1.0)]
-    concentration: Positive
+    concentration: Annotated[float, Field(gt=0.0, le=1e6)]
     shares: dict[Identifier, Annotated[float, Field(gt=0.0, lt=1.0)]]
 
 

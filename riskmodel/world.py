@@ -22,7 +22,7 @@ from statistics import NormalDist
 import numpy as np
 
 from riskmodel.errors import InputError
-from riskmodel.interdependency import Cascade, build_cascade, resolve_data_file
+from riskmodel.interdependency import Cascade, build_cascade, data_file, read_incidents, resolve_data_file
 from riskmodel.overrides import Override, apply_overrides
 from riskmodel.scenario import load_scenario, resolve_scenario
 from riskmodel.schema import THREAT_KINDS, Scenario
@@ -297,7 +297,11 @@ def scenario_hash(scenario: Scenario, path: Path | None = None, part: str = "all
     names = [scenario.interdependency.io_table] + ([scenario.incidents.file] if scenario.incidents else [])
     for name in names:
         data = resolve_data_file(name, path)
-        digest.update(name.encode() + b"\0" + (data.read_bytes() if data.is_file() else b"(missing)"))
+        try:
+            content = data.read_bytes() if data.is_file() else b"(missing)"
+        except OSError:
+            content = b"(unreadable)"  # reported when the world is compiled
+        digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()
 
 
@@ -310,6 +314,7 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
 
     Compiled worlds are cached by content: a scenario that differs from one compiled
     before only in its ``[abm]`` tables reuses that world's arrays."""
+    _check_data_files(scenario, path)  # before the cache: a link out of the folder may hold valid content
     key = scenario_hash(scenario, path, part="world")
     cached = _COMPILED.get(key)
     if cached is None:
@@ -321,7 +326,17 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
     return dataclasses.replace(cached, scenario=scenario, path=path, content_hash=scenario_hash(scenario, path))
 
 
+def _check_data_files(scenario: Scenario, path: Path | None) -> None:
+    """The data files a scenario names exist as regular files in its own folder."""
+    if scenario.interdependency.matrix is None:
+        data_file(scenario.interdependency.io_table, path, "interdependency.io_table")
+    if scenario.incidents is not None:
+        data_file(scenario.incidents.file, path, "incidents.file")
+
+
 def _compile(scenario: Scenario, path: Path | None) -> World:
+    if scenario.incidents is not None:  # calibration data: read and checked, so a broken file is not carried along
+        read_incidents(data_file(scenario.incidents.file, path, "incidents.file"))
     cascade = build_cascade(scenario, path)
     n_regions = len(scenario.regions)
     output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -83,7 +84,15 @@ def assert_one_line_error(outcome: Outcome, *pieces: str) -> str:
 
 
 def write_toml(path: Path, document: Document) -> Path:
+    """Write a scenario (or portfolio) document; a scenario's packaged data files are copied
+    beside it when they are not there yet, since a scenario reads them from its own folder."""
     path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    names = [document.get("interdependency", {}).get("io_table", "japan_io_2011_13sector.csv")]
+    names += [document["incidents"]["file"]] if isinstance(document.get("incidents"), dict) else []
+    if "interdependency" in document and "matrix" not in document["interdependency"]:
+        for name in names:
+            if isinstance(name, str) and packaged_file(name).is_file() and not (path.parent / name).exists():
+                shutil.copyfile(packaged_file(name), path.parent / name)
     return path
 
 

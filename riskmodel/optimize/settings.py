@@ -17,6 +17,12 @@ from riskmodel.world import World
 
 MODES = ("sector", "partial", "society")
 WHERE = "(run spec)"
+MAX_YEN = 1e18  # budgets and bars (a thousand times Japan's annual output)
+MAX_EVAL_YEARS = 10_000_000  # fresh engine years (as simulate's --years)
+MAX_REPLICATIONS = 100
+MAX_FRONTIER_POINTS = 100
+MAX_THREADS = 64
+MAX_TIME_LIMIT = 30 * 86400.0  # seconds per solve
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,8 @@ class Settings:
         named_budgets = ((f"options.sector_budgets.{s}", b) for s, b in self.sector_budgets)
         budgets = [("options.budget", self.budget), *named_budgets]
         for option, value in budgets:
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise InputError(WHERE, option, value, "a non-negative number of yen a year")
+            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_YEN):
+                raise InputError(WHERE, option, value, f"a non-negative number of yen a year, at most {MAX_YEN:g}")
         if (self.cvar_level is None) != (self.cvar_max is None):
             given = "options.cvar_level" if self.cvar_max is None else "options.cvar_max"
             missing = "options.cvar_max" if self.cvar_max is None else "options.cvar_level"
@@ -77,19 +83,21 @@ class Settings:
             raise InputError(WHERE, given, value, f"to come with {missing}")
         if self.cvar_level is not None and not 0.0 < self.cvar_level < 1.0:
             raise InputError(WHERE, "options.cvar_level", self.cvar_level, "a level strictly between 0 and 1")
-        if self.cvar_max is not None and not (math.isfinite(self.cvar_max) and self.cvar_max > 0):
-            raise InputError(WHERE, "options.cvar_max", self.cvar_max, "a positive number of yen")
+        if self.cvar_max is not None and not (math.isfinite(self.cvar_max) and 0 < self.cvar_max <= MAX_YEN):
+            raise InputError(WHERE, "options.cvar_max", self.cvar_max, f"a positive number of yen, at most {MAX_YEN:g}")
         whole = [
-            ("size", self.years, 1),
-            ("seed", self.seed, 0),
-            ("options.eval_years", self.eval_years, 2),
-            ("options.replications", self.replications, 0),
-            ("options.frontier_points", self.frontier_points, 0),
-            ("options.threads", self.threads, 1),
+            ("size", self.years, 1, None),
+            ("seed", self.seed, 0, None),
+            ("options.eval_years", self.eval_years, 2, MAX_EVAL_YEARS),
+            ("options.replications", self.replications, 0, MAX_REPLICATIONS),
+            ("options.frontier_points", self.frontier_points, 0, MAX_FRONTIER_POINTS),
+            ("options.threads", self.threads, 1, MAX_THREADS),
         ]
-        for option, value, minimum in whole:
+        for option, value, minimum, maximum in whole:
             if value < minimum:
                 raise InputError(WHERE, option, value, f"a whole number of at least {minimum}")
+            if maximum is not None and value > maximum:
+                raise InputError(WHERE, option, value, f"a whole number of at most {maximum:,}")
         if self.replications == 1:
             raise InputError(WHERE, "options.replications", 1, "0 (no gap estimate) or at least 2 batches")
         options = self.solver
@@ -97,5 +105,8 @@ class Settings:
             raise InputError(WHERE, "options.solver", options.solver, f"one of {', '.join(SOLVERS)}")
         if not (math.isfinite(options.gap) and 0.0 <= options.gap < 1.0):
             raise InputError(WHERE, "options.gap", options.gap, "a relative gap from 0 up to (not including) 1")
-        if options.time_limit is not None and not (math.isfinite(options.time_limit) and options.time_limit > 0):
-            raise InputError(WHERE, "options.time_limit", options.time_limit, "a positive number of seconds")
+        if options.time_limit is not None and not (
+            math.isfinite(options.time_limit) and 0 < options.time_limit <= MAX_TIME_LIMIT
+        ):
+            expected = f"a positive number of seconds, at most {MAX_TIME_LIMIT:g}"
+            raise InputError(WHERE, "options.time_limit", options.time_limit, expected)

@@ -21,11 +21,15 @@ from typing import Any
 
 from riskmodel.errors import InputError
 from riskmodel.overrides import Override, overrides_from
+from riskmodel.schema import MAX_FISCAL_YEARS
 
 WHERE = "(run spec)"
 KINDS = ("simulate", "abm", "optimize")
 MAX_YEARS = 10_000_000  # simulated years in one run (streamed: memory does not grow with them)
-MAX_FISCAL_YEARS = 200  # fiscal years of an agent-model run (about a minute each 25 years)
+# MAX_FISCAL_YEARS (200): fiscal years of an agent-model run, and of a scenario's horizon
+MAX_REPLICATIONS = 100  # batches of the optimality-gap estimate
+MAX_FRONTIER_POINTS = 100  # points of the cost-risk frontier (a solve each)
+MAX_THREADS = 64
 MAX_SAA_YEARS = 100_000  # SAA years of an optimisation (the instance is held in memory)
 DEFAULT_SIZE = {"simulate": 10_000, "abm": None, "optimize": 1000}  # abm: the scenario's horizon
 SIZE_LIMIT = {"simulate": MAX_YEARS, "abm": MAX_FISCAL_YEARS, "optimize": MAX_SAA_YEARS}
@@ -76,7 +80,7 @@ def _optional_text(value: Any) -> str | None:
 
 OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
     "simulate": {
-        "threads": (1, _whole(1, 64)),
+        "threads": (1, _whole(1, MAX_THREADS)),
         "elt": (False, _boolean),
     },
     "abm": {},
