@@ -260,13 +260,11 @@ def _out(text: str) -> Path:
 
 def _execute(spec: RunSpec, out: str) -> tuple[Any, list[str]]:
     """Run a spec and write its files into ``out`` (staged: all or nothing, as a set)."""
-    from riskmodel.runs.resources import check_resources
     from riskmodel.runs.run import prepare, run
     from riskmodel.runs.writers import output_dir, staged, write_files
 
     folder = _out(out)
-    world, _ = prepare(spec)  # bad input is reported before the output folder is touched
-    check_resources(spec, world)  # and so is a run that cannot fit in memory or time
+    prepare(spec)  # bad input, or a run that cannot fit, is reported before the folder is touched
     folder = output_dir(folder, spec.kind)
     with staged(folder, spec.kind) as stage:
         with _progress() as report:
@@ -496,9 +494,7 @@ def compare(
     years: Annotated[int, typer.Option(help="Simulated years, the same for every portfolio.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Root random seed (the same years for every portfolio).")] = 0,
     threads: Annotated[int, typer.Option(help="Worker threads (results do not depend on it).")] = 1,
-    out: Annotated[Path, typer.Option(help="Folder for compare_summary.csv and compare_differences.csv.")] = Path(
-        "out"
-    ),
+    out: Annotated[str, typer.Option(help="Folder for compare_summary.csv and compare_differences.csv.")] = "out",
     set_: SetOption = None,
 ) -> None:
     """Portfolios on the same simulated years: cost, loss by layer, TVaR and class, and each
@@ -511,10 +507,10 @@ def compare(
     for portfolio in portfolios:  # every file checked before any work
         prepare(RunSpec("simulate", scenario=scenario, overrides=spec.overrides,
                         portfolio=None if portfolio == NO_MEASURES else portfolio))  # fmt: skip
-    out = output_dir(out)
+    out = output_dir(_out(out), "compare")
     with _progress() as report:
         result = compare_portfolios(portfolios, scenario, spec.overrides, years, seed, threads, progress=report)
-    with staged(out) as stage:
+    with staged(out, "compare") as stage:
         result.summary.to_csv(stage / "compare_summary.csv", index=False)
         result.differences.to_csv(stage / "compare_differences.csv", index=False)
     totals = Table(title=f"portfolios on the same {years:,} years, seed {seed} (billion yen a year)")

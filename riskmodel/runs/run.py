@@ -21,6 +21,7 @@ from riskmodel.errors import InputError
 from riskmodel.measures import annual_cost
 from riskmodel.portfolio import load_portfolio
 from riskmodel.runs import abm, optimize, simulate
+from riskmodel.runs.resources import check_resources
 from riskmodel.runs.result import Progress, RunResult
 from riskmodel.runs.spec import WHERE, RunSpec
 from riskmodel.world import World, load_world
@@ -34,10 +35,12 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 def prepare(spec: RunSpec) -> tuple[World, np.ndarray | None]:
     """The world of a spec (scenario and overrides) and its portfolio's ``in_place``
-    matrix, each checked; raises InputError for the first problem."""
+    matrix, each checked, and the run's estimated memory and time checked against what
+    is available; raises InputError for the first problem."""
     world = load_world(spec.scenario, spec.overrides)
     if spec.kind == "abm" and world.scenario.abm is None:
         raise InputError(world.path or "(packaged scenario)", "abm", "(missing)", "the [abm] tables of the agent model")
+    check_resources(spec, world)
     if spec.portfolio is None:
         return world, None
     if spec.kind == "optimize":

@@ -61,6 +61,7 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
         "frontier.png",
         "measures.csv",
     ),
+    "compare": ("compare_summary.csv", "compare_differences.csv"),
 }
 STAGE_PREFIX = ".partial-"  # a run's staging folder
 JOURNAL_PREFIX = ".commit-"  # a complete staging folder being swapped in
