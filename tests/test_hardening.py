@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from test_bad_input import JAPAN, assert_one_line_error, japan, run_cli, snapshot, write_toml
 
+from riskmodel.cli import app
 from riskmodel.errors import InputError
 from riskmodel.overrides import Override, apply_to_data, parse_path
 from riskmodel.scenario import packaged_file
@@ -550,8 +552,9 @@ def _option_case(kind: str, extra: list[str], pieces: tuple[str, ...]):
 for _kind, _extra, _pieces in OPTIONS:
     case(f"option:{_kind} {' '.join(_extra)!r}")(_option_case(_kind, _extra, _pieces))
 
+TOP_COMMANDS = ", ".join(sorted(typer.main.get_command(app).commands))  # every command the app has
 COMMANDS: list[tuple[list[str], tuple[str, ...]]] = [
-    (["frobnicate"], ("COMMAND", "got 'frobnicate'", "one of abm, optimize, scenario, simulate")),
+    (["frobnicate"], ("COMMAND", "got 'frobnicate'", f"one of {TOP_COMMANDS}")),
     (["--verbose"], ("--verbose", "an option of riskmodel")),
     (["scenario", "frob"], ("COMMAND", "got 'frob'", "export, show, validate")),
     (["scenario", "validate"], ("FILE", "got '(missing)'")),
