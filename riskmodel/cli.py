@@ -355,11 +355,12 @@ def _mode(sector: str | None, partial: bool, society: bool) -> str:
 def _print_optimum(result) -> None:
     """The readable tables: per sector, then totals and (society mode) the comparison."""
     table = Table(title=f"{result.world.name}: {result.settings.mode} optimum, {result.settings.years:,} years, "
-                  f"seed {result.settings.seed} (billion yen a year)")  # fmt: skip
-    counted = "own loss" if result.settings.mode != "society" else "all-layer loss"  # what the objective counts
+                  f"seed {result.settings.seed} (billion yen a year; own loss: direct and users', all loss: "
+                  "every layer; out of sample with its 95% CI)")  # fmt: skip
+    counted = "own loss" if result.settings.mode != "society" else "all loss"  # own: direct + users; all layers
     for name in ("sector", "measures", "cost", f"{counted} before", f"{counted} after", "CVaR / bar", "F-N ratio"):
         table.add_column(name, justify="left" if name == "sector" else "right")
-    table.add_column("out of sample (95% CI)", justify="right")
+    table.add_column("out of sample", justify="right")
     table.add_column("acceptability")
     rows = result.sector_table().to_dict("records")
     for row in rows:
@@ -468,9 +469,11 @@ def optimize(
     result = run_result.detail
     if result.has_portfolio:
         _print_optimum(result)
+        problems: dict[str, list[str]] = {}  # the same bar relaxed in the society and partial problems: once
         for relaxation in result.relaxed:
-            where = "" if relaxation.problem == relaxation.bar else f" (the {relaxation.problem} problem)"
-            console.print(f"[bold]bar out of reach{where}[/bold]: {relaxation.sentence()}")
+            problems.setdefault(relaxation.sentence(), []).append(relaxation.problem)
+        for sentence, labels in problems.items():
+            console.print(f"[bold]bar out of reach[/bold] ({' and '.join(labels)}): {sentence}")
     else:
         what = "infeasible: no portfolio meets the bars within the budget" if result.status == "infeasible" else (
             "time limit: no feasible portfolio found in time")  # fmt: skip
