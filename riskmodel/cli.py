@@ -350,6 +350,24 @@ def optimize(
         raise typer.Exit(3)
 
 
+@app.command()
+@reports_input_errors
+def report(
+    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize.")],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: PATH/report.html).")] = None,
+) -> None:
+    """Write one self-contained HTML report of a run's output folder (opens offline, prints)."""
+    from riskmodel.report import build_report
+
+    target = out if out is not None else path / "report.html"
+    html = build_report(path)
+    try:
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(target, "--out", exc.strerror or str(exc), "a file that can be written") from None
+    console.print(f"wrote {target}")
+
+
 @scenario_app.command("show")
 @reports_input_errors
 def scenario_show(scenario: ScenarioOption = None) -> None:
