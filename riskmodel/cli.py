@@ -368,6 +368,22 @@ def report(
     console.print(f"wrote {target}")
 
 
+@app.command()
+@reports_input_errors
+def dashboard(
+    scenario: ScenarioOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+) -> None:
+    """Serve Mesa's SolaraViz page of the agent model: levers, play/step/reset, live panels."""
+    from riskmodel.app.server import serve
+    from riskmodel.world import load_world
+
+    load_world(scenario)  # a bad scenario is reported here, before the server starts
+    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
+    serve(scenario, host, port)
+
+
 @scenario_app.command("show")
 @reports_input_errors
 def scenario_show(scenario: ScenarioOption = None) -> None:

@@ -37,11 +37,11 @@ def write_run(spec: RunSpec, folder: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def run_folders(tmp_path_factory) -> dict[str, Path]:
-    """An output folder of each kind, and one holding a simulate and an abm run."""
+    """An output folder of each kind, and one holding an abm and an optimize run."""
     root = tmp_path_factory.mktemp("runs")
     folders = {kind: write_run(spec, root / kind) for kind, spec in SPECS.items()}
     folders["both"] = root / "both"
-    for kind in ("simulate", "abm"):
+    for kind in ("abm", "optimize"):
         shutil.copytree(folders[kind], folders["both"], dirs_exist_ok=True)
     return folders
 
@@ -50,17 +50,24 @@ def sections(html: str) -> list[str]:
     return re.findall(r'<section class="run" id="([^"]+)"', html)
 
 
-@pytest.mark.parametrize(
-    ("kind", "expected", "figures", "tables"),
-    [
-        ("simulate", ["summary-json"], 3, ["sectors"]),
-        ("abm", ["abm_summary-json"], 1, ["years", "targets"]),
-        ("optimize", ["optimize_summary-json"], 1, ["portfolio", "comparison", "measures"]),
-        ("both", ["summary-json", "abm_summary-json"], 4, ["sectors", "years"]),
-    ],
-)
-def test_a_report_has_the_sections_its_folder_holds(run_folders, kind, expected, figures, tables):
-    html = build_report(run_folders[kind])
+@pytest.fixture(scope="session")
+def reports(run_folders) -> dict[str, str]:
+    """The report of each folder, built once (figures take seconds to draw)."""
+    return {kind: build_report(folder) for kind, folder in run_folders.items()}
+
+
+EXPECTED = {  # kind: sections, figures, tables
+    "simulate": (["summary-json"], 3, ["sectors"]),
+    "abm": (["abm_summary-json"], 1, ["years", "targets"]),
+    "optimize": (["optimize_summary-json"], 1, ["portfolio", "comparison", "measures"]),
+    "both": (["abm_summary-json", "optimize_summary-json"], 2, ["years", "portfolio"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_a_report_has_the_sections_its_folder_holds(reports, kind):
+    html = reports[kind]
+    expected, figures, tables = EXPECTED[kind]
     assert sections(html) == expected
     assert html.count('<img class="figure"') == figures
     for name in tables:
@@ -68,15 +75,15 @@ def test_a_report_has_the_sections_its_folder_holds(run_folders, kind, expected,
     assert html.count('<table class="what">') == len(expected)  # what was run, from each provenance block
 
 
-def test_a_report_is_self_contained(run_folders):
-    html = build_report(run_folders["simulate"])
+def test_a_report_is_self_contained(reports):
+    html = reports["simulate"]
     assert "<script" not in html  # nothing to run, nothing to fetch
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "data:image/svg+xml;base64," in html
 
 
-def test_the_simulate_report_reads_out_the_run(run_folders):
-    html = build_report(run_folders["simulate"])
+def test_the_simulate_report_reads_out_the_run(run_folders, reports):
+    html = reports["simulate"]
     assert "threats[id=ddos].frequency.rate" in html and "400 simulated years" in html
     assert "ORD convention" in html
     unacceptable = re.findall(r"<li><b>(\w+)</b> is <span class=\"unacceptable\">", html)

@@ -263,3 +263,41 @@ def convergence(frame: pd.DataFrame) -> Figure:
         ax.set(xscale="log", xlabel="simulated years")
         ax.grid(True, which="both", alpha=0.3)
     return fig
+
+
+def area_grid(counts: pd.DataFrame, title: str) -> Figure:
+    """A power area x sector table of counts as a heat map with the numbers written in."""
+    fig = Figure(figsize=(7, 4.8), constrained_layout=True)
+    ax = fig.subplots()
+    values = counts.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="Reds", vmin=0, vmax=max(values.max(), 1), aspect="auto")
+    ax.set_xticks(range(counts.shape[1]), [str(c) for c in counts.columns], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(counts.shape[0]), [str(r) for r in counts.index], fontsize=8)
+    top = max(values.max(), 1)
+    for (row, column), value in np.ndenumerate(values):
+        if value:
+            colour = "white" if value > top / 2 else "black"
+            ax.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=colour)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label="IT failures")
+    return fig
+
+
+def day_lines(frame: pd.DataFrame, lines: Mapping[str, str], title: str, ylabel: str,
+              scale: float = 1.0, dashed: Sequence[str] = (), stacked: bool = False) -> Figure:  # fmt: skip
+    """Daily series of a running model against the day (``lines``: column -> label),
+    divided by ``scale``; ``dashed`` columns are targets; ``stacked`` stacks them as areas.
+    The y-axis starts at zero so that small changes look small."""
+    fig = Figure(figsize=(6, 3.4), constrained_layout=True)
+    ax = fig.subplots()
+    if stacked and len(frame):
+        ax.stackplot(frame["day"], *(frame[c] / scale for c in lines), labels=list(lines.values()))
+    else:
+        for column, label in lines.items():
+            ax.plot(frame["day"], frame[column] / scale, "--" if column in dashed else "-", label=label)
+    ax.set(title=title, xlabel="day", ylabel=ylabel)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15 or 1)  # from zero, with room for the legend
+    ax.grid(True, alpha=0.3)
+    if len(frame):
+        ax.legend(fontsize=8, loc="upper left")
+    return fig
