@@ -267,7 +267,8 @@ def _print_optimum(result) -> None:
         )
     if result.comparison is not None:
         frame = result.comparison[result.comparison["sector"] == "total"].set_index("portfolio")
-        comparison = Table(title="partial (each sector alone, own losses) against society (all layers), same years")
+        comparison = Table(title="partial (each sector alone, own losses) against society (all layers), same years "
+                           "(billion yen a year)")  # fmt: skip
         for name in ("portfolio", "cost", "direct", "users", "economy", "of it external", "social cost"):
             comparison.add_column(name, justify="left" if name == "portfolio" else "right")
         for name in ("partial", "society"):
@@ -409,7 +410,7 @@ def scenario_show(scenario: ScenarioOption = None) -> None:
         "output (bn yen/yr)",
         "failures/yr",
         "IT dep.",
-        "CVaR bar",
+        "CVaR bar (bn yen)",
     ):
         sectors.add_column(name, justify="left" if name in ("sector", "ministry") else "right")
     counts = [int((world.operators.sector == s).sum()) for s in range(world.n_sectors)]
@@ -437,11 +438,33 @@ def scenario_show(scenario: ScenarioOption = None) -> None:
         depth = t.depth.alpha / (t.depth.alpha + t.depth.beta)
         threats.add_row(t.id, t.kind, rate, f"{t.duration.median_hours:g}", f"{depth:.2f}")
     console.print(threats)
+    console.print(_measure_catalogue(sc.measures))
     ranking = dependence_ranking(world.cascade, world.sector_ids, list(world.critical))
     console.print(f"Interdependency: spectral radius of A* {spectral_radius(world.cascade.national):.3f}")
     console.print("Sectors the others depend on most (inoperability of the other critical sectors when one is out):")
     for row in ranking.itertuples(index=False):
         console.print(f"  {row.sector:28s} {row.dependence:6.2f}")
+
+
+def _measure_catalogue(measures) -> Table:
+    """The measure catalogue: each level's annual cost to one operator (a fixed part and a
+    share of its revenue) and what it needs or rules out."""
+    table = Table(title="Measures (annual cost per operator: fixed part plus a share of its revenue)")
+    for name in ("measure", "pillar", "level", "fixed (million yen/yr)", "+ % of revenue/yr", "requires", "excludes"):
+        right = name.startswith(("fixed", "+", "level"))
+        table.add_column(name, justify="right" if right else "left", no_wrap=name == "measure")
+    for measure in measures:
+        for level, option in enumerate(measure.levels, start=1):
+            table.add_row(
+                measure.id if level == 1 else "",
+                measure.pillar if level == 1 else "",
+                str(level),
+                f"{option.cost_fixed / 1e6:,.1f}",
+                f"{100 * option.cost_revenue_share:.3g}",
+                ", ".join(measure.requires) if level == 1 else "",
+                ", ".join(measure.excludes) if level == 1 else "",
+            )
+    return table
 
 
 @scenario_app.command("validate")

@@ -102,3 +102,11 @@ def test_the_command_writes_the_report_and_refuses_an_empty_folder(run_folders, 
     assert done.returncode == 2 and "no run in it" in done.stderr
     with pytest.raises(InputError):
         build_report(tmp_path / "missing")
+
+
+def test_scenario_show_prints_the_measure_catalogue_with_units():
+    """CLI polish beside the reports: `scenario show` lists what its help promises."""
+    done = subprocess.run([*CLI, "scenario", "show"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "fixed (million yen/yr)" in done.stdout and "ddos_mitigation" in done.stdout
+    assert "CVaR bar (bn yen)" in done.stdout
