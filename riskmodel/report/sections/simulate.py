@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodel.engine.kernels import FN_BINS_PER_DECADE
 from riskmodel.report import curves, figures
 from riskmodel.report.html import inline
 from riskmodel.report.sections.world import world_of
@@ -26,12 +27,14 @@ def _layers(folder: Path) -> pd.DataFrame | None:
 
 
 def _fn_ratio(fn: pd.DataFrame, sector: str, rule: Acceptability) -> float:
-    """How far the sector's F-N curve reaches above its tolerability line (the largest
-    ratio of frequency to the line, for N at or above the line's start)."""
-    judged = (fn["persons"] >= rule.fn_min_persons) & (fn[sector] > 0)
+    """How far the sector's F-N curve reaches above its tolerability line: the largest ratio
+    of frequency to the line, judged as the class is (the curve at a bin's lower edge
+    against the line at its upper edge; :func:`riskmodel.metrics.fn_exceeds`)."""
+    upper = fn["persons"] * 10.0 ** (1.0 / FN_BINS_PER_DECADE)
+    judged = (upper > rule.fn_min_persons) & (fn[sector] > 0)
     if not judged.any():
         return 0.0
-    line = rule.fn_constant / fn["persons"][judged] ** rule.fn_exponent
+    line = rule.fn_constant / upper[judged] ** rule.fn_exponent
     return float(np.max(fn[sector][judged] / line))
 
 
