@@ -377,10 +377,11 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
 ) -> None:
     """Serve Mesa's SolaraViz page of the agent model: levers, play/step/reset, live panels."""
-    from riskmodel.app.server import serve
     from riskmodel.world import load_world
 
     load_world(scenario)  # a bad scenario is reported here, before the server starts
+    from riskmodel.app.server import serve
+
     console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
     serve(scenario, host, port)
 
