@@ -110,3 +110,18 @@ def test_scenario_show_prints_the_measure_catalogue_with_units():
     assert done.returncode == 0, done.stderr
     assert "fixed (million yen/yr)" in done.stdout and "ddos_mitigation" in done.stdout
     assert "CVaR bar (bn yen)" in done.stdout
+
+
+def test_an_optimize_report_without_a_portfolio_says_why(run_folders, tmp_path):
+    """When no portfolio meets the bars the summary has no measures or costs, only the
+    diagnosis; the report shows that instead of failing."""
+    summary = json.loads((run_folders["optimize"] / "optimize_summary.json").read_text(encoding="utf-8"))
+    summary.update(status="infeasible", objective=None, infeasible={"society": {"binding": ["finance: F-N line "
+                   "unreachable at any cost: lowest reachable 3.16x its line"]}})  # fmt: skip
+    for entry in summary["sectors"].values():
+        entry.update(measures=None, cost=None, expected_loss=None, cvar=None, fn_ratio=None, acceptability=None)
+    folder = tmp_path / "infeasible"
+    folder.mkdir()
+    (folder / "optimize_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    html = build_report(folder)
+    assert "No portfolio meets the bars" in html and "3.16x its line" in html and "no portfolio" in html

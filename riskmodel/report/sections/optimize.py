@@ -18,6 +18,8 @@ def _chosen(summary: dict) -> dict[str, tuple[float, float, float | None]]:
     """The chosen point of each frontier problem from the summary: society's sums, or each
     sector's own (the summary gives a CVaR only per sector, or society's joint bar's)."""
     sectors = summary["sectors"]
+    if summary["objective"] is None:  # no portfolio met the bars
+        return {}
     if summary["mode"] == "society":
         cvar = (summary.get("society_bar") or {}).get("cvar")
         cost = sum(entry["cost"] for entry in sectors.values())
@@ -34,7 +36,7 @@ def context(folder: Path, summary: dict) -> dict[str, Any]:
     return {
         "summary": summary,
         "sectors": summary["sectors"],
-        "total_cost": sum(entry["cost"] for entry in summary["sectors"].values()),
+        "total_cost": sum(entry["cost"] or 0.0 for entry in summary["sectors"].values()),
         "measures": measures,
         "figures": shown,
         "comparison": summary.get("comparison"),
