@@ -453,7 +453,7 @@ def _measure_catalogue(measures) -> Table:
     table = Table(title="Measures (annual cost per operator: fixed part plus a share of its revenue)")
     for name in ("measure", "pillar", "level", "fixed (million yen/yr)", "+ % of revenue/yr", "requires", "excludes"):
         right = name.startswith(("fixed", "+", "level"))
-        table.add_column(name, justify="right" if right else "left", no_wrap=name == "measure")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name not in ("requires", "excludes"))
     for measure in measures:
         for level, option in enumerate(measure.levels, start=1):
             table.add_row(
