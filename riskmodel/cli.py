@@ -397,7 +397,7 @@ def _print_optimum(result) -> None:
     if result.comparison is not None:
         frame = result.comparison[result.comparison["sector"] == "total"].set_index("portfolio")
         comparison = Table(title="partial (each sector's own losses) against society (all layers): same constraints, "
-                           "same years")  # fmt: skip
+                           "same years (billion yen a year)")  # fmt: skip
         for name in ("portfolio", "cost", "direct", "users", "economy", "of it external", "social cost"):
             comparison.add_column(name, justify="left" if name == "portfolio" else "right")
         for name in ("partial", "society"):
@@ -533,6 +533,41 @@ def compare(
     console.print(f"wrote {out}/compare_summary.csv, compare_differences.csv")
 
 
+@app.command()
+@reports_input_errors
+def report(
+    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize.")],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: PATH/report.html).")] = None,
+) -> None:
+    """Write one self-contained HTML report of a run's output folder (opens offline, prints)."""
+    from riskmodel.report import build_report
+
+    target = out if out is not None else path / "report.html"
+    html = build_report(path)
+    try:
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(target, "--out", exc.strerror or str(exc), "a file that can be written") from None
+    console.print(f"wrote {target}")
+
+
+@app.command()
+@reports_input_errors
+def dashboard(
+    scenario: ScenarioOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+) -> None:
+    """Serve Mesa's SolaraViz page of the agent model: levers, play/step/reset, live panels."""
+    from riskmodel.world import load_world
+
+    load_world(scenario)  # a bad scenario is reported here, before the server starts
+    from riskmodel.app.server import serve
+
+    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
+    serve(scenario, host, port)
+
+
 @scenario_app.command("show")
 @reports_input_errors
 def scenario_show(scenario: ScenarioOption = None) -> None:
@@ -558,7 +593,7 @@ def scenario_show(scenario: ScenarioOption = None) -> None:
         "output (bn yen/yr)",
         "failures/yr",
         "IT dep.",
-        "CVaR bar",
+        "CVaR bar (bn yen)",
     ):
         sectors.add_column(name, justify="left" if name in ("sector", "ministry") else "right")
     counts = [int((world.operators.sector == s).sum()) for s in range(world.n_sectors)]
@@ -586,11 +621,33 @@ def scenario_show(scenario: ScenarioOption = None) -> None:
         depth = t.depth.alpha / (t.depth.alpha + t.depth.beta)
         threats.add_row(t.id, t.kind, rate, f"{t.duration.median_hours:g}", f"{depth:.2f}")
     console.print(threats)
+    console.print(_measure_catalogue(sc.measures))
     ranking = dependence_ranking(world.cascade, world.sector_ids, list(world.critical))
     console.print(f"Interdependency: spectral radius of A* {spectral_radius(world.cascade.national):.3f}")
     console.print("Sectors the others depend on most (inoperability of the other critical sectors when one is out):")
     for row in ranking.itertuples(index=False):
         console.print(f"  {row.sector:28s} {row.dependence:6.2f}")
+
+
+def _measure_catalogue(measures) -> Table:
+    """The measure catalogue: each level's annual cost to one operator (a fixed part and a
+    share of its revenue) and what it needs or rules out."""
+    table = Table(title="Measures (annual cost per operator: fixed part plus a share of its revenue)")
+    for name in ("measure", "pillar", "level", "fixed (million yen/yr)", "+ % of revenue/yr", "requires", "excludes"):
+        right = name.startswith(("fixed", "+", "level"))
+        table.add_column(name, justify="right" if right else "left", no_wrap=name not in ("requires", "excludes"))
+    for measure in measures:
+        for level, option in enumerate(measure.levels, start=1):
+            table.add_row(
+                measure.id if level == 1 else "",
+                measure.pillar if level == 1 else "",
+                str(level),
+                f"{option.cost_fixed / 1e6:,.1f}",
+                f"{100 * option.cost_revenue_share:.3g}",
+                ", ".join(measure.requires) if level == 1 else "",
+                ", ".join(measure.excludes) if level == 1 else "",
+            )
+    return table
 
 
 @scenario_app.command("validate")

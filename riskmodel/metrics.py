@@ -9,8 +9,12 @@ otherwise; tail means use the exact bin sums. Memory is fixed (about 0.7 MB a se
 
 Conventions: ``VaR_p`` is the lower empirical quantile ``L_(ceil(p N))``; ``TVaR_p`` is
 the Rockafellar-Uryasev CVaR ``VaR_p + E[(L - VaR_p)+] / (1 - p)``, the same quantity
-the optimiser's CVaR constraint bounds; the loss at return period ``T`` is
-``VaR_{1 - 1/T}`` of the annual aggregate loss.
+the optimiser's CVaR constraint bounds. Return-period losses (``return_period_loss``,
+``ep_curves.csv``, the reports) follow OasisLMF's ORD convention, so that they can be set
+beside Oasis output: of ``P`` simulated years the ``k``-th largest loss has return period
+``P / k``, and a period between two ranks is interpolated linearly in the period (as
+ktools' ``leccalc`` does). That loss is one rank higher than ``VaR_{1 - 1/T}`` where
+``P / T`` is whole.
 """
 
 from __future__ import annotations
@@ -129,6 +133,31 @@ class LossSketch:
         b = int(np.searchsorted(cumulative, rank))
         return b, float(self.sums[j, b] / self.counts[j, b])
 
+    def largest(self, k: int, j: int = 0) -> float:
+        """The ``k``-th largest loss (``k = 1``: the largest); exact when its bin holds one
+        loss, within the bin width (0.1%) otherwise."""
+        rank = self.n - k + 1
+        if not 1 <= rank <= self.n:
+            return math.nan
+        b = int(np.searchsorted(np.cumsum(self.counts[j]), rank))
+        return float(self.sums[j, b] / self.counts[j, b])
+
+    def return_period_loss(self, period: float, j: int = 0) -> float:
+        """The loss at return period ``period`` years by OasisLMF's ORD convention: the
+        ``k``-th largest of ``P`` years has period ``P / k``; between two ranks the loss is
+        linear in the period; beyond ``P`` years, the largest loss."""
+        if self.n == 0:
+            return math.nan
+        k = self.n / period
+        if k <= 1:
+            return self.largest(1, j)
+        low_rank = math.floor(k + 1e-9)  # the k-th largest at period P / k >= period
+        if abs(k - low_rank) < 1e-9:
+            return self.largest(low_rank, j)
+        long, short = self.n / low_rank, self.n / (low_rank + 1)
+        high, low = self.largest(low_rank, j), self.largest(low_rank + 1, j)
+        return low + (high - low) * (period - short) / (long - short)
+
     def quantile(self, p: float, j: int = 0) -> float:
         """``VaR_p``: the lower empirical p-quantile."""
         return self._locate(j, p)[1]
@@ -207,7 +236,7 @@ def risk_measures(sketch: LossSketch, j: int) -> dict[str, object]:
         "aal_se": sketch.standard_error(j),
         "var": {str(p): sketch.quantile(p, j) for p in LEVELS},
         "tvar": {str(p): sketch.tvar(p, j) for p in LEVELS},
-        "return_period_loss": {str(t): sketch.quantile(1.0 - 1.0 / t, j) for t in RETURN_PERIODS},
+        "return_period_loss": {str(t): sketch.return_period_loss(t, j) for t in RETURN_PERIODS},
     }
 
 

@@ -32,7 +32,7 @@ from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.reporters import DAILY_SERIES, YEARLY_FIGURES
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.outputs import described
-from riskmodel.plots import plot_abm
+from riskmodel.report.figures import abm_timeseries, save
 
 TIMESERIES_SCHEMA = pa.schema(
     [
@@ -259,5 +259,5 @@ def write_outputs(model: CriticalInfrastructureModel, folder: Path, document: di
     pq.write_table(timeseries_table(model), folder / "model_timeseries.parquet", compression="zstd")
     pq.write_table(agents_table(model), folder / "agents_yearly.parquet", compression="zstd")
     (folder / "abm_summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    plot_abm(document, folder / "abm_timeseries.png")
+    save(abm_timeseries([document]), folder / "abm_timeseries.png")
     return ["abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png"]

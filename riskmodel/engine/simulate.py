@@ -109,17 +109,17 @@ class SimulationResult:
         )
 
     def ep_table(self, return_periods: tuple[int, ...] = EP_RETURN_PERIODS) -> pd.DataFrame:
-        """Aggregate (AEP) and occurrence (OEP) losses at return periods, per sector and in total."""
+        """Aggregate (AEP) and occurrence (OEP) losses at return periods, per sector and in
+        total, by OasisLMF's ORD convention (see :mod:`riskmodel.metrics`)."""
         rows = []
         for sector, s in self.series():
             for period in return_periods:
-                p = 1.0 - 1.0 / period
                 rows.append(
                     {
                         "sector": sector,
                         "return_period": period,
-                        "aep_loss": self.aggregate.quantile(p, s),
-                        "oep_loss": self.occurrence.quantile(p, s),
+                        "aep_loss": self.aggregate.return_period_loss(period, s),
+                        "oep_loss": self.occurrence.return_period_loss(period, s),
                     }
                 )
         return pd.DataFrame(rows)

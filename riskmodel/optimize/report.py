@@ -7,16 +7,13 @@ import json
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from riskmodel.optimize.analysis import ExternalityPrice, frontier_level, total_cvar
 from riskmodel.optimize.run import OptimizationResult
 from riskmodel.portfolio import write_portfolio
+from riskmodel.report.figures import frontier, save
 
 
 def _plain(value: object) -> object:
@@ -155,45 +152,6 @@ def summary(result: OptimizationResult) -> dict[str, object]:
     return _plain(document)  # type: ignore[return-value]
 
 
-def plot_frontier(frame: pd.DataFrame, chosen: dict[str, tuple[float, float, float]], path: Path) -> None:
-    """The frontier (lowest expected counted loss for each annual cost) and the CVaR of its
-    portfolios, one line per problem, with the chosen optimum (star) and the cheapest
-    acceptable portfolio (circle) marked.
-
-    The points are the weighted-sum (supported) points: exact, but a budget between two
-    of them may buy a portfolio that no price finds. Within such a budget the lowest
-    loss is at most the cheaper point's (the step drawn) and at least the straight line
-    between the points (they lie on the lower convex hull), so the curve is drawn as
-    steps, never as a line that would claim points not computed."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
-    for label, group in frame.groupby("problem", sort=False):
-        sweep = group[group["point"].isin(["cheapest", "price"])].dropna(subset=["cost"]).sort_values("cost")
-        line = left.plot(sweep["cost"] / 1e9, sweep["expected_loss"] / 1e9, marker=".", label=label,
-                         drawstyle="steps-post")[0]  # fmt: skip
-        right.plot(sweep["cost"] / 1e9, sweep["cvar"] / 1e9, marker=".", ls="none", color=line.get_color())
-        cheapest = group[(group["point"] == "cheapest_acceptable") & group["cost"].notna()]
-        for _, row in cheapest.iterrows():
-            left.plot(row["cost"] / 1e9, row["expected_loss"] / 1e9, "o", mfc="none", color=line.get_color())
-            right.plot(row["cost"] / 1e9, row["cvar"] / 1e9, "o", mfc="none", color=line.get_color())
-        if label in chosen:
-            cost, loss, risk = chosen[label]
-            left.plot(cost / 1e9, loss / 1e9, "*", ms=12, color=line.get_color())
-            right.plot(cost / 1e9, risk / 1e9, "*", ms=12, color=line.get_color())
-    level = frame["cvar_level"].dropna()
-    left.set(xlabel="annual cost of the measures (bn yen)", ylabel="expected counted loss (bn yen a year)")
-    title = ("Lowest expected loss for the money, risk bars off: supported points, as steps\n"
-             "(star: chosen, circle: cheapest acceptable)")  # fmt: skip
-    left.set_title(title, fontsize=9)
-    right.set(xlabel="annual cost of the measures (bn yen)",
-              ylabel=f"CVaR {level.iloc[0] if len(level) else ''} of the annual loss, all layers (bn yen)")  # fmt: skip
-    right.set_title("Tail risk of the same portfolios", fontsize=9)
-    for ax in (left, right):
-        ax.grid(True, alpha=0.3)
-    left.legend(fontsize=7)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> list[str]:
     """Write the run's files, with its summary ``document``, into ``folder``; returns their names."""
     written = ["optimize_summary.json"]
@@ -218,7 +176,7 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
             assert evaluation is not None
             risk = total_cvar(problem.instance, problem.solution.x, frontier_level(problem.instance))
             chosen[problem.label] = (float(evaluation.cost.sum()), float(evaluation.counted.sum()), risk)
-        plot_frontier(result.frontier, chosen, folder / "frontier.png")
+        save(frontier(result.frontier, document, chosen), folder / "frontier.png")
         written += ["frontier.csv", "frontier.png"]
     if result.measures is not None:
         result.measures.to_csv(folder / "measures.csv", index=False)

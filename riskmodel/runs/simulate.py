@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import SimulationResult, simulate
@@ -83,14 +84,21 @@ def summary(result: SimulationResult) -> dict:
 
 def write(result: SimulationResult, folder: Path, document: dict) -> list[str]:
     """``summary.json``, the CSV tables and the figures (the loss tables were streamed)."""
-    from riskmodel.plots import plot_ep_curves, plot_fn_curves
+    from riskmodel.report.curves import exceedance
+    from riskmodel.report.figures import ep_curves, fn_curves, save
 
     (folder / "summary.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     result.convergence.to_csv(folder / "convergence.csv", index=False)
     result.ep_table().to_csv(folder / "ep_curves.csv", index=False)
     result.fn_table().to_csv(folder / "fn_curve.csv", index=False)
-    plot_ep_curves(result, folder / "ep_curves.png")
-    plot_fn_curves(result, folder / "fn_curve.png")
+    total = [("total", result.total)]
+    curves = pd.concat([exceedance(result.aggregate, result.series(), "AEP"),
+                        exceedance(result.occurrence, total, "OEP")])  # fmt: skip
+    save(ep_curves(curves, result.years), folder / "ep_curves.png")
+    world = result.world
+    rules = {world.sector_ids[s]: world.scenario.sectors[s].acceptability for s in result.critical}
+    classes = {world.sector_ids[s]: result.sector_acceptability(s) for s in result.critical}
+    save(fn_curves(result.fn_table(), rules, classes, result.years), folder / "fn_curve.png")
     streamed = [name for name in ("ylt.parquet", "elt.parquet") if (folder / name).exists()]
     return ["summary.json", *streamed, "convergence.csv", "ep_curves.csv", "ep_curves.png", "fn_curve.csv",
             "fn_curve.png"]  # fmt: skip

@@ -1,0 +1,52 @@
+"""What the panels show, read from the running model: its daily DataCollector and the
+counters its agents keep. Tidy frames, so the panels only draw."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+from riskmodel.abm.model import CriticalInfrastructureModel
+from riskmodel.engine.kernels import LAYERS
+
+
+def failures_by_area(model: CriticalInfrastructureModel) -> pd.DataFrame:
+    """IT failures so far this fiscal year by power area (rows) and critical sector
+    (columns), from the operators' own counters."""
+    world = model.world
+    ops = world.operators
+    counts = np.zeros((len(world.region_ids), world.n_sectors))
+    np.add.at(counts, (ops.region, ops.sector), model.op_failures[:, 0])
+    return pd.DataFrame(counts[:, world.critical_sectors], index=world.region_ids, columns=world.critical_ids)
+
+
+def daily(model: CriticalInfrastructureModel) -> pd.DataFrame:
+    """One row a day simulated: failures (true, reported; all critical sectors), losses by
+    layer (yen), the anxious share and its target, the standards, compliance, the botnet."""
+    frame = model.datacollector.get_model_vars_dataframe()
+    critical = model.world.critical_sectors
+    days = np.arange(len(frame))
+    out = pd.DataFrame({"day": days, "fiscal_year": model.start_year + days // DAYS_PER_YEAR})
+    if len(frame) == 0:
+        return out.assign(**{name: [] for name in ("true", "reported", *LAYERS[:3], "anxious_share", "anxious_target",
+                                                   "mandatory_measures", "compliance", "botnet_size")})  # fmt: skip
+    out["true"] = np.stack(frame["true_failures"].to_numpy())[:, critical].sum(axis=(1, 2))
+    out["reported"] = np.stack(frame["reported_failures"].to_numpy())[:, critical].sum(axis=(1, 2))
+    loss = np.stack(frame["loss"].to_numpy())[:, critical].sum(axis=1)
+    for k, layer in enumerate(LAYERS[:3]):
+        out[layer] = loss[:, k]
+    out["anxious_target"] = [model.targets.anxious.get(year, np.nan) for year in out["fiscal_year"]]
+    for name in ("anxious_share", "mandatory_measures", "compliance", "botnet_size"):
+        out[name] = frame[name].to_numpy(dtype=float)
+    return out
+
+
+def today(model: CriticalInfrastructureModel) -> str:
+    """The day counter as a reader wants it: days simulated, and the date and fiscal year
+    of the next day (fiscal years start on 1 April and have 365 days, as in the outputs)."""
+    fiscal_year = model.start_year + model.day // DAYS_PER_YEAR
+    date = dt.date(fiscal_year, 4, 1) + dt.timedelta(days=model.day % DAYS_PER_YEAR)
+    return f"Day {model.day:,} of {model.total_days:,}: next {date:%d %b %Y}, fiscal year {fiscal_year}"

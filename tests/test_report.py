@@ -1,0 +1,127 @@
+"""``riskmodel report``: one self-contained HTML page per output folder, its sections chosen
+by the files the folder holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from riskmodel.errors import InputError
+from riskmodel.report import build_report
+from riskmodel.runs import RunSpec, run
+from riskmodel.runs.writers import write_files
+
+SPECS = {
+    "simulate": RunSpec("simulate", size=400, seed=4, overrides={"threats[id=ddos].frequency.rate": {"scale": 1.5}}),
+    "abm": RunSpec("abm", size=1, seed=3),
+    "optimize": RunSpec(
+        "optimize", size=150, seed=2,
+        options={"mode": "society", "fn": False, "eval_years": 300, "replications": 0, "frontier_points": 2},
+    ),
+}  # fmt: skip
+CLI = [sys.executable, "-c", "from riskmodel.cli import main; main()"]
+
+
+def write_run(spec: RunSpec, folder: Path) -> Path:
+    """Run a spec and write its files as the command line does (loss tables streamed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_files(run(spec, stream_to=folder), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def run_folders(tmp_path_factory) -> dict[str, Path]:
+    """An output folder of each kind, and one holding an abm and an optimize run."""
+    root = tmp_path_factory.mktemp("runs")
+    folders = {kind: write_run(spec, root / kind) for kind, spec in SPECS.items()}
+    folders["both"] = root / "both"
+    for kind in ("abm", "optimize"):
+        shutil.copytree(folders[kind], folders["both"], dirs_exist_ok=True)
+    return folders
+
+
+def sections(html: str) -> list[str]:
+    return re.findall(r'<section class="run" id="([^"]+)"', html)
+
+
+@pytest.fixture(scope="session")
+def reports(run_folders) -> dict[str, str]:
+    """The report of each folder, built once (figures take seconds to draw)."""
+    return {kind: build_report(folder) for kind, folder in run_folders.items()}
+
+
+EXPECTED = {  # kind: sections, figures, tables
+    "simulate": (["summary-json"], 3, ["sectors"]),
+    "abm": (["abm_summary-json"], 1, ["years", "targets"]),
+    "optimize": (["optimize_summary-json"], 1, ["portfolio", "comparison", "measures"]),
+    "both": (["abm_summary-json", "optimize_summary-json"], 2, ["years", "portfolio"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_a_report_has_the_sections_its_folder_holds(reports, kind):
+    html = reports[kind]
+    expected, figures, tables = EXPECTED[kind]
+    assert sections(html) == expected
+    assert html.count('<img class="figure"') == figures
+    for name in tables:
+        assert f'<table class="{name}">' in html
+    assert html.count('<table class="what">') == len(expected)  # what was run, from each provenance block
+
+
+def test_a_report_is_self_contained(reports):
+    html = reports["simulate"]
+    assert "<script" not in html  # nothing to run, nothing to fetch
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "data:image/svg+xml;base64," in html
+
+
+def test_the_simulate_report_reads_out_the_run(run_folders, reports):
+    html = reports["simulate"]
+    assert "threats[id=ddos].frequency.rate" in html and "400 simulated years" in html
+    assert "ORD convention" in html
+    unacceptable = re.findall(r"<li><b>(\w+)</b> is <span class=\"unacceptable\">", html)
+    summary = json.loads((run_folders["simulate"] / "summary.json").read_text(encoding="utf-8"))
+    classes = {name: entry["acceptability"] for name, entry in summary["sectors"].items()}
+    assert unacceptable == [name for name, value in classes.items() if value == "unacceptable"]
+
+
+def test_the_command_writes_the_report_and_refuses_an_empty_folder(run_folders, tmp_path):
+    target = tmp_path / "r.html"
+    done = subprocess.run([*CLI, "report", str(run_folders["abm"]), "--out", str(target)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sections(target.read_text(encoding="utf-8")) == ["abm_summary-json"]
+    done = subprocess.run([*CLI, "report", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "no run in it" in done.stderr
+    with pytest.raises(InputError):
+        build_report(tmp_path / "missing")
+
+
+def test_scenario_show_prints_the_measure_catalogue_with_units():
+    """CLI polish beside the reports: `scenario show` lists what its help promises."""
+    done = subprocess.run([*CLI, "scenario", "show"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "fixed (million yen/yr)" in done.stdout and "ddos_mitigation" in done.stdout
+    assert "CVaR bar (bn yen)" in done.stdout
+
+
+def test_an_optimize_report_without_a_portfolio_says_why(run_folders, tmp_path):
+    """When no portfolio meets the bars the summary has no measures or costs, only the
+    diagnosis; the report shows that instead of failing."""
+    summary = json.loads((run_folders["optimize"] / "optimize_summary.json").read_text(encoding="utf-8"))
+    summary.update(status="infeasible", objective=None, infeasible={"society": {"binding": ["finance: F-N line "
+                   "unreachable at any cost: lowest reachable 3.16x its line"]}})  # fmt: skip
+    for entry in summary["sectors"].values():
+        entry.update(measures=None, cost=None, expected_loss=None, cvar=None, fn_ratio=None, acceptability=None)
+    folder = tmp_path / "infeasible"
+    folder.mkdir()
+    (folder / "optimize_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    html = build_report(folder)
+    assert "No portfolio meets the bars" in html and "3.16x its line" in html and "no portfolio" in html
