@@ -211,7 +211,7 @@ def frontier(
     budget sweep, the problem stays separable by sector and fast. Portfolios in the
     frontier's non-convex stretches (between supported points) are not found: between
     two points the lowest loss within a budget lies between the cheaper point's loss and
-    the straight line joining them, which is how :func:`~.report.plot_frontier` draws it. Each point has its
+    the straight line joining them, which is how :func:`riskmodel.report.figures.frontier` draws it. Each point has its
     CVaR (all layers, at ``level``) and whether it meets the bars. The curve starts at
     ``cheapest``, the least costly portfolio the rules admit (no measures, unless some
     are mandatory); ``cheapest_acceptable`` is the least costly one that meets every bar.
