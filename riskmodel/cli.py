@@ -540,7 +540,7 @@ def report(
     out: Annotated[Path | None, typer.Option(help="HTML file to write (default: PATH/report.html).")] = None,
 ) -> None:
     """Write one self-contained HTML report of a run's output folder (opens offline, prints)."""
-    from riskmodel.report import build_report
+    from riskmodel.report.build import build_report
 
     target = out if out is not None else path / "report.html"
     html = build_report(path)

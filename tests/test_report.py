@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from riskmodel.errors import InputError
-from riskmodel.report import build_report
+from riskmodel.report.build import build_report
 from riskmodel.runs import RunSpec, run
 from riskmodel.runs.writers import write_files
 

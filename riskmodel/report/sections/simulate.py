@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.engine.kernels import FN_BINS_PER_DECADE
+from riskmodel.metrics import FN_BINS_PER_DECADE
 from riskmodel.report import curves, figures
 from riskmodel.report.html import inline
 from riskmodel.report.sections.world import world_of
