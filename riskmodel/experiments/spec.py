@@ -60,7 +60,7 @@ class ExperimentTable(_Strict):
     seed: Seed
     replications: Annotated[int, Field(ge=1, le=100_000)]
     crn: bool = True  # common random numbers: replication r has the same seed at every design point
-    output: str = "out/experiments"  # the store <output>/<name>.duckdb and figures go here
+    output: str = "out/experiments"  # the store <output>/<name>.duckdb, relative to the current folder
 
 
 class RunTable(_Strict):
@@ -162,7 +162,9 @@ class ExperimentSpec:
         return self.file.experiment.name
 
     def default_store(self) -> Path:
-        return self.resolve(self.file.experiment.output) / f"{self.name}.duckdb"
+        """``<output>/<name>.duckdb``; a relative output folder starts from the current
+        folder, as every command's ``--out`` does."""
+        return Path(self.file.experiment.output) / f"{self.name}.duckdb"
 
     def resolve(self, value: str) -> Path:
         """A path from the spec, relative to the spec's folder when it is not absolute."""
