@@ -49,8 +49,9 @@ def summarize(data: ExperimentData, outcomes: list[str] | None = None) -> pd.Dat
 
 def paired_differences(data: ExperimentData, outcomes: list[str] | None = None) -> pd.DataFrame:
     """Each lever value against the lever's first value, paired on the replication, the
-    uncertain sample and the other levers' values: lever, value, baseline, the other
-    levers' values, outcome, n, mean, se, ci_low, ci_high of (value - baseline)."""
+    uncertain sample and the other levers' values: lever, value, baseline, ``given`` (the
+    other levers' values, as text), outcome, n, mean, se, ci_low, ci_high of
+    (value - baseline)."""
     long = _long(data, outcomes)
     rows = []
     for lever in data.spec["levers"]:
@@ -61,13 +62,16 @@ def paired_differences(data: ExperimentData, outcomes: list[str] | None = None) 
         for value in lever["values"][1:]:
             arm = long[long[path] == _typed(long[path], value)].set_index(pair)["value"]
             diff = (arm - base).dropna().rename("value").reset_index()
-            groups = diff.groupby([*others, "outcome"], sort=False)["value"].apply(_interval).unstack().reset_index()
+            diff["given"] = diff[others].astype(str).radd([f"{p}=" for p in others]).agg(", ".join, axis=1) if (
+                others) else ""  # fmt: skip
+            groups = diff.groupby(["given", "outcome"], sort=False)["value"].apply(_interval).unstack().reset_index()
             groups.insert(0, "baseline", baseline)
             groups.insert(0, "value", value)
             groups.insert(0, "lever", path)
             rows.append(groups)
     if not rows:
-        return pd.DataFrame(columns=["lever", "value", "baseline", "outcome", "n", "mean", "se", "ci_low", "ci_high"])
+        return pd.DataFrame(columns=["lever", "value", "baseline", "given", "outcome", "n", "mean", "se", "ci_low",
+                                     "ci_high"])  # fmt: skip
     table = pd.concat(rows, ignore_index=True)
     table["n"] = table["n"].astype(int)
     return table

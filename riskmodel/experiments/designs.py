@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskmodel.experiments.seeds import design_seed
 from riskmodel.experiments.spec import ExperimentSpec, Lever, Uncertainty
@@ -60,6 +59,8 @@ def quantile(u: Uncertainty, unit: float) -> float:
         return u.low + unit * (u.high - u.low)  # type: ignore[operator]
     if u.distribution == "loguniform":
         return float(np.exp(np.log(u.low) + unit * (np.log(u.high) - np.log(u.low))))  # type: ignore[arg-type]
+    from scipy import stats
+
     if u.distribution == "triangular":
         width = u.high - u.low  # type: ignore[operator]
         return float(stats.triang.ppf(unit, (u.mode - u.low) / width, loc=u.low, scale=width))  # type: ignore[operator]

@@ -26,17 +26,20 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskmodel.errors import InputError
 from riskmodel.overrides import Override, parse_path
-from riskmodel.runs.spec import KINDS, RunSpec
 from riskmodel.scenario import read_toml, validate_model
 
-RUN_KINDS = (*KINDS, "function")
+if TYPE_CHECKING:
+    from riskmodel.runs import RunSpec
+
+# The run machinery (numba, Mesa, the optimiser) is imported only where a spec of the
+# model's own kinds needs it, so a coordinator of function runs stays small in memory.
 SPECIAL_PATHS = ("portfolio", "size")  # RunSpec fields a parameter may set besides overrides and options.*
 TABLES = {
     "simulate": ("sectors", "ep_curves", "fn_curves", "convergence", "ylt"),
@@ -325,6 +328,8 @@ def _check_point(experiment: ExperimentSpec, base: RunSpec, values: dict[str, tu
 
 def base_spec(experiment: ExperimentSpec) -> RunSpec:
     """The run every design point changes (raises InputError for bad options)."""
+    from riskmodel.runs import RunSpec
+
     run_table = experiment.file.run
     try:
         return RunSpec(
@@ -349,6 +354,8 @@ def _file_or_name(experiment: ExperimentSpec, scenario: str | None) -> str | Non
 
 def point_spec(experiment: ExperimentSpec, base: RunSpec, values: dict[str, tuple[Any, bool]], seed: int) -> RunSpec:
     """The run of one design point: the base run with each (value, scale) set at its path."""
+    from riskmodel.runs import RunSpec
+
     data = base.to_dict()
     data["seed"] = seed
     for path, (value, scale) in values.items():

@@ -16,11 +16,12 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from riskmodel.runs import RunSpec, run
+if TYPE_CHECKING:
+    from riskmodel.runs import RunSpec
 
 
 @dataclass(frozen=True)
@@ -81,5 +82,7 @@ def _evaluate(job: Job, tables: tuple[str, ...]) -> tuple[dict[str, float], dict
         from riskmodel.experiments.spec import model_function
 
         return model_function(job.function)(dict(job.params), job.seed), {}
+    from riskmodel.runs import run  # here, not above: a worker of function runs never loads the model
+
     result = run(job.spec)  # type: ignore[arg-type]
     return result.outcomes, {name: result.tables[name] for name in tables}
