@@ -548,6 +548,15 @@ def experiment_export(
     console.print(f"wrote {out} ({len(frame):,} rows)")
 
 
+OutcomesOption = Annotated[list[str] | None, typer.Option(help="An outcome to analyse (repeatable; default: all).")]
+
+
+def _known_outcomes(data: Any, outcomes: list[str] | None) -> None:
+    for name in outcomes or []:
+        if name not in data.outcome_names:
+            raise InputError("(command line)", "--outcome", name, f"a kept outcome: {', '.join(data.outcome_names)}")
+
+
 def _figures_folder(store: Path, out: Path | None) -> Path:
     return out if out is not None else store.with_suffix("")
 
@@ -559,21 +568,22 @@ def _show(frame: Any, title: str) -> None:
 
 @experiment_app.command("summary")
 @reports_input_errors
-def experiment_summary(store: StoreArgument, out: FiguresOption = None) -> None:
+def experiment_summary(store: StoreArgument, out: FiguresOption = None, outcome: OutcomesOption = None) -> None:
     """Mean, SE and 95% interval per design point and outcome; paired lever differences."""
     from riskmodel.experiments import analysis, load_experiment
 
     data = load_experiment(store)
+    _known_outcomes(data, outcome)
     folder = _figures_folder(store, out)
     folder.mkdir(parents=True, exist_ok=True)
-    table = analysis.summarize(data)
+    table = analysis.summarize(data, outcome)
     _show(table.drop(columns="point_id"), "Per design point: mean over replications, SE, 95% interval")
     table.to_csv(folder / "summary.csv", index=False)
-    paired = analysis.paired_differences(data)
+    paired = analysis.paired_differences(data, outcome)
     if len(paired):
         _show(paired, "Paired differences (value - baseline), same replications (common random numbers)")
         paired.to_csv(folder / "paired_differences.csv", index=False)
-    written = analysis.figures(data, folder)
+    written = analysis.figures(data, folder, outcome)
     console.print(f"wrote {folder}/summary.csv" + (", paired_differences.csv" if len(paired) else "")
                   + f" and {len(written)} figures")  # fmt: skip
 
@@ -583,12 +593,13 @@ def experiment_summary(store: StoreArgument, out: FiguresOption = None) -> None:
 def experiment_sensitivity(
     store: StoreArgument,
     out: FiguresOption = None,
-    outcome: Annotated[list[str] | None, typer.Option(help="Outcomes to analyse (default: all kept).")] = None,
+    outcome: OutcomesOption = None,
 ) -> None:
     """Morris or Sobol indices (SALib) with bootstrap intervals and Monte Carlo noise."""
     from riskmodel.experiments import load_experiment, sensitivity
 
     data = load_experiment(store)
+    _known_outcomes(data, outcome)
     table = sensitivity.sensitivity(data, outcome)
     folder = _figures_folder(store, out)
     folder.mkdir(parents=True, exist_ok=True)

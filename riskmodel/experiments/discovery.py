@@ -58,8 +58,11 @@ def discover(data: ExperimentData, outcome: str, threshold: float, below: bool =
              min_density: float = 0.8, max_depth: int = 3) -> Discovery:  # fmt: skip
     """PRIM and CART on the design points whose ``outcome`` is above ``threshold`` (below,
     with ``below``)."""
-    from ema_workbench.analysis import prim
     from sklearn.tree import DecisionTreeClassifier, export_text
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # EMA Workbench warns at import about evaluators this does not use
+        from ema_workbench.analysis import prim
 
     x, y = cases(data, outcome)
     interest = (y < threshold) if below else (y > threshold)

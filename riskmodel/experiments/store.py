@@ -180,8 +180,7 @@ class Store:
     def commit(self, record: Record) -> None:
         """Store one finished run (status, outcomes, table rows) in one transaction."""
         con = self.con
-        con.begin()
-        con.execute("DELETE FROM outcomes WHERE run_id = ?", [record.run_id])  # a failed run retried
+        con.begin()  # a run not done has no outcomes or rows yet: they are only ever added here, with "done"
         con.execute(
             "UPDATE runs SET status = ?, wall_time = ?, worker = ?, finished = ?, error_type = ?, error_message = ?, "
             "traceback = ? WHERE run_id = ?",
