@@ -467,7 +467,8 @@ FiguresOption = Annotated[Path | None, typer.Option("--out", help="Folder for ta
 def _batch(spec: Any, store: Path | None, workers: int, scheduler: str | None, dask: bool, retry: bool) -> None:
     from riskmodel.experiments import run_experiment
 
-    report = run_experiment(spec, store, workers=workers, scheduler=scheduler, dask=dask, retry_failed=retry)
+    report = run_experiment(spec, store, workers=workers, scheduler=scheduler, dask=dask, retry_failed=retry,
+                            log=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
     console.print(f"{report.store}: ran {report.ran:,} runs in {report.seconds:,.1f} s ({report.done:,} done, "
                   f"{report.failed:,} failed)")  # fmt: skip
     experiment_status(report.store)

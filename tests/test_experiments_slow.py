@@ -27,11 +27,11 @@ pytestmark = pytest.mark.slow
 
 
 def _sleepy_spec(replications: int = 5) -> dict:
-    """300 runs of about 10 ms each: long enough to be killed in the middle of."""
+    """300 runs of about 20 ms each: long enough to be killed in the middle of."""
     return toy_spec(
         "sleepy",
         replications=replications,
-        levers=[{"path": "slope", "values": [1.0, 2.0, 3.0]}, {"path": "sleep", "values": [0.01]}],
+        levers=[{"path": "slope", "values": [1.0, 2.0, 3.0]}, {"path": "sleep", "values": [0.02]}],
         design={"uncertainties": "lhs", "samples": 20},
     )
 
@@ -48,15 +48,19 @@ def test_killed_batch_resumes_to_the_uninterrupted_results(tmp_path):
     store = tmp_path / "killed.duckdb"
     rng = random.Random(2024)
     progress = []
-    for _ in range(6):
+    for kill in range(7):
         started = time.perf_counter()
         batch = cli("experiment", "run", str(spec), "--store", str(store), cwd=tmp_path, background=True)
-        time.sleep(rng.uniform(1.0, 4.0))
+        if kill == 0:  # anywhere: start-up, creating the store, or running
+            time.sleep(rng.uniform(0.5, 3.0))
+        else:  # once the runs have started, at a random moment of the batch
+            assert "runs to run" in batch.stderr.readline().decode()  # type: ignore[union-attr]
+            time.sleep(rng.uniform(0.1, 1.2))
         os.killpg(batch.pid, signal.SIGKILL)
         batch.wait()
         progress.append((round(time.perf_counter() - started, 1), _done(store) if store.exists() else 0))
     killed_mid_batch = [done for _, done in progress if 0 < done < total]
-    assert len(killed_mid_batch) >= 3, progress
+    assert len(killed_mid_batch) >= 5, progress
     assert [d for _, d in progress] == sorted(d for _, d in progress), progress  # nothing done is lost
     finished = cli("experiment", "resume", str(store), cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr

@@ -18,7 +18,7 @@ import multiprocessing
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,10 +105,10 @@ class Jobs:
 
 def run_experiment(spec: ExperimentSpec | str | Path, store: Path | None = None, *, workers: int = 1,
                    scheduler: str | None = None, dask: bool = False, retry_failed: bool = False,
-                   progress: bool | None = None) -> BatchReport:  # fmt: skip
+                   progress: bool | None = None, log: Callable[[str], None] | None = None) -> BatchReport:  # fmt: skip
     """Run every run of ``spec`` not done yet in its store (``store``, or the spec's default
     ``<output>/<name>.duckdb``); ``progress`` (default: when stderr is a terminal) shows a
-    bar on stderr."""
+    bar on stderr; ``log`` hears one line when the runs start."""
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
     if workers < 1:
@@ -122,6 +122,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, store: Path | None = None,
         keep, tables = tuple(spec.file.outcomes.keep), tuple(spec.file.outcomes.tables)
         counts = {"done": 0, "failed": 0}
         with _bar(len(todo), progress) as advance, backend(workers, scheduler, dask) as (executor, slots):
+            if log is not None:
+                where = scheduler or ("a local Dask cluster" if dask else "a process pool" if workers > 1 else "")
+                log(f"{spec.name}: {len(todo):,} runs to run on {slots} worker{'s' * (slots > 1)}"
+                    + (f" ({where})" if where else "") + f", stored in {path}")  # fmt: skip
             in_flight: dict[Future, list[int]] = {}
             per_run: float | None = None
             while todo or in_flight:

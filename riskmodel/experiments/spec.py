@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskmodel.errors import InputError
-from riskmodel.overrides import Override, parse_path
+from riskmodel.overrides import Override, apply_to_data, parse_path
 from riskmodel.scenario import read_toml, validate_model
 
 if TYPE_CHECKING:
@@ -281,6 +281,7 @@ def _check_run(experiment: ExperimentSpec, source: str | Path) -> None:
         return
     base = base_spec(experiment)
     _check_base(base, source)
+    _check_fields(experiment, base, source)
     keys = outcome_keys(base)
     for pattern in spec.outcomes.keep:
         if not any(fnmatch_key(key, pattern) for key in keys):
@@ -300,6 +301,21 @@ def _check_run(experiment: ExperimentSpec, source: str | Path) -> None:
             if getattr(u, bound) is not None:
                 value = getattr(u, bound)
                 _check_point(experiment, base, {u.path: (value, u.scale)}, source, f"uncertainties[{i}].{bound}")
+
+
+def _check_fields(experiment: ExperimentSpec, base: RunSpec, source: str | Path) -> None:
+    """Every override path names a field the base scenario has (before any value is tried,
+    so that a misspelt path is reported as the path)."""
+    from riskmodel.runs.run import prepare
+
+    data = prepare(base)[0].scenario.model_dump()
+    for path, where in parameters(experiment.file, experiment.posteriors):
+        if path in SPECIAL_PATHS or path.startswith("options."):
+            continue
+        try:
+            apply_to_data(data, [Override(path, None)])
+        except InputError as exc:
+            raise InputError(source, where, path, exc.expected) from None
 
 
 def _plain(value: Any) -> Any:
