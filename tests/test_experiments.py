@@ -73,6 +73,48 @@ def test_a_failing_design_point_is_stored_and_the_rest_finish(tmp_path):
     assert failed.traceback.str.contains("noisy_line").all()
     shown = CliRunner().invoke(app, ["experiment", "status", str(report.store)])
     assert shown.exit_code == 0 and "2 failed" in shown.stdout and "ValueError" in shown.stdout
+    again = run_experiment(write_spec(tmp_path, spec), report.store, retry_failed=True, progress=False)
+    assert (again.ran, again.failed) == (2, 2)
+
+
+def test_distributions_map_unit_values_through_their_quantiles():
+    from scipy import stats
+
+    from riskmodel.experiments.designs import quantile
+    from riskmodel.experiments.spec import Uncertainty
+
+    def u(**fields):
+        return Uncertainty(path="p", **fields)
+
+    assert quantile(u(distribution="uniform", low=2.0, high=4.0), 0.25) == pytest.approx(2.5)
+    assert quantile(u(distribution="loguniform", low=1.0, high=100.0), 0.5) == pytest.approx(10.0)
+    assert quantile(u(distribution="triangular", low=0.0, mode=1.0, high=1.0), 0.25) == pytest.approx(0.5)
+    assert quantile(u(distribution="normal", mean=1.0, sd=2.0), 0.975) == pytest.approx(1 + 2 * stats.norm.ppf(0.975))
+    assert np.isfinite(quantile(u(distribution="normal", mean=0.0, sd=1.0), 0.0))
+
+
+def test_joint_design_samples_levers_as_discrete_factors(tmp_path):
+    spec = toy_spec(levers=[{"path": "slope", "values": [1.0, 2.0, 5.0]}],
+                    design={"uncertainties": "monte_carlo", "samples": 30, "combine": "joint"})  # fmt: skip
+    design = build_design(load_spec(write_spec(tmp_path, spec)))
+    assert len(design.points) == 30 and set(design.points["lever_set"]) == {0}
+    assert set(design.points["slope"]) == {1.0, 2.0, 5.0}
+    assert design.problem["names"] == ["slope", "x"]
+    factorial = build_design(load_spec(write_spec(tmp_path, toy_spec(design={"uncertainties": "factorial",
+                                                                             "levels": 3}))))  # fmt: skip
+    assert len(factorial.points) == 2 * 3 and sorted(set(factorial.points.x.round(4))) == [0.1667, 0.5, 0.8333]
+
+
+def test_posterior_draws_are_sampled_by_row(tmp_path):
+    import pandas as pd
+
+    draws = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4], "slope": [10.0, 20.0, 30.0, 40.0]})
+    draws.to_parquet(tmp_path / "draws.parquet")
+    spec = toy_spec(levers=[], uncertainties=[{"distribution": "posterior", "file": "draws.parquet"}],
+                    design={"uncertainties": "lhs", "samples": 8})  # fmt: skip
+    report = run_experiment(write_spec(tmp_path, spec), tmp_path / "s.duckdb", progress=False)
+    points = load_experiment(report.store).points
+    assert (points.slope == points.x * 100).all() and set(points.x) <= set(draws.x)
 
 
 def test_ishigami_sobol_indices_through_the_runner_match_the_published_values(tmp_path):
