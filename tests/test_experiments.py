@@ -125,11 +125,11 @@ def test_ishigami_sobol_indices_through_the_runner_match_the_published_values(tm
         "experiment": {"name": "ishigami", "seed": 3, "replications": 1},
         "run": {"kind": "function", "function": "riskmodel.experiments.functions:ishigami"},
         "uncertainties": [{"path": f"x{i}", "distribution": "uniform", "low": -np.pi, "high": np.pi} for i in X],
-        "design": {"uncertainties": "sobol", "samples": 512},
+        "design": {"uncertainties": "sobol", "samples": 256},
         "outcomes": {"keep": ["y"]},
     }
     report = run_experiment(write_spec(tmp_path, spec), tmp_path / "s.duckdb", progress=False)
-    assert report.done == 512 * 5
+    assert report.done == 256 * 5
     table = sensitivity(load_experiment(report.store), resamples=200).set_index("factor")
     for factor, s1, st in (("x1", 0.3139, 0.5576), ("x2", 0.4424, 0.4424), ("x3", 0.0, 0.2437)):
         row = table.loc[factor]

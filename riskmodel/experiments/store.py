@@ -7,7 +7,8 @@ Tables (every one keyed by ``run_id`` or ``point_id``):
   column per varied path (its value) and one ``u.<factor>`` column per sampled factor
   (its unit value, which SALib's analysers read);
 * ``runs``: one row per run: ``run_id``, ``point_id``, ``replication``, ``seed``,
-  ``status`` (pending, running, done, failed), ``wall_time`` (s), ``worker``,
+  ``status`` (pending, running: sent to a worker, recorded with the next commit; done,
+  failed), ``wall_time`` (s), ``worker``,
   ``finished``, and for a failed run ``error_type``, ``error_message``, ``traceback``;
 * ``outcomes``: the kept scalar outcomes, long: ``run_id``, ``outcome``, ``value``
   (:func:`riskmodel.experiments.load_experiment` pivots them wide);
@@ -63,6 +64,7 @@ class Store:
 
     def __init__(self, path: Path, read_only: bool = False):
         self.path = Path(path)
+        self._started: list[int] = []  # sent to a worker, marked running with the next commit
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
@@ -173,14 +175,20 @@ class Store:
                 file.unlink()
 
     def mark_running(self, run_ids: list[int]) -> None:
-        self.con.register("started", pa.table({"run_id": pa.array(run_ids, pa.int64())}))
-        self.con.execute("UPDATE runs SET status = 'running' WHERE run_id IN (SELECT run_id FROM started)")
-        self.con.unregister("started")
+        """Note runs sent to a worker; they are marked ``running`` in the next commit's
+        transaction rather than in one of their own (a commit costs a write to disk, and
+        running and pending runs are alike to a restart: both run again)."""
+        self._started.extend(run_ids)
 
     def commit(self, record: Record) -> None:
         """Store one finished run (status, outcomes, table rows) in one transaction."""
         con = self.con
         con.begin()  # a run not done has no outcomes or rows yet: they are only ever added here, with "done"
+        if self._started:
+            con.register("started", pa.table({"run_id": pa.array(self._started, pa.int64())}))
+            con.execute("UPDATE runs SET status = 'running' WHERE run_id IN (SELECT run_id FROM started)")
+            con.unregister("started")
+            self._started = []
         con.execute(
             "UPDATE runs SET status = ?, wall_time = ?, worker = ?, finished = ?, error_type = ?, error_message = ?, "
             "traceback = ? WHERE run_id = ?",
