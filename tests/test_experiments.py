@@ -282,6 +282,10 @@ BAD = {
     "function kind without a function": (_set("run/kind", "function"), "run"),
     "function that does not import": (_set("run", {"kind": "function", "function": "nowhere:f"}), "run.function"),
     "missing scenario file": (_set("run/scenario", "nowhere.toml"), "run"),
+    "missing portfolio file as a lever": (_set("levers/0", {"path": "portfolio", "values": ["nowhere.toml"]}),
+                                          "levers[0].values[0]"),
+    "option the kind does not have": (_set("levers/0", {"path": "options.budget", "values": [1e9]}),
+                                      "levers[0].values[0]"),
 }
 
 

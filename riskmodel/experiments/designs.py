@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.experiments.seeds import design_seed
-from riskmodel.experiments.spec import ExperimentSpec, Lever, Uncertainty
+from riskmodel.experiments.spec import ExperimentSpec, Lever, Uncertainty, plain
 
 EDGE = 1e-12  # unit values are kept this far inside (0, 1) so unbounded quantiles stay finite
 
@@ -44,12 +44,8 @@ class Factor:
             return {source.path: (source.values[index], source.scale)}
         if self.draws is not None:
             row = self.draws.iloc[min(int(unit * len(self.draws)), len(self.draws) - 1)]
-            return {str(column): (_plain(row[column]), source.scale) for column in self.draws.columns}
+            return {str(column): (plain(row[column]), source.scale) for column in self.draws.columns}
         return {source.path: (float(quantile(source, unit)), source.scale)}  # type: ignore[dict-item]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def quantile(u: Uncertainty, unit: float) -> float:

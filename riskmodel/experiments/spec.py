@@ -294,7 +294,7 @@ def _check_run(experiment: ExperimentSpec, source: str | Path) -> None:
         if u.distribution == "posterior":
             frame = experiment.posteriors[i]
             for row in (0, len(frame) - 1):
-                values = {str(c): (_plain(frame.iloc[row][c]), False) for c in frame.columns}
+                values = {str(c): (plain(frame.iloc[row][c]), False) for c in frame.columns}
                 _check_point(experiment, base, values, source, f"uncertainties[{i}].file")
             continue
         for bound in ("low", "high", "mean"):
@@ -318,7 +318,8 @@ def _check_fields(experiment: ExperimentSpec, base: RunSpec, source: str | Path)
             raise InputError(source, where, path, exc.expected) from None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A NumPy scalar (as read from a Parquet column) as the Python value a scenario takes."""
     return value.item() if hasattr(value, "item") else value
 
 
