@@ -3,8 +3,8 @@
 Figures (see README.md for what each means and why it has its goal):
 
 1. a batch of agent-model runs (three fiscal years each, as the shipped blame x immunity
-   spec runs them) on 1 worker (the coordinator's own
-   process) and on a pool of 2 worker processes: runs per second, and their ratio against
+   spec runs them) on 1 worker (the coordinator's own process) and on a pool of 2 worker
+   processes: runs per second, and their ratio against
    the ratio the machine gives two processes of a pure-CPU loop measured in the same run
    (goal: >= 1.8x scaled to that reference, i.e. 90% of what the machine gives);
 2. the same batch on a local Dask cluster of 2 worker processes against the pool (goal:
