@@ -51,7 +51,6 @@ CREATE TABLE runs (run_id BIGINT, point_id BIGINT, replication INTEGER, seed UBI
 CREATE TABLE outcomes (run_id BIGINT, outcome VARCHAR, value DOUBLE);
 CREATE TABLE shards ("table" VARCHAR, file VARCHAR, rows BIGINT);
 """
-STATUSES = ("pending", "running", "done", "failed")
 
 
 def tables_folder(path: Path) -> Path:
@@ -91,10 +90,6 @@ class Store:
 
     def frame(self, query: str, *args: Any) -> pd.DataFrame:
         return self.con.execute(query, list(args)).df()
-
-    def counts(self) -> dict[str, int]:
-        found = dict(self.con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
-        return {status: int(found.get(status, 0)) for status in STATUSES}
 
     def todo(self, retry_failed: bool) -> list[int]:
         """Run ids still to run, in order: pending and interrupted (and failed, when retried)."""
