@@ -130,7 +130,8 @@ def run_experiment(spec: ExperimentSpec | str | Path, store: Path | None = None,
             per_run: float | None = None
             while todo or in_flight:
                 while todo and len(in_flight) < IN_FLIGHT_PER_WORKER * slots:
-                    size = 1 if per_run is None else min(MAX_RUNS_PER_TASK, max(1, math.ceil(TASK_SECONDS / per_run)))
+                    wanted = 1 if per_run is None else math.ceil(TASK_SECONDS / max(per_run, 1e-6))
+                    size = min(MAX_RUNS_PER_TASK, max(1, wanted))
                     run_ids = [todo.popleft() for _ in range(min(size, len(todo)))]
                     opened.mark_running(run_ids)
                     in_flight[executor.submit(execute, Task(jobs(run_ids), keep, tables))] = run_ids
