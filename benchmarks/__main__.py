@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import abm, engine, optimize
+from benchmarks import abm, engine, experiments, optimize
 
 # Each suite module provides HELP, add_arguments(parser) and run(args) -> exit code.
-SUITES: dict[str, ModuleType] = {"engine": engine, "abm": abm, "optimize": optimize}
+SUITES: dict[str, ModuleType] = {"engine": engine, "abm": abm, "optimize": optimize, "experiments": experiments}
 
 
 def build_parser() -> argparse.ArgumentParser:

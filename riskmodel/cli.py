@@ -155,6 +155,9 @@ app = typer.Typer(
 )
 scenario_app = typer.Typer(no_args_is_help=True, help="Show, check or export scenario files.")
 app.add_typer(scenario_app, name="scenario")
+experiment_app = typer.Typer(no_args_is_help=True, help="Batches of runs over levers and uncertainties: run, resume, "
+                             "inspect, export and analyse them.")  # fmt: skip
+app.add_typer(experiment_app, name="experiment")
 console = Console(width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True)
 
@@ -722,6 +725,186 @@ def _write_inside(directory: Path, files: dict[str, bytes]) -> None:
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM ends a run as an error does: staged files are removed on the way out."""
     raise SystemExit(128 + signum)
+
+
+StoreArgument = Annotated[Path, typer.Argument(help="Experiment store (the .duckdb file a run made).")]
+WorkersOption = Annotated[int, typer.Option(help="Worker processes (1: in this process). Results do not depend on it.")]
+SchedulerOption = Annotated[str | None, typer.Option(help="Run on the Dask cluster of this scheduler (tcp://host:port).")]
+DaskOption = Annotated[bool, typer.Option("--dask", help="Run on a local Dask cluster of --workers processes.")]
+RetryOption = Annotated[bool, typer.Option(help="Run failed runs again too.")]
+FiguresOption = Annotated[Path | None, typer.Option("--out", help="Folder for tables and figures (default: beside "
+                                                    "the store, named after it).")]  # fmt: skip
+
+
+def _batch(spec: Any, store: Path | None, workers: int, scheduler: str | None, dask: bool, retry: bool) -> None:
+    from riskmodel.experiments import run_experiment
+
+    report = run_experiment(spec, store, workers=workers, scheduler=scheduler, dask=dask, retry_failed=retry,
+                            log=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    console.print(f"{report.store}: ran {report.ran:,} runs in {report.seconds:,.1f} s ({report.done:,} done, "
+                  f"{report.failed:,} failed)")  # fmt: skip
+    experiment_status(report.store)
+
+
+@experiment_app.command("run")
+@reports_input_errors
+def experiment_run(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec (TOML), e.g. experiments/blame_immunity.toml.")],
+    store: Annotated[Path | None, typer.Option(help="Store file (default: <output>/<name>.duckdb).")] = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    dask: DaskOption = False,
+    retry_failed: RetryOption = False,
+) -> None:
+    """Run an experiment's runs that are not done yet (again: resume), storing each as it ends."""
+    from riskmodel.experiments import load_spec
+
+    _batch(load_spec(spec), store, workers, scheduler, dask, retry_failed)
+
+
+@experiment_app.command("resume")
+@reports_input_errors
+def experiment_resume(
+    store: StoreArgument,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    dask: DaskOption = False,
+    retry_failed: RetryOption = False,
+) -> None:
+    """Run what is not done in a store, from the spec stored in it."""
+    from riskmodel.experiments.spec import check_spec
+    from riskmodel.experiments.store import stored_spec
+
+    data, folder = stored_spec(store)
+    _batch(check_spec(data, store, folder), store, workers, scheduler, dask, retry_failed)
+
+
+@experiment_app.command("status")
+@reports_input_errors
+def experiment_status(store: StoreArgument) -> None:
+    """Counts of runs by status, and the failed runs' errors."""
+    from riskmodel.experiments import load_experiment
+
+    data = load_experiment(store)
+    counts = data.runs.status.value_counts()
+    by_status = ", ".join(f"{counts.get(s, 0):,} {s}" for s in ("done", "failed", "running", "pending"))
+    console.print(f"{data.spec['experiment']['name']}: {len(data.points):,} design points x "
+                  f"{data.spec['experiment']['replications']} replications = {len(data.runs):,} runs: {by_status}")
+    failed = data.failures()
+    for row in failed.head(20).itertuples():
+        last = (row.traceback or "").strip().splitlines()[-3:-1]
+        console.print(f"  run {row.run_id} (point {row.point_id}, replication {row.replication}): "
+                      f"{row.error_type}: {row.error_message}" + (f"  [{last[0].strip()}]" if last else ""),
+                      markup=False, highlight=False)  # fmt: skip
+    if len(failed) > 20:
+        console.print(f"  ... and {len(failed) - 20:,} more failed runs (experiment export --what runs)")
+
+
+@experiment_app.command("export")
+@reports_input_errors
+def experiment_export(
+    store: StoreArgument,
+    out: Annotated[Path, typer.Option(help="File to write; its suffix (.csv or .parquet) sets the format.")],
+    what: Annotated[str, typer.Option(help="results (a row per run done: parameters and outcomes), runs, "
+                                      "points, or a kept table's name.")] = "results",
+) -> None:
+    """Write an experiment's results, runs, points or a kept table as CSV or Parquet."""
+    from riskmodel.experiments import load_experiment
+
+    if out.suffix not in (".csv", ".parquet"):
+        raise InputError("(command line)", "--out", str(out), "a file name ending in .csv or .parquet")
+    data = load_experiment(store)
+    frames = {"results": data.wide, "runs": lambda: data.runs, "points": lambda: data.points}
+    frame = frames[what]() if what in frames else data.table(what)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False) if out.suffix == ".csv" else frame.to_parquet(out, index=False)
+    console.print(f"wrote {out} ({len(frame):,} rows)")
+
+
+OutcomesOption = Annotated[list[str] | None, typer.Option(help="An outcome to analyse (repeatable; default: all).")]
+
+
+def _known_outcomes(data: Any, outcomes: list[str] | None) -> None:
+    for name in outcomes or []:
+        if name not in data.outcome_names:
+            raise InputError("(command line)", "--outcome", name, f"a kept outcome: {', '.join(data.outcome_names)}")
+
+
+def _figures_folder(store: Path, out: Path | None) -> Path:
+    return out if out is not None else store.with_suffix("")
+
+
+def _show(frame: Any, title: str) -> None:
+    console.print(f"[bold]{title}[/bold]")
+    console.print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"), markup=False, highlight=False)
+
+
+@experiment_app.command("summary")
+@reports_input_errors
+def experiment_summary(store: StoreArgument, out: FiguresOption = None, outcome: OutcomesOption = None) -> None:
+    """Mean, SE and 95% interval per design point and outcome; paired lever differences."""
+    from riskmodel.experiments import analysis, load_experiment
+
+    data = load_experiment(store)
+    _known_outcomes(data, outcome)
+    folder = _figures_folder(store, out)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = analysis.summarize(data, outcome)
+    _show(table.drop(columns="point_id"), "Per design point: mean over replications, SE, 95% interval")
+    table.to_csv(folder / "summary.csv", index=False)
+    paired = analysis.paired_differences(data, outcome)
+    if len(paired):
+        _show(paired, "Paired differences (value - baseline), same replications (common random numbers)")
+        paired.to_csv(folder / "paired_differences.csv", index=False)
+    written = analysis.figures(data, folder, outcome)
+    console.print(f"wrote {folder}/summary.csv" + (", paired_differences.csv" if len(paired) else "")
+                  + f" and {len(written)} figures")  # fmt: skip
+
+
+@experiment_app.command("sensitivity")
+@reports_input_errors
+def experiment_sensitivity(
+    store: StoreArgument,
+    out: FiguresOption = None,
+    outcome: OutcomesOption = None,
+) -> None:
+    """Morris or Sobol indices (SALib) with bootstrap intervals and Monte Carlo noise."""
+    from riskmodel.experiments import load_experiment, sensitivity
+
+    data = load_experiment(store)
+    _known_outcomes(data, outcome)
+    table = sensitivity.sensitivity(data, outcome)
+    folder = _figures_folder(store, out)
+    folder.mkdir(parents=True, exist_ok=True)
+    _show(table, f"{data.spec['design']['uncertainties'].capitalize()} indices")
+    table.to_csv(folder / "sensitivity.csv", index=False)
+    written = sensitivity.figures(table, data.spec["design"]["uncertainties"], folder)
+    console.print(f"wrote {folder}/sensitivity.csv and {len(written)} figures")
+
+
+@experiment_app.command("discover")
+@reports_input_errors
+def experiment_discover(
+    store: StoreArgument,
+    outcome: Annotated[str, typer.Option(help="The outcome whose high (or low) values to explain.")],
+    threshold: Annotated[float, typer.Option(help="A design point is of interest above it (below: --below).")],
+    below: Annotated[bool, typer.Option(help="Of interest below the threshold.")] = False,
+    min_density: Annotated[float, typer.Option(help="PRIM: the density the box reported must reach.")] = 0.8,
+    out: FiguresOption = None,
+) -> None:
+    """Scenario discovery: PRIM boxes (EMA Workbench) and a CART tree (scikit-learn)."""
+    from riskmodel.experiments import discovery, load_experiment
+
+    found = discovery.discover(load_experiment(store), outcome, threshold, below, min_density)
+    side = "below" if below else "above"
+    console.print(f"{found.of_interest} of {found.cases} design points have {outcome} {side} {threshold:g}",
+                  markup=False)  # fmt: skip
+    _show(found.tradeoff.reset_index(names="step"), "PRIM peeling trajectory (coverage-density trade-off)")
+    _show(found.box.reset_index(names="restricted"), f"PRIM box at step {found.chosen}")
+    console.print(f"CART tree (accuracy {found.tree_accuracy:.2f} on the design points):", markup=False)
+    console.print(found.tree_rules, markup=False, highlight=False)
+    written = discovery.figures(found, _figures_folder(store, out))
+    console.print(f"wrote {', '.join(str(p) for p in written)}")
 
 
 def main() -> None:

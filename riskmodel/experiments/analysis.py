@@ -1,0 +1,115 @@
+"""Answers with intervals: per design point means, and paired lever differences.
+
+``summarize`` gives, for each design point and outcome, the mean over the replications,
+its standard error and a 95% t interval. ``paired_differences`` compares each value of a
+lever with the lever's first value, run by run: with common random numbers replication
+``r`` of both settings used the same seed (and the same uncertain sample), so the
+difference of the pair removes the noise the two share, and its interval is the t
+interval of the paired differences. ``figures`` draws one chart per outcome.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmodel.experiments.results import ExperimentData
+
+LEVEL = 0.95
+
+
+def _interval(values: pd.Series) -> pd.Series:
+    """n, mean, SE and the 95% t interval of a sample."""
+    values = values.dropna()
+    n = len(values)
+    mean = values.mean() if n else np.nan
+    se = values.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * se if n > 1 else np.nan
+    return pd.Series({"n": n, "mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half})
+
+
+def _long(data: ExperimentData, outcomes: list[str] | None) -> pd.DataFrame:
+    wide = data.wide()
+    names = outcomes or data.outcome_names
+    keys = ["run_id", "point_id", "replication", "lever_set", "sample", *data.parameter_paths]
+    return wide.melt(id_vars=keys, value_vars=names, var_name="outcome", value_name="value")
+
+
+def summarize(data: ExperimentData, outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Per design point and outcome: the varied paths, n, mean, se, ci_low, ci_high."""
+    long = _long(data, outcomes)
+    keys = ["point_id", *data.parameter_paths, "outcome"]
+    table = long.groupby(keys, sort=False)["value"].apply(_interval).unstack().reset_index()
+    table["n"] = table["n"].astype(int)
+    return table
+
+
+def paired_differences(data: ExperimentData, outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Each lever value against the lever's first value, paired on the replication, the
+    uncertain sample and the other levers' values: lever, value, baseline, ``given`` (the
+    other levers' values, as text), outcome, n, mean, se, ci_low, ci_high of
+    (value - baseline)."""
+    long = _long(data, outcomes)
+    rows = []
+    for lever in data.spec["levers"]:
+        path, baseline = lever["path"], lever["values"][0]
+        others = [p for p in data.lever_paths if p != path]
+        pair = [*others, "sample", "replication", "outcome"]
+        base = long[long[path] == _typed(long[path], baseline)].set_index(pair)["value"]
+        for value in lever["values"][1:]:
+            arm = long[long[path] == _typed(long[path], value)].set_index(pair)["value"]
+            diff = (arm - base).dropna().rename("value").reset_index()
+            diff["given"] = diff[others].astype(str).radd([f"{p}=" for p in others]).agg(", ".join, axis=1) if (
+                others) else ""  # fmt: skip
+            groups = diff.groupby(["given", "outcome"], sort=False)["value"].apply(_interval).unstack().reset_index()
+            groups.insert(0, "baseline", baseline)
+            groups.insert(0, "value", value)
+            groups.insert(0, "lever", path)
+            rows.append(groups)
+    if not rows:
+        return pd.DataFrame(columns=["lever", "value", "baseline", "given", "outcome", "n", "mean", "se", "ci_low",
+                                     "ci_high"])  # fmt: skip
+    table = pd.concat(rows, ignore_index=True)
+    table["n"] = table["n"].astype(int)
+    return table
+
+
+def _typed(column: pd.Series, value: object) -> object:
+    """A lever value as its column holds it (text when the column is text)."""
+    return str(value) if column.dtype == object and not isinstance(value, str) else value
+
+
+def figures(data: ExperimentData, folder: Path, outcomes: list[str] | None = None) -> list[Path]:
+    """One chart per outcome: the mean and 95% interval of each lever setting (pooled over
+    uncertain samples and replications), levers' values as labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    long = _long(data, outcomes)
+    levers = data.lever_paths
+    if levers:
+        long["setting"] = long[levers].astype(str).agg(", ".join, axis=1)
+    else:
+        long["setting"] = "all"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for outcome, rows in long.groupby("outcome", sort=False):
+        table = rows.groupby("setting", sort=False)["value"].apply(_interval).unstack()
+        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.4 * len(table)))
+        y = np.arange(len(table))
+        ax.errorbar(table["mean"], y, xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
+                    fmt="o", capsize=3)  # fmt: skip
+        ax.set_yticks(y, table.index)
+        ax.set_xlabel(f"{outcome} (mean, 95% interval)")
+        ax.set_title(", ".join(levers) if levers else outcome, fontsize=9)
+        fig.tight_layout()
+        path = folder / f"summary_{outcome}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
