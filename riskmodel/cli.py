@@ -539,13 +539,17 @@ def compare(
 @app.command()
 @reports_input_errors
 def report(
-    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize.")],
-    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: PATH/report.html).")] = None,
+    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize, or an experiment store.")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: PATH/report.html, or STORE.html for a store).")
+    ] = None,
 ) -> None:
-    """Write one self-contained HTML report of a run's output folder (opens offline, prints)."""
+    """Write one self-contained HTML report of a run's output folder or of an experiment's
+    store (opens offline, prints)."""
     from riskmodel.report.build import build_report
 
-    target = out if out is not None else path / "report.html"
+    default = path.with_suffix(".html") if path.suffix == ".duckdb" else path / "report.html"
+    target = out if out is not None else default
     html = build_report(path)
     try:
         target.write_text(html, encoding="utf-8")

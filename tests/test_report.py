@@ -125,3 +125,28 @@ def test_an_optimize_report_without_a_portfolio_says_why(run_folders, tmp_path):
     (folder / "optimize_summary.json").write_text(json.dumps(summary), encoding="utf-8")
     html = build_report(folder)
     assert "No portfolio meets the bars" in html and "3.16x its line" in html and "no portfolio" in html
+
+
+def test_an_experiment_store_gets_its_report(tmp_path):
+    """An experiment's store: what was run, the outcomes by design point with intervals
+    and a figure each, the paired lever comparisons; a Morris design adds its indices."""
+    from experiments_helpers import toy_spec, write_spec
+
+    from riskmodel.experiments import run_experiment
+
+    spec = toy_spec(replications=3)
+    store = tmp_path / "toy.duckdb"
+    run_experiment(write_spec(tmp_path, spec), store, progress=False)
+    html = build_report(store)
+    assert "Experiment <strong>toy</strong>" in html
+    assert "8 design points x 3 replications" in html  # 2 slopes x 4 samples
+    assert "24 done" in html
+    assert html.count("<table") == 2 and html.count('<img class="figure"') >= 1
+    assert "Paired lever comparisons" in html and "Sensitivity indices" not in html
+    assert "https://" not in html and "<script" not in html  # self-contained
+    two_factors = [{"path": name, "distribution": "uniform", "low": 0.0, "high": 1.0} for name in ("x", "slope")]
+    morris = toy_spec("toy_morris", replications=2, levers=None, uncertainties=two_factors,
+                      design={"uncertainties": "morris", "samples": 4})  # fmt: skip
+    morris_store = tmp_path / "morris.duckdb"
+    run_experiment(write_spec(tmp_path, morris, "morris.toml"), morris_store, progress=False)
+    assert "Sensitivity indices (morris, SALib)" in build_report(morris_store)

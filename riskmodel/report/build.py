@@ -23,10 +23,21 @@ def _written(path: Path) -> str:
 
 
 def build_report(folder: Path) -> str:
-    """The report of ``folder`` as HTML text; an InputError when it holds no run."""
-    if not folder.is_dir():
-        raise InputError(folder, "PATH", "(not a folder)", "the output folder of simulate, abm or optimize")
+    """The report of ``folder`` (an output folder, or an experiment's DuckDB store) as HTML
+    text; an InputError when it holds no run."""
     env = environment()
+    if folder.is_file() and folder.suffix == ".duckdb":
+        from riskmodel.report.sections import experiment
+
+        body = env.get_template("experiment.html.j2").render(experiment.context(folder))
+        part = {"title": "Experiment", "file": folder.name, "provenance": None, "written": _written(folder),
+                "body": body}  # fmt: skip
+        return env.get_template("report.html.j2").render(
+            folder=folder.resolve(), sections=[part], version=riskmodel.__version__,
+            made=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )  # fmt: skip
+    if not folder.is_dir():
+        raise InputError(folder, "PATH", "(not a folder)", "the output folder of simulate, abm or optimize, or a store")
     parts = []
     for section in SECTIONS:
         marker = folder / section.marker

@@ -301,3 +301,20 @@ def day_lines(frame: pd.DataFrame, lines: Mapping[str, str], title: str, ylabel:
     if len(frame):
         ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def intervals(summary: pd.DataFrame, outcome: str) -> Figure:
+    """An experiment's outcome at each design point: the mean over replications with its
+    95% interval (one marker and bar a point, in the order of the design)."""
+    rows = summary[summary["outcome"] == outcome].reset_index(drop=True)
+    fig = Figure(figsize=(7.0, 3.0), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    mean = rows["mean"].to_numpy(dtype=float)
+    low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+    ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="o", capsize=3, label="mean, 95% interval")
+    ax.set(xlabel="design point", ylabel=outcome, title=f"{outcome} by design point")
+    ax.set_xticks(x, [str(p) for p in rows["point_id"]], fontsize=7)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
