@@ -85,10 +85,7 @@ def _typed(column: pd.Series, value: object) -> object:
 def figures(data: ExperimentData, folder: Path, outcomes: list[str] | None = None) -> list[Path]:
     """One chart per outcome: the mean and 95% interval of each lever setting (pooled over
     uncertain samples and replications), levers' values as labels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from riskmodel.report.figures import save, setting_intervals
 
     long = _long(data, outcomes)
     levers = data.lever_paths
@@ -100,16 +97,7 @@ def figures(data: ExperimentData, folder: Path, outcomes: list[str] | None = Non
     written = []
     for outcome, rows in long.groupby("outcome", sort=False):
         table = rows.groupby("setting", sort=False)["value"].apply(_interval).unstack()
-        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.4 * len(table)))
-        y = np.arange(len(table))
-        ax.errorbar(table["mean"], y, xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
-                    fmt="o", capsize=3)  # fmt: skip
-        ax.set_yticks(y, table.index)
-        ax.set_xlabel(f"{outcome} (mean, 95% interval)")
-        ax.set_title(", ".join(levers) if levers else outcome, fontsize=9)
-        fig.tight_layout()
         path = folder / f"summary_{outcome}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        save(setting_intervals(table, outcome, ", ".join(levers) if levers else outcome), path, dpi=100)
         written.append(path)
     return written

@@ -93,9 +93,10 @@ def figures(found: Discovery, folder: Path) -> list[Path]:
     """PRIM's coverage-density trade-off (EMA Workbench's plot) and the CART tree."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # EMA Workbench draws its trade-off with pyplot
     import matplotlib.pyplot as plt
-    from sklearn.tree import plot_tree
+
+    from riskmodel.report.figures import decision_tree, save
 
     folder.mkdir(parents=True, exist_ok=True)
     tradeoff = folder / f"discover_{found.outcome}_tradeoff.png"
@@ -105,9 +106,5 @@ def figures(found: Discovery, folder: Path) -> list[Path]:
     fig.savefig(tradeoff, dpi=100)
     plt.close(fig)
     tree = folder / f"discover_{found.outcome}_tree.png"
-    fig, ax = plt.subplots(figsize=(10, 6))
-    plot_tree(found.tree, feature_names=found.features, class_names=["other", "of interest"], filled=True, ax=ax,
-              fontsize=7)  # fmt: skip
-    fig.savefig(tree, dpi=100)
-    plt.close(fig)
+    save(decision_tree(found.tree, found.features), tree, dpi=100)
     return [tradeoff, tree]

@@ -88,30 +88,14 @@ def sensitivity(data: ExperimentData, outcomes: list[str] | None = None, resampl
 def figures(table: pd.DataFrame, method: str, folder: Path) -> list[Path]:
     """One bar chart per outcome (first lever set): mu* (Morris) or S1 and ST (Sobol),
     with their bootstrap intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from riskmodel.report.figures import save, sensitivity_bars
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     first = table[table.lever_set == table.lever_set.min()]
     for outcome, rows in first.groupby("outcome", sort=False):
         rows = rows.sort_values("mu_star" if method == "morris" else "ST")
-        fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * len(rows)))
-        y = np.arange(len(rows))
-        if method == "morris":
-            ax.barh(y, rows["mu_star"], xerr=rows["mu_star_conf"], capsize=3)
-            ax.set_xlabel("mu* (mean absolute elementary effect per unit quantile)")
-        else:
-            ax.barh(y - 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], capsize=3, label="S1")
-            ax.barh(y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], capsize=3, label="ST")
-            ax.legend()
-        ax.set_yticks(y, rows["factor"], fontsize=8)
-        ax.set_title(outcome, fontsize=9)
-        fig.tight_layout()
         path = folder / f"sensitivity_{outcome}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        save(sensitivity_bars(rows, str(outcome), method), path, dpi=100)
         written.append(path)
     return written

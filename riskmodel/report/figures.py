@@ -318,3 +318,46 @@ def intervals(summary: pd.DataFrame, outcome: str) -> Figure:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def setting_intervals(table: pd.DataFrame, outcome: str, title: str) -> Figure:
+    """An experiment's outcome by lever setting (``table``: mean, ci_low, ci_high indexed
+    by the setting's label), with its 95% interval."""
+    fig = Figure(figsize=(7, 0.5 + 0.4 * len(table)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(table))
+    mean = table["mean"].to_numpy(dtype=float)
+    ax.errorbar(mean, y, xerr=[mean - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float)
+                               - mean], fmt="o", capsize=3)  # fmt: skip
+    ax.set_yticks(y, table.index)
+    ax.set_xlabel(f"{outcome} (mean, 95% interval)")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def sensitivity_bars(rows: pd.DataFrame, outcome: str, method: str) -> Figure:
+    """Sensitivity indices of one outcome: mu* (Morris) or S1 and ST (Sobol), each with
+    SALib's bootstrap interval."""
+    fig = Figure(figsize=(7, 0.6 + 0.35 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    if method == "morris":
+        ax.barh(y, rows["mu_star"], xerr=rows["mu_star_conf"], capsize=3)
+        ax.set_xlabel("mu* (mean absolute elementary effect per unit quantile)")
+    else:
+        ax.barh(y - 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], capsize=3, label="S1")
+        ax.barh(y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], capsize=3, label="ST")
+        ax.legend()
+    ax.set_yticks(y, rows["factor"], fontsize=8)
+    ax.set_title(outcome, fontsize=9)
+    return fig
+
+
+def decision_tree(tree: object, features: list[str]) -> Figure:
+    """A fitted scikit-learn classification tree (scenario discovery's CART)."""
+    from sklearn.tree import plot_tree
+
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    ax = fig.subplots()
+    plot_tree(tree, feature_names=features, class_names=["other", "of interest"], filled=True, ax=ax, fontsize=7)
+    return fig
