@@ -59,7 +59,7 @@ class InlineExecutor(Executor):
 def backend(workers: int = 1, scheduler: str | None = None, dask: bool = False) -> Iterator[tuple[Executor, int]]:
     """An executor and its number of worker slots."""
     if scheduler is not None or dask:
-        from distributed import Client, LocalCluster
+        from dask.distributed import Client, LocalCluster
 
         cluster = None
         if scheduler is None:
