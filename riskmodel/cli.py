@@ -315,31 +315,55 @@ def abm(
     portfolio: Annotated[str | None, typer.Option(help="Portfolio TOML: measures in place at the start.")] = None,
     years: Annotated[int | None, typer.Option(help="Fiscal years to run (default: the scenario's horizon).")] = None,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    replications: Annotated[int, typer.Option(help="Runs on independent streams (replication 0 on --seed); "
+                                              "figures are their means with 95% intervals.")] = 1,
     out: Annotated[str, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = "out",
     set_: SetOption = None,
 ) -> None:
     """Run the agent model day by day through the fiscal years; print and save its series."""
-    spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years)
+    spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years,
+                 options={"replications": replications})  # fmt: skip
     result, written = _execute(spec, out)
-    from riskmodel.abm.outputs import summary
+    from riskmodel.runs.abm import summary
 
     document = summary(result.detail)
-    table = Table(title=f"{document['scenario']}: agent model, seed {seed} (failures a year, billion yen a year)")
+    over = document["replications"]
+    intervals = over.get("fiscal_years")
+    title = f"seed {seed}" if intervals is None else f"mean of {over['count']} replications (± half the 95% interval)"
+    table = Table(title=f"{document['scenario']}: agent model, {title} (failures a year, billion yen a year)")
     for name in ("fiscal year", "failures", "reported", "direct", "users", "economy", "mandatory", "compliance",
                  "spend", "bots (m)", "anxious", "target"):  # fmt: skip
         table.add_column(name, justify="right")
     for year, row in document["fiscal_years"].items():
+        spread = intervals[year] if intervals is not None else None
+
+        def cell(path: tuple[str, ...], shown: Callable[[float], str], row=row, spread=spread) -> str:
+            """A figure, or its mean over the replications ± half its interval's width."""
+            if spread is None:
+                value = row
+                for key in path:
+                    value = value[key]
+                return shown(value)
+            stats = spread
+            for key in path:
+                stats = stats.get(key) if stats is not None else None
+            if stats is None:
+                return ""
+            if stats["ci_high"] is None:
+                return shown(stats["mean"])
+            return f"{shown(stats['mean'])} ± {shown((stats['ci_high'] - stats['ci_low']) / 2)}"
+
         target = row["anxious_target"]
         table.add_row(
             year,
-            f"{row['true_failures']:,}",
-            f"{row['reported_failures']:,}",
-            *(_money(row["loss"][layer]) for layer in ("direct", "users", "economy")),
-            str(row["mandatory_measures"]),
-            f"{row['compliance']:.2f}",
-            _money(row["security_spend"]),
-            f"{row['botnet_size'] / 1e6:.2f}",
-            f"{row['anxious_share']:.1%}",
+            cell(("true_failures",), lambda v: f"{v:,.0f}"),
+            cell(("reported_failures",), lambda v: f"{v:,.0f}"),
+            *(cell(("loss", layer), _money) for layer in ("direct", "users", "economy")),
+            cell(("mandatory_measures",), lambda v: f"{v:,.0f}" if intervals is None else f"{v:,.1f}"),
+            cell(("compliance",), lambda v: f"{v:.2f}"),
+            cell(("security_spend",), _money),
+            cell(("botnet_size",), lambda v: f"{v / 1e6:.2f}"),
+            cell(("anxious_share",), lambda v: f"{v:.1%}"),
             f"{target:.1%}" if target is not None else "",
         )
     console.print(table)

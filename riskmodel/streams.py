@@ -16,8 +16,8 @@ ABM_STREAM = 1  # the agent model
 THINNING_STREAM = 2  # the optimiser's blocking coins
 BOOTSTRAP_STREAM = 3  # resamples of years for paired intervals (riskmodel.compare)
 
-# Purposes of the root seeds a run derives for further engine runs of its own
-# (riskmodel.optimize: fresh years out of sample, and the gap's replication batches).
+# Purposes of the root seeds a run derives for further runs of its own (riskmodel.optimize:
+# fresh years out of sample, and the gap's replication batches; the agent model's replications).
 OUT_OF_SAMPLE_SEED, REPLICATION_SEED = 1, 2
 
 
@@ -31,6 +31,12 @@ def derived_seed(seed: int, purpose: int, index: int = 0) -> int:
     every other (purpose, index): drawn from ``SeedSequence((seed, purpose, index))``, so
     no two runs' years overlap the way ``seed + k`` offsets can."""
     return int(np.random.SeedSequence((seed, purpose, index)).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The root seed of replication ``replication`` of a run with root ``seed``: the seed
+    itself for replication 0 (one replication is the plain run), a derived seed after."""
+    return seed if replication == 0 else derived_seed(seed, REPLICATION_SEED, replication)
 
 
 def counter_key(seed: int, *key: int) -> np.ndarray:

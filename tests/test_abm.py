@@ -73,7 +73,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(japan, tmp_path):
 def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     years = 4
     result = run_spec(RunSpec("abm", size=years, seed=1))
-    model = result.detail
+    model = result.detail.models[0]
     assert model.day == years * DAYS_PER_YEAR and not model.running
     write_files(result, tmp_path)
     series = pq.read_table(tmp_path / "model_timeseries.parquet")
@@ -117,6 +117,7 @@ def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     baseline = fiscal["2008"]["sectors"]["finance"]["failures_per_operator"]
     assert math.isclose(second, baseline * (1 - reduction / 3))
     assert document.pop("provenance")["spec"] == result.spec.to_dict(results_only=True)
+    assert document.pop("replications") == {"count": 1, "seeds": [1], "level": 0.95}
     assert summary(model) == document
 
 

@@ -639,6 +639,7 @@ def test_bad_cell_in_the_io_table(cell: str, shown: str, tmp_path: Path) -> None
         ("abm", "--years", "0"),
         ("abm", "--years", "99999999999999999999"),
         ("abm", "--seed", "-2"),
+        ("abm", "--replications", "0"),
     ],
 )
 def test_out_of_range_options(command: str, option: str, value: str, tmp_path: Path) -> None:

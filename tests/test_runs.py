@@ -97,9 +97,9 @@ def test_abm_yearly_table_is_tidy_and_matches_the_outcomes(results):
     result = results["abm"]
     yearly = result.tables["yearly"]
     true = yearly[yearly.variable == "true_failures"]
-    assert set(true.threat) == set(result.detail.world.threat_ids)
+    assert set(true.threat) == set(result.detail.models[0].world.threat_ids)
     assert true.value.sum() == result.outcomes["true_failures.total"]  # one fiscal year
-    assert result.detail.settings.concealment.blame == 2.0
+    assert result.detail.models[0].settings.concealment.blame == 2.0
 
 
 def test_optimize_outcomes_follow_the_portfolio(results):

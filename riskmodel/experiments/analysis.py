@@ -12,23 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskmodel.experiments.results import ExperimentData
-
-LEVEL = 0.95
-
-
-def _interval(values: pd.Series) -> pd.Series:
-    """n, mean, SE and the 95% t interval of a sample."""
-    values = values.dropna()
-    n = len(values)
-    mean = values.mean() if n else np.nan
-    se = values.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-    half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * se if n > 1 else np.nan
-    return pd.Series({"n": n, "mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half})
+from riskmodel.intervals import INTERVAL_COLUMNS, grouped_intervals
 
 
 def _long(data: ExperimentData, outcomes: list[str] | None) -> pd.DataFrame:
@@ -42,9 +29,7 @@ def summarize(data: ExperimentData, outcomes: list[str] | None = None) -> pd.Dat
     """Per design point and outcome: the varied paths, n, mean, se, ci_low, ci_high."""
     long = _long(data, outcomes)
     keys = ["point_id", *data.parameter_paths, "outcome"]
-    table = long.groupby(keys, sort=False)["value"].apply(_interval).unstack().reset_index()
-    table["n"] = table["n"].astype(int)
-    return table
+    return grouped_intervals(long, keys)
 
 
 def paired_differences(data: ExperimentData, outcomes: list[str] | None = None) -> pd.DataFrame:
@@ -64,17 +49,14 @@ def paired_differences(data: ExperimentData, outcomes: list[str] | None = None) 
             diff = (arm - base).dropna().rename("value").reset_index()
             diff["given"] = diff[others].astype(str).radd([f"{p}=" for p in others]).agg(", ".join, axis=1) if (
                 others) else ""  # fmt: skip
-            groups = diff.groupby(["given", "outcome"], sort=False)["value"].apply(_interval).unstack().reset_index()
+            groups = grouped_intervals(diff, ["given", "outcome"])
             groups.insert(0, "baseline", baseline)
             groups.insert(0, "value", value)
             groups.insert(0, "lever", path)
             rows.append(groups)
     if not rows:
-        return pd.DataFrame(columns=["lever", "value", "baseline", "given", "outcome", "n", "mean", "se", "ci_low",
-                                     "ci_high"])  # fmt: skip
-    table = pd.concat(rows, ignore_index=True)
-    table["n"] = table["n"].astype(int)
-    return table
+        return pd.DataFrame(columns=["lever", "value", "baseline", "given", "outcome", *INTERVAL_COLUMNS])
+    return pd.concat(rows, ignore_index=True)
 
 
 def _typed(column: pd.Series, value: object) -> object:
@@ -96,7 +78,7 @@ def figures(data: ExperimentData, folder: Path, outcomes: list[str] | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for outcome, rows in long.groupby("outcome", sort=False):
-        table = rows.groupby("setting", sort=False)["value"].apply(_interval).unstack()
+        table = grouped_intervals(rows, ["setting"]).set_index("setting")
         path = folder / f"summary_{outcome}.png"
         save(setting_intervals(table, outcome, ", ".join(levers) if levers else outcome), path, dpi=100)
         written.append(path)

@@ -1,18 +1,56 @@
-"""The ``abm`` kind: the agent model through its fiscal years, its outcomes, tables and files."""
+"""The ``abm`` kind: the agent model through its fiscal years, its outcomes, tables and files.
+
+One seed of an agent model is one story, not an answer: ``replications`` runs the model
+``R`` times on independent streams (replication 0 on the spec's own seed, replication
+``r > 0`` on :func:`~riskmodel.streams.replication_seed`), and every outcome and fiscal-year
+figure is then the mean over the replications with its 95% t interval
+(:mod:`riskmodel.intervals`). Replication 0's own files (summary, daily series, agents)
+are written as a single run's are, so one replication writes exactly what it always did.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from riskmodel.abm import outputs
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.model import CriticalInfrastructureModel
-from riskmodel.abm.outputs import agents_table, summary, timeseries_table, write_outputs, yearly_table
 from riskmodel.engine.kernels import LAYERS
+from riskmodel.intervals import LEVEL, grouped_intervals, mean_interval
+from riskmodel.outputs import described
 from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
 from riskmodel.runs.spec import RunSpec
+from riskmodel.streams import replication_seed
 from riskmodel.world import World
+
+FIGURE_KEYS = ["fiscal_year", "variable", "sector", "threat", "layer", "measure"]
+REPLICATIONS_FILE = "abm_replications.parquet"
+REPLICATIONS_SCHEMA = pa.schema(
+    [
+        *(outputs.YEARLY_SCHEMA.field(name) for name in FIGURE_KEYS),
+        described("n", pa.int32(), "replications with a value"),
+        described("mean", pa.float64(), "mean over the replications (the figure's unit)"),
+        described("se", pa.float64(), "standard error of the mean (NaN with one replication)", nullable=True),
+        described("ci_low", pa.float64(), f"lower end of the {LEVEL:.0%} t interval of the mean", nullable=True),
+        described("ci_high", pa.float64(), f"upper end of the {LEVEL:.0%} t interval of the mean", nullable=True),
+    ]
+)
+
+
+@dataclass
+class Replications:
+    """The agent models of one run: replication ``r`` ran on ``seeds[r]``."""
+
+    seeds: list[int]
+    models: list[CriticalInfrastructureModel]
 
 OUTCOMES = (
     Outcome("true_failures", "events a year", "IT failures a year, mean over the fiscal years", ("sector",)),
@@ -33,17 +71,38 @@ OUTCOMES = (
 
 
 def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
-            stream_to: Path | None) -> CriticalInfrastructureModel:  # fmt: skip
-    """Run the agent model day by day through ``spec.size`` fiscal years."""
-    model = CriticalInfrastructureModel(world, in_place, fiscal_years=spec.size, seed=spec.seed)
-    while model.running:
-        model.step()
-        if model.day % DAYS_PER_YEAR == 0:
-            progress("agent model", model.day, model.total_days)
-    return model
+            stream_to: Path | None) -> Replications:  # fmt: skip
+    """Run the agent model day by day through ``spec.size`` fiscal years, once per replication."""
+    count = spec.option("replications")
+    seeds = [replication_seed(spec.seed, r) for r in range(count)]
+    models = []
+    for r, seed in enumerate(seeds):
+        model = CriticalInfrastructureModel(world, in_place, fiscal_years=spec.size, seed=seed)
+        while model.running:
+            model.step()
+            if model.day % DAYS_PER_YEAR == 0:
+                progress("agent model", r * model.total_days + model.day, count * model.total_days)
+        models.append(model)
+    return Replications(seeds, models)
 
 
-def outcomes(model: CriticalInfrastructureModel) -> dict[str, float]:
+def outcomes(detail: Replications) -> dict[str, float]:
+    """Each declared outcome's mean over the replications."""
+    each = [model_outcomes(model) for model in detail.models]
+    return {key: float(np.mean([values[key] for values in each])) for key in each[0]}
+
+
+def outcome_intervals(detail: Replications) -> pd.DataFrame:
+    """Each outcome's mean over the replications with its t interval: key, n, mean, se, ci_low, ci_high."""
+    long = pd.DataFrame(
+        [(key, value) for model in detail.models for key, value in model_outcomes(model).items()],
+        columns=["key", "value"],
+    )
+    return grouped_intervals(long, ["key"])
+
+
+def model_outcomes(model: CriticalInfrastructureModel) -> dict[str, float]:
+    """The declared outcomes of one agent-model run."""
     world = model.world
     frame = model.yearly.get_model_vars_dataframe()
     n_years = max(len(frame), 1)
@@ -81,16 +140,63 @@ def outcomes(model: CriticalInfrastructureModel) -> dict[str, float]:
     return expand(OUTCOMES, world.critical_ids, LAYERS, value)
 
 
-def tables(model: CriticalInfrastructureModel) -> LazyTables:
+def _stacked(detail: Replications, table) -> pd.DataFrame:
+    """One table per replication, stacked, with the replication's number first."""
+    frames = [table(model).assign(replication=r) for r, model in enumerate(detail.models)]
+    frame = pd.concat(frames, ignore_index=True)
+    frame["replication"] = frame["replication"].astype("int32")
+    return frame[["replication", *frame.columns[:-1]]]
+
+
+def figure_intervals(detail: Replications) -> pd.DataFrame:
+    """Every fiscal-year figure (the tidy ``yearly`` table's rows) as its mean over the
+    replications with its t interval, in :data:`REPLICATIONS_SCHEMA`'s columns."""
+    return grouped_intervals(_stacked(detail, outputs.yearly_table), FIGURE_KEYS)
+
+
+def tables(detail: Replications) -> LazyTables:
     return LazyTables({
-        "yearly": lambda: yearly_table(model),
-        "daily": lambda: timeseries_table(model).to_pandas(),
-        "agents": lambda: agents_table(model).to_pandas(),
+        "yearly": lambda: _stacked(detail, outputs.yearly_table),
+        "yearly_intervals": lambda: figure_intervals(detail),
+        "outcome_intervals": lambda: outcome_intervals(detail),
+        "daily": lambda: _stacked(detail, lambda model: outputs.timeseries_table(model).to_pandas()),
+        "agents": lambda: _stacked(detail, lambda model: outputs.agents_table(model).to_pandas()),
     })  # fmt: skip
 
 
-def write(model: CriticalInfrastructureModel, folder: Path, document: dict) -> list[str]:
-    return write_outputs(model, folder, document)
+def _interval_tree(documents: list[Any]) -> Any:
+    """The numbers of summary documents of the same shape as {mean, ci_low, ci_high} each,
+    in the same nesting (texts and lists, which have no mean, left out)."""
+    first = documents[0]
+    if isinstance(first, dict):
+        tree = {key: _interval_tree([document[key] for document in documents]) for key in first}
+        return {key: value for key, value in tree.items() if value is not None}
+    if isinstance(first, int | float) or first is None:
+        values = [np.nan if value is None else float(value) for value in documents]
+        if all(math.isnan(value) for value in values):
+            return None
+        stats = mean_interval(np.array(values))
+        return {name: (float(stats[name]) if math.isfinite(stats[name]) else None)
+                for name in ("mean", "ci_low", "ci_high")}  # fmt: skip
+    return None
 
 
-__all__ = ["OUTCOMES", "execute", "outcomes", "summary", "tables", "write"]
+def summary(detail: Replications) -> dict:
+    """Replication 0's ``abm_summary.json`` document, with the replications' seeds and,
+    for more than one, every fiscal-year figure's mean and t interval over them."""
+    documents = [outputs.summary(model) for model in detail.models]
+    record: dict[str, Any] = {"count": len(detail.models), "seeds": detail.seeds, "level": LEVEL}
+    if len(documents) > 1:
+        record["fiscal_years"] = _interval_tree([document["fiscal_years"] for document in documents])
+    return {**documents[0], "replications": record}
+
+
+def write(detail: Replications, folder: Path, document: dict) -> list[str]:
+    """Replication 0's files, and every figure's interval over the replications."""
+    written = outputs.write_outputs(detail.models[0], folder, document)
+    table = pa.Table.from_pandas(figure_intervals(detail), schema=REPLICATIONS_SCHEMA, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(), folder / REPLICATIONS_FILE, compression="zstd")
+    return [*written, REPLICATIONS_FILE]
+
+
+__all__ = ["OUTCOMES", "Replications", "execute", "outcomes", "summary", "tables", "write"]

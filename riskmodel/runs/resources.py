@@ -84,8 +84,9 @@ def estimate(spec: RunSpec, world: World) -> Estimate:
         years = spec.size or world.scenario.horizon.end_fiscal_year - world.scenario.horizon.start_fiscal_year + 1
         field = "size" if spec.size is not None else "horizon.end_fiscal_year"
         seconds = years * (365 * operators * ABM_SECONDS_PER_OPERATOR_DAY + events * ENGINE_SECONDS_PER_EVENT * 10)
-        memory = BASE_BYTES + operators * ABM_BYTES_PER_OPERATOR + years * 365 * world.n_sectors * 200
-        return Estimate(memory, seconds, field)
+        memory = operators * ABM_BYTES_PER_OPERATOR + years * 365 * world.n_sectors * 200
+        count = spec.option("replications")  # every replication's model is kept until the run ends
+        return Estimate(BASE_BYTES + count * memory, count * seconds, field)
     years = spec.size or 1
     replications = spec.option("replications")
     frontier = spec.option("frontier_points")

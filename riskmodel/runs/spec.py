@@ -27,7 +27,7 @@ WHERE = "(run spec)"
 KINDS = ("simulate", "abm", "optimize")
 MAX_YEARS = 10_000_000  # simulated years in one run (streamed: memory does not grow with them)
 # MAX_FISCAL_YEARS (200): fiscal years of an agent-model run, and of a scenario's horizon
-MAX_REPLICATIONS = 100  # batches of the optimality-gap estimate
+MAX_REPLICATIONS = 100  # replications of an agent-model run; batches of the optimality-gap estimate
 MAX_FRONTIER_POINTS = 100  # points of the cost-risk frontier (a solve each)
 MAX_THREADS = 64
 MAX_SAA_YEARS = 100_000  # SAA years of an optimisation (the instance is held in memory)
@@ -83,7 +83,9 @@ OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
         "threads": (1, _whole(1, MAX_THREADS)),
         "elt": (False, _boolean),
     },
-    "abm": {},
+    "abm": {
+        "replications": (1, _whole(1, MAX_REPLICATIONS)),
+    },
     # the optimiser checks its own ranges (riskmodel.optimize.settings); here only the types
     "optimize": {
         "mode": ("society", _one_of("sector", "partial", "society")),

@@ -52,7 +52,8 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
         "fn_curve.csv",
         "fn_curve.png",
     ),
-    "abm": ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png"),
+    "abm": ("abm_summary.json", "model_timeseries.parquet", "agents_yearly.parquet", "abm_timeseries.png",
+            "abm_replications.parquet"),
     "optimize": (
         "optimize_summary.json",
         "portfolio.toml",
