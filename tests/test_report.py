@@ -150,3 +150,17 @@ def test_an_experiment_store_gets_its_report(tmp_path):
     morris_store = tmp_path / "morris.duckdb"
     run_experiment(write_spec(tmp_path, morris, "morris.toml"), morris_store, progress=False)
     assert "Sensitivity indices (morris, SALib)" in build_report(morris_store)
+
+
+def test_the_abm_report_gives_intervals_over_replications(tmp_path):
+    folder = write_run(RunSpec("abm", size=2, seed=3, options={"replications": 3}), tmp_path / "abm")
+    html = build_report(folder)
+    assert '<table class="replications">' in html and "Over 3 replications" in html
+    intervals = json.loads((folder / "abm_summary.json").read_text(encoding="utf-8"))["replications"]["fiscal_years"]
+    spend = intervals["2007"]["security_spend"]
+    shown = f"{spend['mean'] / 1e9:,.1f} ({spend['ci_low'] / 1e9:,.1f} to {spend['ci_high'] / 1e9:,.1f})"
+    assert shown in html
+
+
+def test_a_single_replication_says_it_has_no_interval(reports):
+    assert '<table class="replications">' not in reports["abm"] and "--replications R" in reports["abm"]
