@@ -15,6 +15,7 @@ ENGINE_STREAM = 0  # the Monte Carlo engine's keyed draws
 ABM_STREAM = 1  # the agent model
 THINNING_STREAM = 2  # the optimiser's blocking coins
 BOOTSTRAP_STREAM = 3  # resamples of years for paired intervals (riskmodel.compare)
+CALIBRATION_STREAM = 4  # posterior draws, synthetic incident data and their reporting coins (riskmodel.calibration)
 
 # Purposes of the root seeds a run derives for further engine runs of its own
 # (riskmodel.optimize: fresh years out of sample, and the gap's replication batches).
