@@ -55,6 +55,11 @@ class KindDurations:
     grid: np.ndarray  # [cell, (delta, kappa)]
     weight: np.ndarray  # [cell]
 
+    @classmethod
+    def of(cls, d: DurationData, model: CalibrationModel, level: float = LEVEL) -> KindDurations:
+        grid, weight = duration_grid(d, model)
+        return cls(d, fit_durations(d, model, level), grid, weight)
+
     def mean(self) -> tuple[float, float]:
         return float(self.weight @ self.grid[:, 0]), float(self.weight @ self.grid[:, 1])
 
@@ -98,15 +103,13 @@ def expected_counts(model: CalibrationModel, targets: Targets, shifts: dict[str,
     return total
 
 
-def fit_kind_durations(data: pd.DataFrame, targets: Targets, model: CalibrationModel,
-                       level: float = LEVEL) -> dict[str, KindDurations]:  # fmt: skip
-    """Duration fits of every kind with at least two reported durations."""
+def kind_durations(data: pd.DataFrame, targets: Targets, model: CalibrationModel) -> dict[str, DurationData]:
+    """The reported durations of every kind with at least two of them (enough to fit)."""
     out = {}
     for kind in sorted({k for f in targets.filters for k in f.kinds}):
         d = duration_data(data, targets, model, kind)
         if len(d) >= 2:
-            grid, weight = duration_grid(d, model)
-            out[kind] = KindDurations(d, fit_durations(d, model, level), grid, weight)
+            out[kind] = d
     return out
 
 
@@ -224,7 +227,7 @@ def calibrate(world: World, data_path: str | Path | None = None, targets_path: s
     targets = read_targets(targets_path)
     data = read_incident_data(path, model.sectors, targets.filter_ids)
     counts = count_targets(data, targets, model.sectors)
-    durations = fit_kind_durations(data, targets, model)
+    durations = {kind: KindDurations.of(d, model) for kind, d in kind_durations(data, targets, model).items()}
     n = reported_counts(counts, model)
     rates = fit_rates(n, model, targets, {kind: kd.mean() for kind, kd in durations.items()})
     fitted = fitted_table(durations, rates, model)

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize, minimize_scalar
-from scipy.special import logsumexp
+from scipy.special import log_ndtr, logsumexp
 from scipy.stats import chi2, norm
 
 from riskmodel.calibration.model import CalibrationModel
 from riskmodel.calibration.observation import Targets
 from riskmodel.errors import InputError
 
+LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 IMPOSSIBLE = -1e300  # the log-likelihood of parameters that cannot give the data (finite, for the optimisers)
 SEARCH = 8.0  # how far (log units) a profile interval's end is searched from the estimate
 GRID = 121  # points per axis of the grid the draws come from
@@ -89,12 +90,12 @@ def _log_likelihood(delta, kappa, d: DurationData, model: CalibrationModel) -> n
     z_t = (np.log(d.threshold)[:, None] - centre) / spread
     exact = (d.high <= d.low)[:, None]
     # log P(low <= D <= high) as log(sf(z_low) - sf(z_high)), stable in the upper tail
-    sf_low, sf_high = norm.logsf(z_low), norm.logsf(z_high)
+    sf_low, sf_high = log_ndtr(-z_low), log_ndtr(-z_high)
     in_range = sf_low + np.log1p(-np.exp(np.minimum(sf_high - sf_low, -1e-300)))
-    density = norm.logpdf(z_high) - np.log(spread) - np.log(d.high)[:, None]
+    density = -0.5 * z_high**2 - LOG_SQRT_2PI - np.log(spread) - np.log(d.high)[:, None]
     log_p = np.where(exact, density, in_range)
     numerator = logsumexp(log_w + log_p, axis=-1)
-    denominator = logsumexp(log_w + norm.logsf(z_t), axis=-1)
+    denominator = logsumexp(log_w + log_ndtr(-z_t), axis=-1)
     return (numerator - denominator).sum(axis=-1)
 
 
@@ -115,10 +116,10 @@ def _profile(d: DurationData, model: CalibrationModel, fixed: str, value: float)
     """The profile log-likelihood with ``fixed`` (``delta`` or ``log_kappa``) at ``value``."""
     if fixed == "delta":
         res = minimize_scalar(lambda lk: -log_likelihood(value, np.exp(lk), d, model), bounds=(-4, 3),
-                              method="bounded", options={"xatol": 1e-7})  # fmt: skip
+                              method="bounded", options={"xatol": 1e-6})  # fmt: skip
     else:
         res = minimize_scalar(lambda de: -log_likelihood(de, np.exp(value), d, model), bounds=(-15, 15),
-                              method="bounded", options={"xatol": 1e-7})  # fmt: skip
+                              method="bounded", options={"xatol": 1e-6})  # fmt: skip
     return -float(res.fun)
 
 
