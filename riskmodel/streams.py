@@ -20,6 +20,8 @@ CALIBRATION_STREAM = 4  # posterior draws, synthetic incident data and their rep
 # Purposes of the root seeds a run derives for further engine runs of its own
 # (riskmodel.optimize: fresh years out of sample, and the gap's replication batches).
 OUT_OF_SAMPLE_SEED, REPLICATION_SEED = 1, 2
+# (riskmodel.calibration: the posterior predictive check's years, synthetic data sets' years)
+PREDICTIVE_SEED, SYNTHETIC_SEED = 3, 4
 
 
 def counter_rng(seed: int, *key: int) -> np.random.Generator:

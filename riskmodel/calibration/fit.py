@@ -43,7 +43,7 @@ from riskmodel.world import World
 
 LEVEL = 0.9
 DRAWS = 1000
-POSTERIOR_DRAWS, SYNTHETIC_DATA = 0, 1  # purposes under CALIBRATION_STREAM
+POSTERIOR_DRAWS, SYNTHETIC_DATA, SYNTHETIC_TRUTH = 0, 1, 2  # purposes under CALIBRATION_STREAM
 
 
 @dataclass(frozen=True)

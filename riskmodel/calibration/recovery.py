@@ -21,13 +21,21 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.calibration.check import reported_events
-from riskmodel.calibration.fit import LEVEL, SYNTHETIC_DATA, fit_durations, fit_rates, kind_durations, reported_counts
+from riskmodel.calibration.fit import (
+    LEVEL,
+    SYNTHETIC_DATA,
+    SYNTHETIC_TRUTH,
+    fit_durations,
+    fit_rates,
+    kind_durations,
+    reported_counts,
+)
 from riskmodel.calibration.model import CalibrationModel
 from riskmodel.calibration.observation import Targets, count_targets
 from riskmodel.calibration.outputs import RECOVERY_SCHEMA, conform
 from riskmodel.overrides import Override
 from riskmodel.schema import THREAT_KINDS
-from riskmodel.streams import CALIBRATION_STREAM, counter_rng, derived_seed
+from riskmodel.streams import CALIBRATION_STREAM, SYNTHETIC_SEED, counter_rng, derived_seed
 from riskmodel.world import World, with_overrides
 
 
@@ -91,8 +99,10 @@ def recovery_runs(world: World, targets: Targets, data_sets: int = 50, years: in
     model = CalibrationModel.of(world)
     rows = []
     for i in range(data_sets):
-        data_seed = derived_seed(seed, CALIBRATION_STREAM, i)
-        drawn, factors = true_world(world, model, truth, f.kinds, counter_rng(data_seed, CALIBRATION_STREAM))
+        data_seed = derived_seed(seed, SYNTHETIC_SEED, i)
+        drawn, factors = true_world(
+            world, model, truth, f.kinds, counter_rng(data_seed, CALIBRATION_STREAM, SYNTHETIC_TRUTH)
+        )
         data = synthetic_data(drawn, targets, years, data_seed)
         d = kind_durations(data, targets, model)[truth.kind]
         fit = fit_durations(d, model, LEVEL)

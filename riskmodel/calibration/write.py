@@ -4,20 +4,24 @@ scenario that runs as it is (its data files beside it)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from riskmodel.calibration.fit import Calibration
-from riskmodel.calibration.outputs import FITTED_SCHEMA, draws_schema
+from riskmodel.calibration.check import predictive_check, predictive_events
+from riskmodel.calibration.fit import Calibration, calibrate
+from riskmodel.calibration.outputs import CHECK_SCHEMA, FITTED_SCHEMA, draws_schema
 from riskmodel.calibration.severity import PRIOR_SD
 from riskmodel.interdependency import resolve_data_file
 from riskmodel.overrides import Override, apply_to_data, parse_path, render_path
 from riskmodel.scenario import check_references, validate_model
 from riskmodel.schema import Scenario
+from riskmodel.streams import PREDICTIVE_SEED, derived_seed
 from riskmodel.world import World
 
 DRAWS_FILE = "posterior_draws.parquet"
@@ -75,10 +79,32 @@ def calibrated_scenario(world: World, cal: Calibration, date: str) -> tuple[Scen
     return changed, header + tomli_w.dumps(_without_none(changed.model_dump(mode="json")))
 
 
-def write_calibration(cal: Calibration, world: World, folder: Path, date: str, summary: dict) -> list[str]:
+def fit_and_check(
+    world: World,
+    data: str | None,
+    targets: str | None,
+    n_draws: int,
+    seed: int,
+    check_draws: int,
+    check_years: int,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[Calibration, pd.DataFrame]:
+    """Calibrate, then check every incident against the first ``check_draws`` posterior
+    draws' simulated reported failures (``check_years`` years each; 0 skips the check)."""
+    cal = calibrate(world, data, targets, n_draws, seed, progress)
+    if check_years <= 0 or check_draws <= 0:
+        return cal, pd.DataFrame(columns=CHECK_SCHEMA.names)
+    predicted = predictive_events(world, cal.draws.iloc[:check_draws], cal.targets, check_years,
+                                  derived_seed(seed, PREDICTIVE_SEED), progress)  # fmt: skip
+    return cal, predictive_check(cal.data, predicted)
+
+
+def write_calibration(cal: Calibration, check: pd.DataFrame, world: World, folder: Path, date: str,
+                      summary: dict) -> list[str]:  # fmt: skip
     """Write every file of a calibration into ``folder``; returns their names."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    check.to_csv(folder / "predictive_check.csv", index=False)
+    written = ["predictive_check.csv"]
     table = pa.Table.from_pandas(cal.fitted, schema=FITTED_SCHEMA, preserve_index=False)
     pq.write_table(table, folder / "fitted.parquet")
     cal.fitted.to_csv(folder / "fitted.csv", index=False)
