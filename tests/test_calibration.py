@@ -240,3 +240,26 @@ def test_predictive_check_flags_figures_outside_the_central_region():
     assert check["plausible"].tolist() == [True, False, False]
     assert check.loc[1, "p_above"] == pytest.approx(0.03)  # durations 98, 99, 100 of 100
     assert check.loc[2, "p_below"] == pytest.approx(0.02)
+
+
+def test_calibrate_fit_writes_its_files(tmp_path: Path):
+    out = tmp_path / "cal"
+    result = CliRunner().invoke(app, ["calibrate", "fit", "--out", str(out), "--draws", "8", "--check-draws", "2",
+                                      "--check-years", "100"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("fitted.csv", "fitted.parquet", "posterior_draws.parquet", "count_targets.csv",
+                 "predictive_check.csv", "japan_calibrated.toml", "calibration.json"):  # fmt: skip
+        assert (out / name).is_file(), name
+    draws = pd.read_parquet(out / "posterior_draws.parquet")
+    assert len(draws) == 8 and draws.columns[0] == "draw"
+    check = pd.read_csv(out / "predictive_check.csv")
+    assert len(check) == 13  # 8 reported durations and 5 persons figures
+    assert load_world(out / "japan_calibrated.toml").name == "japan_calibrated"
+
+
+def test_calibrate_recover_command(tmp_path: Path):
+    out = tmp_path / "rec"
+    result = CliRunner().invoke(app, ["calibrate", "recover", "--data-sets", "2", "--years", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "recovery.csv")
+    assert (table["data_sets"].isin([2, 20])).all() and table["coverage"].between(0, 1).all()
