@@ -231,15 +231,23 @@ def test_calibrated_scenario_says_calibrated_and_loads(world, calibration, tmp_p
 
 
 def test_predictive_check_flags_figures_outside_the_central_region():
-    predicted = {"press": pd.DataFrame({"sector": ["finance"] * 100, "duration_hours": np.arange(1, 101.0),
-                                        "persons": np.arange(1, 101.0) * 1000})}  # fmt: skip
-    data = pd.DataFrame({"date": ["2005", "2006", "2007"], "sector": ["finance"] * 3, "event": ["a", "b", "c"],
-                         "duration_hours_low": [50.0, 98.0, np.nan], "duration_hours_high": [50.0, 100.0, np.nan],
-                         "persons_affected": [np.nan, np.nan, 2000.0], "observation": ["press"] * 3})  # fmt: skip
+    """Durations 1..100 h, persons 1,000 per hour of outage: a 50 h incident is central, a
+    98-100 h one in the top 3%; 2,000 persons in the bottom 2%; 60,000 persons in a 10 h
+    outage is central among all failures but impossible among failures of 6.7-15 h."""
+    hours = np.arange(1, 101.0)
+    predicted = {"press": pd.DataFrame({"sector": ["finance"] * 100, "duration_hours": hours,
+                                        "persons": hours * 1000})}  # fmt: skip
+    data = pd.DataFrame({"date": ["2005", "2006", "2007", "2008"], "sector": ["finance"] * 4,
+                         "event": ["a", "b", "c", "d"], "duration_hours_low": [50.0, 98.0, np.nan, 10.0],
+                         "duration_hours_high": [50.0, 100.0, np.nan, 10.0],
+                         "persons_affected": [np.nan, np.nan, 2000.0, 60000.0],
+                         "observation": ["press"] * 4})  # fmt: skip
     check = predictive_check(data, predicted)
-    assert check["plausible"].tolist() == [True, False, False]
+    assert check["magnitude"].tolist()[-3:] == ["duration_hours", "persons_affected", "persons_affected | duration"]
+    assert check["plausible"].tolist() == [True, False, False, True, True, False]
     assert check.loc[1, "p_above"] == pytest.approx(0.03)  # durations 98, 99, 100 of 100
     assert check.loc[2, "p_below"] == pytest.approx(0.02)
+    assert check.loc[5, "p_above"] == 0.0  # durations 7..15 h reach at most 15,000 persons
 
 
 def test_calibrate_fit_writes_its_files(tmp_path: Path):
@@ -253,7 +261,7 @@ def test_calibrate_fit_writes_its_files(tmp_path: Path):
     draws = pd.read_parquet(out / "posterior_draws.parquet")
     assert len(draws) == 8 and draws.columns[0] == "draw"
     check = pd.read_csv(out / "predictive_check.csv")
-    assert len(check) == 13  # 8 reported durations and 5 persons figures
+    assert len(check) == 16  # 8 reported durations, 5 persons figures, 3 of them with a duration
     assert load_world(out / "japan_calibrated.toml").name == "japan_calibrated"
 
 

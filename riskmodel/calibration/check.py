@@ -7,7 +7,10 @@ operator; coverage thins all alike and does not change the distribution). An inc
 plausible when its reported figure lies inside the central 90% region of that distribution
 for its sector: at least 5% of reported failures are at or below it (its range's upper
 end) and at least 5% at or above it (its range's lower end). Durations and persons are
-checked separately, where the incident reports them.
+checked separately, where the incident reports them, and jointly where it reports both:
+persons among the reported failures whose duration is like the incident's (within a factor
+``LIKE`` of its range), since a model can reach a number of persons only through outages
+far longer than the one reported.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from riskmodel.schema import THREAT_KINDS
 from riskmodel.world import World, with_overrides
 
 TAIL = 0.05  # each side of the central 90% region
+LIKE = 1.5  # durations within this factor of an incident's range count as like it
 
 
 def reported_events(world: World, f: ReportingFilter, years: int, seed: int) -> pd.DataFrame:
@@ -73,6 +77,13 @@ def predictive_check(data: pd.DataFrame, predicted: dict[str, pd.DataFrame]) -> 
         if not np.isnan(incident["persons_affected"]):
             persons = incident["persons_affected"]
             checks.append(("persons_affected", events["persons"].to_numpy(), persons, persons, f"{persons:,.0f}"))
+            if not np.isnan(incident["duration_hours_high"]):
+                hours = events["duration_hours"]
+                like = (hours >= incident["duration_hours_low"] / LIKE) & (
+                    hours <= incident["duration_hours_high"] * LIKE
+                )
+                checks.append(("persons_affected | duration", events.loc[like, "persons"].to_numpy(), persons, persons,
+                               f"{persons:,.0f} in {checks[0][4]} h"))  # fmt: skip
         for magnitude, values, low, high, shown in checks:
             n = max(values.size, 1)
             below, above = float((values <= high).sum() / n), float((values >= low).sum() / n)

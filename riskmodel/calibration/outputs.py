@@ -36,7 +36,8 @@ CHECK_SCHEMA = pa.schema(
         described("date", pa.string(), "incident date as reported"),
         described("sector", pa.string(), "sector"),
         described("event", pa.string(), "incident, as the data name it"),
-        described("magnitude", pa.string(), "duration_hours or persons_affected"),
+        described("magnitude", pa.string(), "duration_hours, persons_affected, or persons_affected | duration "
+                  "(persons among reported failures of a like duration)"),
         described("reported", pa.string(), "the reported figure or range"),
         described("p_below", pa.float64(), "predictive probability that a reported failure of the sector is at "
                   "most the figure (the range's upper end)"),
