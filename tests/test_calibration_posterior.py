@@ -103,3 +103,11 @@ def test_bad_draws_file(tmp_path: Path, frame: pd.DataFrame, expected: str):
     result = CliRunner().invoke(app, ["simulate", "--years", "10", "--posterior", str(path), "--out",
                                       str(tmp_path / "o")])  # fmt: skip
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_posterior_run_is_the_same_whatever_the_threads(tmp_path: Path):
+    draws = write_draws(tmp_path / "draws.parquet", [0.2, 0.4])
+    one, two = (run(RunSpec("simulate", size=2 * BLOCK_YEARS, seed=3,
+                            options=(("posterior", draws), ("threads", t)))) for t in (1, 2))  # fmt: skip
+    pd.testing.assert_frame_equal(one.tables["ylt"], two.tables["ylt"])
+    assert one.detail.split == two.detail.split
