@@ -14,8 +14,8 @@ estimate rests on all sectors (partial pooling). The prior, stated:
 
 * ``log mu ~ N(0, 2)``: the scenario's rates are the prior's median, uncertain by a
   factor of about 27 either way at 90% (they are assumptions, not measurements);
-* ``log alpha`` uniform on ``[log 0.5, log 50]``: sectors alike within a factor of about
-  1.3 (alpha 50) to a factor of about 10 (alpha 0.5) at 90%.
+* ``log alpha`` uniform on ``[log 0.5, log 50]``: 90% of sectors within about 25% of the
+  common factor (alpha 50) or spread over three orders of magnitude (alpha 0.5).
 
 Given ``(mu, alpha)`` the posterior of ``m_s`` is Gamma(``alpha + n_s``, rate
 ``alpha / mu + E_s``) (conjugate); ``(mu, alpha)`` are integrated out on a grid (the
