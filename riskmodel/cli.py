@@ -280,6 +280,9 @@ def _money(value: float) -> str:
     return f"{round(value / 1e9, 1) + 0.0:,.1f}"  # + 0.0: no "-0.0"
 
 
+POSTERIOR_HELP = "Posterior draws file (riskmodel calibrate fit): each block of 1,024 years takes one draw."
+
+
 @app.command()
 @reports_input_errors
 def simulate(
@@ -291,10 +294,11 @@ def simulate(
     out: Annotated[str, typer.Option(help="Folder for summary.json, ylt.parquet and the plots.")] = "out",
     elt: Annotated[bool, typer.Option(help="Also write the event loss table, elt.parquet.")] = False,
     set_: SetOption = None,
+    posterior: Annotated[str | None, typer.Option(help=POSTERIOR_HELP)] = None,
 ) -> None:
     """Simulate years of IT failures and their losses; print and save the risk measures."""
     spec = _spec("simulate", scenario, set_, portfolio=portfolio, seed=seed, size=years,
-                 options={"threads": threads, "elt": elt})  # fmt: skip
+                 options={"threads": threads, "elt": elt, "posterior": posterior})  # fmt: skip
     result, written = _execute(spec, out)
     detail = result.detail
     table = Table(title=f"{detail.world.name}: {years:,} years, seed {seed} (billion yen a year)")
@@ -305,6 +309,12 @@ def simulate(
         money = [_money(row[k]) for k in ("aal", "aal_se", "direct", "users", "economy", "external", "tvar_0.99")]
         table.add_row(row["sector"], f"{row['failures_per_year']:,.1f}", *money, row["acceptability"])
     console.print(table)
+    if posterior:
+        total = result.detail.split["aal"]["total"]
+        low, high = total["interval_90"]
+        console.print(f"AAL {_money(total['aal'])} bn yen a year, 90% interval {_money(low)}-{_money(high)}: "
+                      f"Monte Carlo SE {_money(total['monte_carlo_se'])}, parameter SD "
+                      f"{_money(total['parameter_sd'])}")  # fmt: skip
     console.print(f"wrote {out}/{', '.join(written)}")
 
 
@@ -933,6 +943,107 @@ def experiment_discover(
     console.print(found.tree_rules, markup=False, highlight=False)
     written = discovery.figures(found, _figures_folder(store, out))
     console.print(f"wrote {', '.join(str(p) for p in written)}")
+
+
+# --- calibrate: fits to incident data (riskmodel.calibration) -----------------------------
+calibrate_app = typer.Typer(no_args_is_help=True, help="Fit frequencies and durations to incident data; recovery "
+                            "of known parameters.")  # fmt: skip
+app.add_typer(calibrate_app, name="calibrate")
+
+
+DATA_HELP = "Incident CSV (default: the packaged press-reported failures 2003-2020)."
+TARGETS_HELP = "Targets TOML: reporting filters and count targets (default: the packaged one)."
+
+
+@calibrate_app.command("fit")
+@reports_input_errors
+def calibrate_fit(
+    data: Annotated[str | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
+    targets: Annotated[str | None, typer.Option(help=TARGETS_HELP)] = None,
+    out: Annotated[str, typer.Option(help="Folder for the fitted values, draws, calibrated scenario.")] = "calibration",
+    scenario: ScenarioOption = None,
+    draws: Annotated[int, typer.Option(help="Posterior draws to write.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    check_draws: Annotated[int, typer.Option(help="Posterior draws the predictive check simulates.")] = 20,
+    check_years: Annotated[int, typer.Option(help="Years simulated per draw for the check (0: no check).")] = 1000,
+) -> None:
+    """Fit the scenario's failure rates and durations to incident data; write fitted values with
+    intervals, posterior draws, a calibrated scenario and the predictive check of each incident."""
+    from riskmodel.calibration.fit import calibration_date
+    from riskmodel.calibration.write import fit_and_check, write_calibration
+    from riskmodel.world import load_world
+
+    folder = _out(out)
+    counts = (("--draws", draws, 1), ("--check-draws", check_draws, 0), ("--check-years", check_years, 0))
+    for name, value, low in counts:
+        if not low <= value <= 100_000:
+            raise InputError("(command line)", name, value, f"a whole number from {low} to 100,000")
+    world = load_world(scenario)
+    with _progress() as report:
+        cal, check = fit_and_check(world, data, targets, draws, seed, check_draws, check_years, report)
+    date = calibration_date()
+    summary = {"data": str(data) if data else cal.source, "targets": str(cal.targets.path), "scenario": world.name,
+               "scenario_hash": world.content_hash, "date": date, "seed": seed, "draws": draws,
+               "version": riskmodel.__version__}  # fmt: skip
+    written = write_calibration(cal, check, world, folder, date, summary)
+    table = Table(title=f"{world.name}: fitted to {cal.source} (90% intervals)")
+    for name in ("parameter", "kind", "sector", "data", "estimate", "interval", "prior", "identified"):
+        table.add_column(name, justify="right" if name in ("data", "estimate") else "left")
+    for row in cal.fitted.to_dict("records"):
+        table.add_row(row["parameter"], row["kind"], row["sector"], str(row["data"]), f"{row['estimate']:.3g}",
+                      f"{row['low']:.3g} - {row['high']:.3g}", f"{row['prior_low']:.3g} - {row['prior_high']:.3g}",
+                      "yes" if row["identified"] else "prior")  # fmt: skip
+    console.print(table)
+    if not check.empty:
+        checks = Table(title="posterior predictive check: is each incident inside its sector's 90% region?")
+        for name in ("date", "sector", "magnitude", "reported", "P(<=)", "P(>=)", "plausible"):
+            checks.add_column(name)
+        for row in check.to_dict("records"):
+            checks.add_row(row["date"], row["sector"], row["magnitude"], row["reported"], f"{row['p_below']:.3f}",
+                           f"{row['p_above']:.3f}", "yes" if row["plausible"] else "NO")  # fmt: skip
+        console.print(checks)
+    console.print(f"wrote {folder}/{', '.join(written)}")
+
+
+@calibrate_app.command("recover")
+@reports_input_errors
+def calibrate_recover(
+    data_sets: Annotated[int, typer.Option(help="Synthetic data sets to fit.")] = 50,
+    years: Annotated[int, typer.Option(help="Years of each synthetic data set.")] = 20,
+    targets: Annotated[str | None, typer.Option(help="Targets TOML whose (single) filter the data pass.")] = None,
+    out: Annotated[str, typer.Option(help="Folder for recovery.csv and recovery_runs.csv.")] = "recovery",
+    scenario: ScenarioOption = None,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+) -> None:
+    """Draw synthetic incident data from known parameters through the reporting filter, fit each,
+    and report how often the nominal 90% intervals cover the truth."""
+    from riskmodel.calibration.observation import read_targets
+    from riskmodel.calibration.recovery import coverage_table, recovery_runs
+    from riskmodel.world import load_world
+
+    folder = _out(out)
+    for name, value, top in (("--data-sets", data_sets, 10_000), ("--years", years, 1000)):
+        if not 1 <= value <= top:
+            raise InputError("(command line)", name, value, f"a whole number from 1 to {top:,}")
+    world = load_world(scenario)
+    spec = read_targets(targets)
+    if len(spec.filters) != 1:
+        raise InputError(spec.path, "filters", len(spec.filters), "one filter for synthetic data")
+    with _progress() as report:
+        runs = recovery_runs(world, spec, data_sets, years, seed, progress=report)
+    table = coverage_table(runs)
+    folder.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(folder / "recovery_runs.csv", index=False)
+    table.to_csv(folder / "recovery.csv", index=False)
+    shown = Table(title=f"recovery: {data_sets} synthetic data sets of {years} years, seed {seed}")
+    for name in ("parameter", "kind", "sector", "truth", "coverage", "± SE", "median estimate", "median width"):
+        shown.add_column(name)
+    for row in table.to_dict("records"):
+        numbers = (f"{row['truth']:.3g}", f"{row['coverage']:.2f}", f"{row['coverage_se']:.3f}",
+                   f"{row['median_estimate']:.3g}", f"{row['median_width']:.3g}")  # fmt: skip
+        shown.add_row(row["parameter"], row["kind"], row["sector"], *numbers)
+    console.print(shown)
+    console.print(f"wrote {folder}/recovery.csv, recovery_runs.csv")
 
 
 def main() -> None:

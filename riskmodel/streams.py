@@ -15,10 +15,13 @@ ENGINE_STREAM = 0  # the Monte Carlo engine's keyed draws
 ABM_STREAM = 1  # the agent model
 THINNING_STREAM = 2  # the optimiser's blocking coins
 BOOTSTRAP_STREAM = 3  # resamples of years for paired intervals (riskmodel.compare)
+CALIBRATION_STREAM = 4  # posterior draws, synthetic incident data and their reporting coins (riskmodel.calibration)
 
 # Purposes of the root seeds a run derives for further runs of its own (riskmodel.optimize:
 # fresh years out of sample, and the gap's replication batches; the agent model's replications).
 OUT_OF_SAMPLE_SEED, REPLICATION_SEED = 1, 2
+# (riskmodel.calibration: the posterior predictive check's years, synthetic data sets' years)
+PREDICTIVE_SEED, SYNTHETIC_SEED = 3, 4
 
 
 def counter_rng(seed: int, *key: int) -> np.random.Generator:

@@ -313,6 +313,7 @@ def simulate(
     ylt: bool | str | Path = False,
     elt: bool | str | Path = False,
     progress: Callable[[int, int], None] | None = None,
+    block_inputs: Callable[[int], KernelInputs] | None = None,
 ) -> SimulationResult:
     """Simulate ``years`` years of IT failures and their losses.
 
@@ -321,10 +322,14 @@ def simulate(
     the year or event loss table in memory, a path streams it to a Parquet file, ``False``
     skips it. ``progress(done, total)`` is called after each chunk of years. With more
     than one thread, the next chunk's blocks run while the last one is folded in.
+    ``block_inputs(b)``, when given, is block ``b``'s kernel inputs (a posterior run gives
+    each block of ``BLOCK_YEARS`` years its own parameter draw); the years' keyed draws
+    stay those of a run without it.
     """
     if not 1 <= years <= MAX_YEARS:
         raise ValueError(f"years must be at least 1 and at most {MAX_YEARS} (a year is a 32-bit counter)")
     inputs = KernelInputs.build(world, protection(world, no_measures(world) if in_place is None else in_place))
+    inputs_of = block_inputs or (lambda block: inputs)
     streams = _Streams(world, years, ylt, elt)
     expected_events = world.sector_rate.sum() + world.threats.regional_rate.sum() * len(world.operators)
     capacity = int(BLOCK_YEARS * expected_events * ELT_HEADROOM) + 1024
@@ -336,7 +341,9 @@ def simulate(
         def start(blocks: range) -> _Chunk:
             chunk = _Chunk.of(blocks, years, world.n_sectors)
             if threads > 1:
-                chunk.results = [pool.submit(_run_block, inputs, seed, b, chunk, bool(elt), capacity) for b in blocks]
+                chunk.results = [
+                    pool.submit(_run_block, inputs_of(b), seed, b, chunk, bool(elt), capacity) for b in blocks
+                ]
             return chunk
 
         chunk: _Chunk | None = start(pending.popleft())
@@ -345,7 +352,7 @@ def simulate(
             if threads > 1:
                 results = [future.result() for future in chunk.results]
             else:
-                results = [_run_block(inputs, seed, b, chunk, bool(elt), capacity) for b in chunk.blocks]
+                results = [_run_block(inputs_of(b), seed, b, chunk, bool(elt), capacity) for b in chunk.blocks]
             streams.fold(chunk, results)
             if progress is not None:
                 progress(chunk.last, years)

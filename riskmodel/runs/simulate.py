@@ -3,36 +3,79 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from riskmodel.calibration.posterior import draw_overrides, read_draws, variance_split
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.kernels import LAYERS
-from riskmodel.engine.simulate import SimulationResult, simulate
+from riskmodel.engine.simulate import BLOCK_YEARS, SimulationResult, simulate
+from riskmodel.errors import InputError
+from riskmodel.measures import no_measures, protection
 from riskmodel.metrics import ACCEPTABILITY_CLASSES
 from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
 from riskmodel.runs.spec import RunSpec
-from riskmodel.world import World
+from riskmodel.world import World, with_overrides
 
 OUTCOMES = (
     Outcome("aal", "yen a year", "average annual loss, all layers (direct + users + economy)", ("sector",)),
     Outcome("aal_se", "yen a year", "Monte Carlo standard error of the average annual loss", ("sector",)),
-    Outcome("loss", "yen a year", "average annual loss of one layer (economy_external is part of economy)",
-            ("sector", "layer")),
+    Outcome(
+        "loss",
+        "yen a year",
+        "average annual loss of one layer (economy_external is part of economy)",
+        ("sector", "layer"),
+    ),
     Outcome("var99", "yen", "value at risk of the annual loss at 99%", ("sector",)),
     Outcome("tvar99", "yen", "tail value at risk (CVaR) of the annual loss at 99%", ("sector",)),
     Outcome("failures", "events a year", "IT failures a year (disaster hits count per operator)", ("sector",)),
-    Outcome("acceptability", "class", "acceptability class: 0 unacceptable, 1 tolerable, 2 broadly acceptable "
-            "(total: the worst sector's)", ("sector",)),
+    Outcome(
+        "acceptability",
+        "class",
+        "acceptability class: 0 unacceptable, 1 tolerable, 2 broadly acceptable (total: the worst sector's)",
+        ("sector",),
+    ),
 )
+
+
+@dataclass
+class PosteriorSimulation(SimulationResult):
+    """A run whose blocks of years took posterior draws: which draw each block took."""
+
+    draws_file: str = ""
+    block_draw: np.ndarray | None = None  # [block] the draw's row in the file
+    split: dict | None = None  # posterior_summary(), computed while the year loss table is at hand
+
+
+def posterior_inputs(world: World, in_place: np.ndarray | None, draws_file: str):
+    """Block ``b``'s kernel inputs (draw ``b mod D`` of the file, each built once) and the
+    number of draws ``D``."""
+    draws = read_draws(draws_file)
+    matrix = no_measures(world) if in_place is None else in_place
+
+    @cache
+    def inputs(draw: int) -> KernelInputs:
+        drawn = with_overrides(world, draw_overrides(draws, draw))
+        if len(drawn.operators) != len(world.operators):
+            raise InputError(draws_file, "columns", "(operators change)", "draws that keep the scenario's operators")
+        return KernelInputs.build(drawn, protection(drawn, matrix))
+
+    inputs(0)  # a bad file is reported before any year is simulated
+    return (lambda block: inputs(block % len(draws))), len(draws)
 
 
 def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
             stream_to: Path | None) -> SimulationResult:  # fmt: skip
-    """Simulate ``spec.size`` years; the loss tables go to ``stream_to`` when given."""
+    """Simulate ``spec.size`` years; the loss tables go to ``stream_to`` when given. With
+    the ``posterior`` option each block of years takes one draw of the draws file."""
     elt = spec.option("elt")
-    return simulate(
+    draws_file = spec.option("posterior")
+    block_inputs, n_draws = posterior_inputs(world, in_place, draws_file) if draws_file else (None, 0)
+    result = simulate(
         world,
         in_place,
         years=spec.size,  # type: ignore[arg-type]
@@ -41,7 +84,36 @@ def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: 
         ylt=stream_to / "ylt.parquet" if stream_to is not None else True,
         elt=(stream_to / "elt.parquet" if stream_to is not None else True) if elt else False,
         progress=lambda done, total: progress("simulating", done, total),
+        block_inputs=block_inputs,
     )
+    if not draws_file:
+        return result
+    blocks = -(-result.years // BLOCK_YEARS)
+    posterior = PosteriorSimulation(**{f.name: getattr(result, f.name) for f in fields(SimulationResult)},
+                                    draws_file=draws_file, block_draw=np.arange(blocks) % n_draws)  # fmt: skip
+    posterior.split = posterior_summary(posterior)
+    return posterior
+
+
+def posterior_summary(result: PosteriorSimulation) -> dict:
+    """The AAL of each critical sector and in total, its Monte Carlo error and its
+    parameter uncertainty (see :mod:`riskmodel.calibration.posterior`)."""
+    ylt = result.ylt
+    block = ylt["year"].to_numpy() // BLOCK_YEARS
+    frame = ylt.assign(block=block)
+    per_year = {name: frame[frame["sector"] == name] for name in result.world.critical_ids}
+    per_year["total"] = frame.groupby(["block", "year"], as_index=False)["total"].sum()
+    out = {}
+    for name, rows in per_year.items():
+        stats = rows.groupby("block")["total"].agg(["mean", "var", "size"])
+        out[name] = variance_split(stats["mean"].to_numpy(), stats["var"].fillna(0.0).to_numpy(),
+                                   stats["size"].to_numpy())  # fmt: skip
+    return {
+        "draws_file": result.draws_file,
+        "draws_used": int(np.unique(result.block_draw).size),  # type: ignore[arg-type]
+        "block_years": BLOCK_YEARS,
+        "aal": out,
+    }
 
 
 def outcomes(result: SimulationResult) -> dict[str, float]:
@@ -79,7 +151,10 @@ def tables(result: SimulationResult) -> LazyTables:
 
 
 def summary(result: SimulationResult) -> dict:
-    return result.summary()
+    document = result.summary()
+    if isinstance(result, PosteriorSimulation):
+        document["posterior"] = result.split
+    return document
 
 
 def write(result: SimulationResult, folder: Path, document: dict) -> list[str]:

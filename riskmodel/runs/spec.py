@@ -82,6 +82,7 @@ OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
     "simulate": {
         "threads": (1, _whole(1, MAX_THREADS)),
         "elt": (False, _boolean),
+        "posterior": (None, _optional_text),  # a posterior draws file: each block of years takes one draw
     },
     "abm": {
         "replications": (1, _whole(1, MAX_REPLICATIONS)),

@@ -1,0 +1,127 @@
+"""The incident data format: one row per reported failure, read and checked.
+
+Columns (a CSV with a header row; other columns are kept as further magnitudes, e.g.
+``flights_cancelled``):
+
+* ``date``: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, from 1950 to this year;
+* ``sector``: a critical sector of the scenario;
+* ``threat_kind``: ``cyber``, ``unintentional`` or ``disaster``;
+* ``duration_hours_low``, ``duration_hours_high``: the outage's length as reported, a
+  range (equal for an exact figure; empty when unknown);
+* ``persons_affected``: empty when unknown (never read an empty cell as zero);
+* ``source``: where the figures come from;
+* ``observation`` (optional): the id of the reporting filter the row passed (see
+  :mod:`riskmodel.calibration.observation`); without it, the data set's first filter.
+
+A bad file raises :class:`~riskmodel.errors.InputError` naming the file, the line and
+column, the value and what was expected: the command line prints it as one line and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel.errors import InputError
+from riskmodel.schema import THREAT_KINDS
+
+REQUIRED = ("date", "sector", "threat_kind", "duration_hours_low", "duration_hours_high", "persons_affected", "source")
+NUMBERS = ("duration_hours_low", "duration_hours_high", "persons_affected")
+FIRST_YEAR = 1950
+MAX_HOURS = 8760.0  # an outage lasts at most a year, as in the engine
+MAX_PERSONS = 1e10
+MAX_ROWS = 100_000
+
+
+def _year(text: str) -> int | None:
+    """The year of a ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` date, or None if it is not one."""
+    for form, length in (("%Y-%m-%d", 10), ("%Y-%m", 7), ("%Y", 4)):
+        if len(text) != length:
+            continue
+        try:
+            return dt.datetime.strptime(text, form).year
+        except ValueError:
+            return None
+    return None
+
+
+def read_incident_data(path: str | Path, sectors: list[str], filters: list[str]) -> pd.DataFrame:
+    """The incidents of ``path`` as a DataFrame, every row checked.
+
+    ``sectors``: the scenario's critical sectors; ``filters``: the ids of the data set's
+    reporting filters (the first is the default). Adds ``year`` (int) and fills
+    ``observation``; numbers are floats with NaN where the file leaves them empty.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "columns", "(empty file)", f"a header row with {', '.join(REQUIRED)}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 CSV text") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(path, "(syntax)", str(exc).strip().splitlines()[0], "valid CSV") from None
+    except OSError as exc:
+        raise InputError(path, "", exc.strerror or str(exc), "a readable CSV file") from None
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise InputError(path, "columns", missing[0], f"the columns {', '.join(REQUIRED)}")
+    frame = frame[frame.apply(lambda row: any(str(v).strip() for v in row), axis=1)].reset_index(drop=True)
+    if frame.empty:
+        raise InputError(path, "rows", "(no incidents)", "at least one incident below the header")
+    if len(frame) > MAX_ROWS:
+        raise InputError(path, "rows", len(frame), f"at most {MAX_ROWS:,} incidents")
+    if "observation" not in frame.columns:
+        frame["observation"] = ""
+    this_year = dt.date.today().year
+    years, numbers = [], {c: [] for c in NUMBERS}
+    for i, row in frame.iterrows():
+        where = f"line {int(i) + 2}"  # type: ignore[call-overload]
+        year = _year(row["date"].strip())
+        if year is None:
+            raise InputError(path, f"{where}, date", row["date"], "a date YYYY, YYYY-MM or YYYY-MM-DD")
+        if not FIRST_YEAR <= year <= this_year:
+            raise InputError(path, f"{where}, date", row["date"], f"a date from {FIRST_YEAR} to {this_year}")
+        years.append(year)
+        if row["sector"] not in sectors:
+            raise InputError(path, f"{where}, sector", row["sector"], f"a critical sector: one of {', '.join(sectors)}")
+        if row["threat_kind"] not in THREAT_KINDS:
+            raise InputError(path, f"{where}, threat_kind", row["threat_kind"], f"one of {', '.join(THREAT_KINDS)}")
+        observation = row["observation"].strip() or filters[0]
+        if observation not in filters:
+            raise InputError(path, f"{where}, observation", observation, f"a reporting filter: {', '.join(filters)}")
+        frame.loc[i, "observation"] = observation
+        for column in NUMBERS:
+            numbers[column].append(_number(path, where, column, row[column]))
+        low, high = numbers["duration_hours_low"][-1], numbers["duration_hours_high"][-1]
+        if math.isnan(low) != math.isnan(high):
+            raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"] or "(empty)",
+                             "both duration columns given (equal for an exact figure) or both empty")  # fmt: skip
+        if low > high:
+            raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"],
+                             f"at most duration_hours_high ({row['duration_hours_high']})")  # fmt: skip
+    frame["year"] = years
+    for column, values in numbers.items():
+        frame[column] = pd.Series(values, dtype=float)
+    return frame
+
+
+def _number(path: Path, where: str, column: str, text: str) -> float:
+    """An optional non-negative number of hours or persons (NaN when the cell is empty)."""
+    text = text.strip()
+    if not text:
+        return math.nan
+    top, unit = (MAX_PERSONS, "persons") if column == "persons_affected" else (MAX_HOURS, "hours")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= top):
+        raise InputError(path, f"{where}, {column}", text, f"empty or a number of {unit} from 0 to {top:g}")
+    if column != "persons_affected" and value == 0:
+        raise InputError(path, f"{where}, {column}", text, "empty or a positive number of hours (an outage lasts)")
+    return value

@@ -1,0 +1,81 @@
+"""What the fits need of a compiled world, and how fitted parameters become overrides.
+
+The calibrated parameters, each a change of the scenario by override path:
+
+* per threat kind with reported durations, a shift ``delta`` of every threat's log median
+  duration (``threats[id=h].duration.median_hours`` times ``exp(delta)``) and a factor
+  ``kappa`` on every threat's log-sd (``threats[id=h].duration.sigma`` times ``kappa``):
+  the data rarely name the threat, only its kind, so the threats of a kind keep their
+  stated ratios to one another;
+* per sector and threat kind, a factor ``m`` on the sector's exposure to the kind
+  (``sectors[id=s].exposure.<kind>`` times ``m``), which scales the rates of all of the
+  kind's threats in the sector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskmodel.schema import THREAT_KINDS
+from riskmodel.world import World
+
+
+@dataclass(frozen=True)
+class CalibrationModel:
+    """A world's critical sectors and threats, as arrays the likelihoods use."""
+
+    sectors: list[str]  # critical sector ids
+    threats: list[str]
+    kind_of: np.ndarray  # [threat] kind index
+    rate: np.ndarray  # [sector, threat] failures a year, no measures
+    mu: np.ndarray  # [threat] log median duration, hours
+    sigma: np.ndarray  # [threat] log-sd of the duration
+    log_scale: np.ndarray  # [sector] log of the sector's outage-duration factor
+    exposure: np.ndarray  # [sector, kind]
+    shares: list[np.ndarray]  # [sector] its operators' shares of the sector's users
+
+    @classmethod
+    def of(cls, world: World) -> CalibrationModel:
+        critical = world.critical_sectors
+        op = world.operators
+        return cls(
+            sectors=world.critical_ids,
+            threats=list(world.threat_ids),
+            kind_of=world.threats.kind.copy(),
+            rate=world.sector_rate[critical].copy(),
+            mu=world.threats.duration_mu.copy(),
+            sigma=world.threats.duration_sigma.copy(),
+            log_scale=np.log(world.duration_scale[critical]),
+            exposure=world.exposure[critical].copy(),
+            shares=[op.sector_share[op.sector == s] / op.sector_share[op.sector == s].sum() for s in critical],
+        )
+
+    def of_kind(self, kind: str) -> np.ndarray:
+        """Indices of the threats of ``kind``."""
+        return np.flatnonzero(self.kind_of == THREAT_KINDS.index(kind))
+
+    def durations(self, shifts: dict[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """``mu`` and ``sigma`` with each kind's ``(delta, kappa)`` applied."""
+        mu, sigma = self.mu.copy(), self.sigma.copy()
+        for kind, (delta, kappa) in shifts.items():
+            h = self.of_kind(kind)
+            mu[h] += delta
+            sigma[h] *= kappa
+        return mu, sigma
+
+    def duration_overrides(self, kind: str, delta: float, kappa: float) -> dict[str, float]:
+        """Override paths and values of a kind's calibrated durations."""
+        out = {}
+        for h in self.of_kind(kind):
+            out[f"threats[id={self.threats[h]}].duration.median_hours"] = float(np.exp(self.mu[h] + delta))
+            out[f"threats[id={self.threats[h]}].duration.sigma"] = float(self.sigma[h] * kappa)
+        return out
+
+    def exposure_path(self, sector: str, kind: str) -> str:
+        return f"sectors[id={sector}].exposure.{kind}"
+
+    def exposure_value(self, sector: str, kind: str, factor: float) -> float:
+        """The calibrated exposure: the scenario's times the fitted factor."""
+        return float(self.exposure[self.sectors.index(sector), THREAT_KINDS.index(kind)] * factor)
