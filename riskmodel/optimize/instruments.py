@@ -5,9 +5,12 @@ and lost margin); society counts every layer (their users' lost time and the val
 others lose through the cascade too). Where the two portfolios differ, three instruments
 can make the operators choose society's portfolio, each priced:
 
-* a **mandatory standard**: the measures of society's portfolio the sector would not
-  choose become mandatory (as a ministry's standard names measures, at least their first
-  level); the operators then choose the rest themselves;
+* a **mandatory standard**: the measures of society's portfolio become mandatory (as a
+  ministry's standard names measures: at least their first level); it binds where it adds
+  measures the sector would not choose, and also keeps in place those it would drop for
+  them (mandating the added ones alone lets the operators swap others out: in the default
+  scenario that raised social cost). The operators choose the rest themselves, so they
+  may keep more than society's portfolio, or a lower level of a measure;
 * **liability**: the operators bear a share of the loss their failures cause others
   (users and others' layers). Its objective is ``a(x) + share b(x)`` (``a`` cost plus own
   loss, ``b`` the external loss), linear in the share, so the optimal value is a concave
@@ -65,7 +68,7 @@ MAX_STEPS = 100  # parametric solves or cutting-plane rounds per sector (each st
 COLUMNS = {
     "sector": "critical sector",
     "instrument": "standard, liability or subsidy",
-    "setting": "the instrument's setting: measures made mandatory, liability share, subsidy per measure (yen a year)",
+    "setting": "standard: the measures it adds to the sector's own choice; liability: the share; subsidy: per option",
     "least_share": "liability: the least share at which society's portfolio is the operators' optimum",
     "reproduces": "the operators' choice under the instrument is society's portfolio of the sector",
     "measures": "the operators' choice under the instrument (portfolio-file entries)",
@@ -193,13 +196,13 @@ def close_gap(society: Instance, sector: int, target: np.ndarray, options: Solve
     own_x = _solve_x(own, options)
     out = []
 
-    # a mandatory standard: the measures of the target the operators would not choose
-    missing = target & ~own_x if own_x is not None else target
-    measures = np.unique(own.option_measure[missing])
+    # a mandatory standard: the target's measures; the setting names those it adds
     mandatory = own.mandatory.copy()
-    mandatory[0, measures] = True
+    mandatory[0, np.unique(own.option_measure[target])] = True
     x = _solve_x(own.replace(mandatory=mandatory), options)
-    setting = ", ".join(own.measure_ids[m] for m in measures) or "(none)"
+    new = target & ~own_x if own_x is not None else target
+    added = np.unique(own.option_measure[new])
+    setting = ", ".join(own.measure_ids[m] for m in added) or "(none)"
     out.append(Applied(name, "standard", setting, x, x is not None and np.array_equal(x, target)))
 
     # liability and subsidy can reproduce the target only where it is the sector-alone optimum
