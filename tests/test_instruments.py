@@ -108,9 +108,9 @@ def test_applied_instruments_reproduce_society(seed):
 
 def test_some_instances_have_a_gap():
     """The checks above are not vacuous: several sectors' own optima differ from society's."""
-    gaps = sum(
-        not np.array_equal(close_gap(instance, s, target, EXACT).own, target)
-        for seed in SEEDS
-        for instance, s, target in sector_problems(seed)
-    )
+    gaps = 0
+    for seed in SEEDS:
+        for instance, s, target in sector_problems(seed):
+            own = solve(instance.restrict([s]).replace(counted_layers=OWN_LAYERS), options=EXACT).x
+            gaps += own is not None and not np.array_equal(own[0], target)
     assert gaps >= 3
