@@ -300,13 +300,15 @@ def simulate(
     spec = _spec("simulate", scenario, set_, portfolio=portfolio, seed=seed, size=years,
                  options={"threads": threads, "elt": elt, "posterior": posterior})  # fmt: skip
     result, written = _execute(spec, out)
+    from riskmodel.engine.kernels import LAYERS
+
     detail = result.detail
     table = Table(title=f"{detail.world.name}: {years:,} years, seed {seed} (billion yen a year)")
-    for name in ("sector", "failures/yr", "AAL", "± SE", "direct", "users", "economy", "of it external", "TVaR 99%"):
+    for name in ("sector", "failures/yr", "AAL", "± SE", "own", "users", "others", "external", "TVaR 99%"):
         table.add_column(name, justify="left" if name == "sector" else "right")
     table.add_column("acceptability")
     for row in result.tables["sectors"].to_dict("records"):
-        money = [_money(row[k]) for k in ("aal", "aal_se", "direct", "users", "economy", "external", "tvar_0.99")]
+        money = [_money(row[k]) for k in ("aal", "aal_se", *LAYERS, "external", "tvar_0.99")]
         table.add_row(row["sector"], f"{row['failures_per_year']:,.1f}", *money, row["acceptability"])
     console.print(table)
     if posterior:
@@ -334,6 +336,7 @@ def abm(
     spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years,
                  options={"replications": replications})  # fmt: skip
     result, written = _execute(spec, out)
+    from riskmodel.engine.kernels import LAYERS
     from riskmodel.runs.abm import summary
 
     document = summary(result.detail)
@@ -341,7 +344,7 @@ def abm(
     intervals = over.get("fiscal_years")
     title = f"seed {seed}" if intervals is None else f"mean of {over['count']} replications (± half the 95% interval)"
     table = Table(title=f"{document['scenario']}: agent model, {title} (failures a year, billion yen a year)")
-    for name in ("fiscal year", "failures", "reported", "direct", "users", "economy", "mandatory", "compliance",
+    for name in ("fiscal year", "failures", "reported", "own", "users", "others", "mandatory", "compliance",
                  "spend", "bots (m)", "anxious", "target"):  # fmt: skip
         table.add_column(name, justify="right")
     for year, row in document["fiscal_years"].items():
@@ -368,7 +371,7 @@ def abm(
             year,
             cell(("true_failures",), lambda v: f"{v:,.0f}"),
             cell(("reported_failures",), lambda v: f"{v:,.0f}"),
-            *(cell(("loss", layer), _money) for layer in ("direct", "users", "economy")),
+            *(cell(("loss", layer), _money) for layer in LAYERS),
             cell(("mandatory_measures",), lambda v: f"{v:,.0f}" if intervals is None else f"{v:,.1f}"),
             cell(("compliance",), lambda v: f"{v:.2f}"),
             cell(("security_spend",), _money),
@@ -392,9 +395,9 @@ def _mode(sector: str | None, partial: bool, society: bool) -> str:
 def _print_optimum(result) -> None:
     """The readable tables: per sector, then totals and (society mode) the comparison."""
     table = Table(title=f"{result.world.name}: {result.settings.mode} optimum, {result.settings.years:,} years, "
-                  f"seed {result.settings.seed} (billion yen a year; own loss: direct and users', all loss: "
+                  f"seed {result.settings.seed} (billion yen a year; own loss: what the operators bear, all loss: "
                   "every layer; out of sample with its 95% CI)")  # fmt: skip
-    counted = "own loss" if result.settings.mode != "society" else "all loss"  # own: direct + users; all layers
+    counted = "own loss" if result.settings.mode != "society" else "all loss"  # the own layer; all layers
     for name in ("sector", "measures", "cost", f"{counted} before", f"{counted} after", "CVaR / bar", "F-N ratio"):
         table.add_column(name, justify="left" if name == "sector" else "right")
     table.add_column("out of sample", justify="right")
@@ -435,11 +438,11 @@ def _print_optimum(result) -> None:
         frame = result.comparison[result.comparison["sector"] == "total"].set_index("portfolio")
         comparison = Table(title="partial (each sector's own losses) against society (all layers): same constraints, "
                            "same years (billion yen a year)")  # fmt: skip
-        for name in ("portfolio", "cost", "direct", "users", "economy", "of it external", "social cost"):
+        for name in ("portfolio", "cost", "own", "users", "others", "external", "social cost"):
             comparison.add_column(name, justify="left" if name == "portfolio" else "right")
         for name in ("partial", "society"):
             row = frame.loc[name]
-            cells = [_money(row[k]) for k in ("cost", "direct", "users", "economy", "external", "social_cost")]
+            cells = [_money(row[k]) for k in ("cost", "own", "users", "others", "external", "social_cost")]
             comparison.add_row(name, *cells)
         console.print(comparison)
         price = frame.loc["partial", "social_cost"] - frame.loc["society", "social_cost"]
@@ -449,6 +452,24 @@ def _print_optimum(result) -> None:
             fresh = result.externality
             console.print(f"  out of sample ({fresh.years:,} fresh engine years, paired): {_money(fresh.mean)} "
                           f"bn yen a year (95% CI {_money(fresh.ci_low)}-{_money(fresh.ci_high)})")  # fmt: skip
+    if result.instruments is not None:
+        _print_instruments(result.instruments)
+
+
+def _print_instruments(frame) -> None:
+    """What makes each sector's operators choose society's portfolio, and its price."""
+    table = Table(title="instruments that close each sector's gap (billion yen a year; changes against the sector's "
+                  "own optimum; out of sample, paired, with 95% CI)")  # fmt: skip
+    for name in ("sector", "instrument", "setting", "society's?", "operators", "state", "social cost",
+                 "social cost out of sample"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("sector", "instrument", "setting") else "right")
+    for row in frame.to_dict("records"):
+        oos = (f"{_money(row['oos_social_cost'])} ({_money(row['oos_social_cost_ci_low'])} to "
+               f"{_money(row['oos_social_cost_ci_high'])})")  # fmt: skip
+        money = [_money(row[k]) for k in ("operator_cost", "state_cost", "social_cost")]
+        reproduces = "yes" if row["reproduces"] else "no"
+        table.add_row(row["sector"], row["instrument"], row["setting"], reproduces, *money, oos)
+    console.print(table)
 
 
 @app.command()
@@ -478,12 +499,17 @@ def optimize(
     replications: Annotated[int, typer.Option(help="Batches for the optimality-gap estimate (0: none).")] = 5,
     frontier_points: Annotated[int, typer.Option(help="Points on the cost-risk frontier (0: none).")] = 8,
     threads: Annotated[int, typer.Option(help="Engine threads (results do not depend on it).")] = 1,
+    instruments: Annotated[
+        bool,
+        typer.Option("--instruments", help="Society mode: price, per sector, a standard, a liability share and a "
+                     "subsidy that make its operators choose society's portfolio (instruments.csv)."),
+    ] = False,
     out: Annotated[str, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = "out",
     set_: SetOption = None,
 ) -> None:
     """The most cost-effective countermeasure portfolio under the acceptable-risk bars.
 
-    Modes: --sector ID (one sector, its own losses: direct and its users'), --partial
+    Modes: --sector ID (one sector, what its operators bear: the own loss layer), --partial
     (every sector alone that way) or --society (the default: all sectors jointly, every
     loss layer, cascades included, compared with the partial optima). A scenario bar (an
     F-N line, a sector's CVaR bar) that no portfolio meets at any cost is relaxed to the
@@ -496,6 +522,7 @@ def optimize(
         "mode": _mode(sector, partial, society), "sector": sector, "budget": budget, "cvar_level": cvar_level,
         "cvar_max": cvar_max, "fn": fn, "solver": solver, "gap": gap, "time_limit": time_limit,
         "eval_years": eval_years, "replications": replications, "frontier_points": frontier_points, "threads": threads,
+        "instruments": instruments,
     }  # fmt: skip
     spec = _spec("optimize", scenario, set_, seed=seed, size=years, options=options)
     try:
@@ -539,7 +566,7 @@ def compare(
 ) -> None:
     """Portfolios on the same simulated years: cost, loss by layer, TVaR and class, and each
     one's paired differences from the first with 95% intervals."""
-    from riskmodel.compare import NO_MEASURES, compare_portfolios
+    from riskmodel.compare import LAYERS, NO_MEASURES, compare_portfolios
     from riskmodel.runs.run import prepare
     from riskmodel.runs.writers import output_dir, staged
 
@@ -554,10 +581,10 @@ def compare(
         result.summary.to_csv(stage / "compare_summary.csv", index=False)
         result.differences.to_csv(stage / "compare_differences.csv", index=False)
     totals = Table(title=f"portfolios on the same {years:,} years, seed {seed} (billion yen a year)")
-    for name in ("portfolio", "cost", "direct", "users", "economy", "loss", "social cost", f"TVaR {result.level:g}"):
+    for name in ("portfolio", "cost", "own", "users", "others", "loss", "social cost", f"TVaR {result.level:g}"):
         totals.add_column(name, justify="left" if name == "portfolio" else "right")
     for row in result.summary[result.summary.sector == "total"].to_dict("records"):
-        money = [_money(row[k]) for k in ("cost", "direct", "users", "economy", "loss", "social_cost")]
+        money = [_money(row[k]) for k in ("cost", *LAYERS, "loss", "social_cost")]
         totals.add_row(row["portfolio"], *money, _money(row[f"tvar_{result.level}"]))
     console.print(totals)
     differences = Table(title=f"total against {portfolios[0]}: paired difference (95% interval), billion yen a year")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.measures import annual_cost
 from riskmodel.metrics import ACCEPTABILITY_CLASSES
 from riskmodel.optimize.evaluate import cvar
@@ -30,7 +31,6 @@ from riskmodel.runs.run import prepare
 from riskmodel.streams import BOOTSTRAP_STREAM, counter_rng
 
 NO_MEASURES = "none"
-LAYERS = ("direct", "users", "economy")
 
 
 @dataclass

@@ -12,6 +12,13 @@ National A* (one row and column per model sector) is built from the input-output
 3. ``a*_ij = z_ij / x_i`` (Santos & Haimes 2004, demand side);
 4. physical lifeline dependencies (share of sector i that stops when j is out) are added.
 
+Losses are valued at value added, not gross output: a node's lost output ``x q`` also
+counts the intermediate inputs it no longer buys, which the cascade already counts where
+they are lost; value added (the IO table's value-added rows, compensation of employees to
+current subsidies, the GDP definition) counts each yen of lost production once. A model
+sector takes its IO parent's value-added ratio (the split keeps the parent's input
+structure).
+
 A ``matrix`` (with ``output``) in the scenario replaces steps 1-4. Nodes of the cascade are
 (region, sector) pairs. A sector's deliveries stay in the buyer's region for a share
 ``rho_i`` and otherwise spread over the regions by population, so regional A* has the
@@ -46,6 +53,13 @@ class IOTable:
     sectors: list[str]
     flows: np.ndarray  # z[i, j]: domestic sales of sector i to sector j
     output: np.ndarray  # x[i]
+    value_added: np.ndarray  # v[i]: gross value added at the GDP definition (rows VALUE_ADDED_ROWS)
+
+
+# The value-added rows of the MIC IO table that make up GDP-basis gross value added: the
+# row "71_Consumption expenditure outside households" is part of the table's gross input
+# but not of GDP (it is intermediate consumption in the SNA), so it is left out.
+VALUE_ADDED_ROWS = ("91_", "92_", "93_", "94_", "95_")
 
 
 def read_io_table(path: Path) -> IOTable:
@@ -75,10 +89,22 @@ def read_io_table(path: Path) -> IOTable:
     if np.any(output <= 0):
         bad = industries[int(np.argmin(output))]
         raise InputError(path, bad, float(output.min()), "a positive total output")
+    value_rows = [r for r in frame.index if r.startswith("valueadded/") and r.split("/", 1)[1][:3] in VALUE_ADDED_ROWS]
+    if len(value_rows) != len(VALUE_ADDED_ROWS):
+        expected = f"the value-added rows valueadded/{', '.join(VALUE_ADDED_ROWS)}..."
+        raise InputError(path, "rows", f"{len(value_rows)} of them", expected)
+    va_cells = frame.loc[value_rows, industries].apply(pd.to_numeric, errors="coerce")
+    if va_cells.isna().to_numpy().any():
+        row, column = va_cells.isna().stack().idxmax()
+        raise InputError(path, f"row {row!r}, column {column!r}", "(not a number)", "a finite number")
+    value_added = va_cells.to_numpy(dtype=float).sum(axis=0)
+    if np.any((value_added <= 0) | (value_added > output)):
+        bad = int(np.argmax((value_added <= 0) | (value_added > output)))
+        raise InputError(path, f"value added of {industries[bad]}", float(value_added[bad]), "between 0 and the output")
     domestic_demand = z.sum(axis=1) + final
     import_share = np.clip(-imports / np.where(domestic_demand > 0, domestic_demand, 1.0), 0.0, 1.0)
     flows = z * (1.0 - import_share)[:, None]
-    return IOTable([c.removeprefix("industry/") for c in industries], flows, output)
+    return IOTable([c.removeprefix("industry/") for c in industries], flows, output, value_added)
 
 
 MAX_DATA_BYTES = 64 * 2**20  # a data file a scenario names (the packaged IO table is about 10 kB)
@@ -212,20 +238,27 @@ def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:
     return split
 
 
-def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """National A* split into its economic (IO) and lifeline parts, and outputs x (yen a year).
+def national_matrix(
+    scenario: Scenario, scenario_path: Path | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """National A* split into its economic (IO) and lifeline parts, outputs x and value
+    added v (yen a year).
 
-    A* is their sum; with an explicit ``matrix`` the lifeline part is zero.
+    A* is their sum; with an explicit ``matrix`` the lifeline part is zero and value added
+    is the scenario's ``value_added`` (the outputs themselves when it is not given).
     """
     spec = scenario.interdependency
     n = len(scenario.sectors)
     if spec.matrix is not None and spec.output is not None:
-        return np.array(spec.matrix, dtype=float), np.zeros((n, n)), np.array(spec.output, dtype=float)
+        output = np.array(spec.output, dtype=float)
+        value_added = output if spec.value_added is None else np.array(spec.value_added, dtype=float)
+        return np.array(spec.matrix, dtype=float), np.zeros((n, n)), output, value_added
     path = scenario_path or Path("<scenario>")
     io_path = data_file(spec.io_table, scenario_path, "interdependency.io_table")
     table = read_io_table(io_path)
     split = split_matrix(scenario, table, path)
     output = split @ table.output * 1e6
+    value_added = split @ table.value_added * 1e6
     flows = split @ table.flows @ split.T * 1e6
     with np.errstate(divide="ignore", invalid="ignore"):
         economic = np.where(output[:, None] > 0, flows / output[:, None], 0.0)
@@ -233,7 +266,7 @@ def national_matrix(scenario: Scenario, scenario_path: Path | None = None) -> tu
     position = {s.id: i for i, s in enumerate(scenario.sectors)}
     for link in scenario.lifelines:
         lifeline[position[link.sector], position[link.depends_on]] += link.share
-    return economic, lifeline, output
+    return economic, lifeline, output, value_added
 
 
 def spectral_radius(matrix: np.ndarray) -> float:
@@ -259,9 +292,11 @@ class Cascade:
     regional: np.ndarray  # dense A* over nodes
     k: np.ndarray  # recovery coefficient per node, per hour
     output: np.ndarray  # x per node, yen per hour
+    value_added: np.ndarray  # v per node, yen per hour: what a node's full outage loses
     leontief: np.ndarray  # S = (I - A*)^-1 over nodes
-    loss_weight: np.ndarray  # x^T S per node: economy loss per unit of c*-hour
-    sector_loss_weight: np.ndarray  # [sector, node]: the part of loss_weight on that sector's nodes
+    va_weight: np.ndarray  # v^T S per node: value added lost everywhere per unit of c*-hour forced on it
+    sector_va_weight: np.ndarray  # [sector, node]: the part of va_weight on that sector's nodes
+    others_weight: np.ndarray  # v^T (S - I) per node: va_weight less the forced node's own lost value added
     clip_bound: np.ndarray  # max_m S[m, n]: c* above 1 / clip_bound may hit the clip
 
     @property
@@ -272,7 +307,7 @@ class Cascade:
 def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Cascade:
     """Assemble the regional DIIM for a scenario, checking that it is well posed."""
     path = scenario_path or Path("<scenario>")
-    economic, lifeline, output = national_matrix(scenario, scenario_path)
+    economic, lifeline, output, value_added = national_matrix(scenario, scenario_path)
     national = economic + lifeline
     radius = spectral_radius(national)
     if not radius < 1.0:
@@ -298,12 +333,14 @@ def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Casc
         )
 
     node_output = np.kron(omega, output) / HOURS_PER_YEAR
+    node_value_added = np.kron(omega, value_added) / HOURS_PER_YEAR
     with threadpool_limits(limits=1, user_api="blas"):  # a threaded BLAS would change the last bits
         leontief = np.linalg.inv(np.eye(n_regions * n_sectors) - regional)
-    weighted = node_output[:, None] * leontief
+    weighted = node_value_added[:, None] * leontief
     sector_of_node = np.tile(np.arange(n_sectors), n_regions)
-    sector_loss_weight = np.zeros((n_sectors, n_regions * n_sectors))
-    np.add.at(sector_loss_weight, sector_of_node, weighted)
+    sector_va_weight = np.zeros((n_sectors, n_regions * n_sectors))
+    np.add.at(sector_va_weight, sector_of_node, weighted)
+    va_weight = weighted.sum(axis=0)
     return Cascade(
         n_regions=n_regions,
         n_sectors=n_sectors,
@@ -314,9 +351,11 @@ def build_cascade(scenario: Scenario, scenario_path: Path | None = None) -> Casc
         regional=regional,
         k=k,
         output=node_output,
+        value_added=node_value_added,
         leontief=leontief,
-        loss_weight=weighted.sum(axis=0),
-        sector_loss_weight=sector_loss_weight,
+        va_weight=va_weight,
+        sector_va_weight=sector_va_weight,
+        others_weight=np.maximum(va_weight - node_value_added, 0.0),
         clip_bound=leontief.max(axis=0),
     )
 

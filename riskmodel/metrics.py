@@ -77,11 +77,12 @@ def _fold(year_loss, year_max, agg_counts, agg_sums, agg_moments, occ_counts, oc
     for y in range(year_loss.shape[0]):
         total = 0.0
         for s in range(n_sectors):
-            loss = year_loss[y, s, 0] + year_loss[y, s, 1] + year_loss[y, s, 2]
+            loss = 0.0
+            for layer in range(year_loss.shape[2]):  # the layers partition the loss: their sum
+                loss += year_loss[y, s, layer]
+                layer_sums[s, layer] += year_loss[y, s, layer]
             _record(agg_counts, agg_sums, agg_moments, s, loss)
             total += loss
-            for layer in range(year_loss.shape[2]):
-                layer_sums[s, layer] += year_loss[y, s, layer]
         _record(agg_counts, agg_sums, agg_moments, n_sectors, total)
         for j in range(n_sectors + 1):
             _record(occ_counts, occ_sums, occ_moments, j, year_max[y, j])
@@ -184,8 +185,9 @@ def fold_year_losses(
 ) -> None:
     """Fold years of engine output into the streaming metrics, in year order.
 
-    ``year_loss[year, sector, layer]`` feeds each sector's aggregate loss (direct + users
-    + economy) and the total; ``year_max[year, sector or total]`` the occurrence series;
+    ``year_loss[year, sector, layer]`` feeds each sector's aggregate loss (the sum of its
+    layers, own + users + others, which partition society's loss) and the total;
+    ``year_max[year, sector or total]`` the occurrence series;
     ``layer_sums[sector, layer]`` accumulates every layer.
     """
     _fold(

@@ -1,7 +1,9 @@
 """Declared schemas of the loss tables, and the writer that streams them to Parquet.
 
 Like OasisLMF's output files, each table has a fixed, documented schema so that
-downstream tools can rely on column names, types and units. Loss figures are in yen.
+downstream tools can rely on column names, types and units. Loss figures are in yen, in
+the layers of :data:`riskmodel.engine.kernels.LAYERS` (who bears each yen: the failing
+operator, its users, everyone else), which add up to society's loss.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ YLT_SCHEMA = pa.schema(
         described("year", pa.int64(), "simulated year, 0-based"),
         described("sector", pa.string(), "sector whose failures caused the loss"),
         described("events", pa.int32(), "IT failures of the sector's operators in the year"),
-        described("direct", pa.float64(), "operators' own direct loss, yen"),
-        described("users", pa.float64(), "users' lost time and service, yen"),
-        described("economy", pa.float64(), "production loss in the whole economy (DIIM), yen"),
-        described("economy_external", pa.float64(), "of which on other sectors' production, yen"),
-        described("total", pa.float64(), "direct + users + economy, yen"),
+        described("own", pa.float64(), "borne by the failing operators: their costs and lost margin, yen"),
+        described("users", pa.float64(), "borne by their users: lost time, gross of compensation, yen"),
+        described("others", pa.float64(), "borne by everyone else: value added lost through the cascade, yen"),
+        described("external", pa.float64(), "not borne by the failing operators: users + others, yen"),
+        described("total", pa.float64(), "society's loss: own + users + others, yen"),
     ]
 )
 
@@ -43,10 +45,9 @@ ELT_SCHEMA = pa.schema(
         described("duration_hours", pa.float64(), "outage duration after measures, hours"),
         described("depth", pa.float64(), "inoperability: share of the operator's service lost"),
         described("persons", pa.float64(), "persons affected"),
-        described("direct", pa.float64(), "operator's direct loss, yen"),
-        described("users", pa.float64(), "users' loss, yen"),
-        described("economy", pa.float64(), "production loss in the economy (DIIM), yen"),
-        described("economy_external", pa.float64(), "of which on other sectors, yen"),
+        described("own", pa.float64(), "borne by the failing operator: its costs and lost margin, yen"),
+        described("users", pa.float64(), "borne by its users: lost time, gross of compensation, yen"),
+        described("others", pa.float64(), "borne by everyone else: value added lost through the cascade, yen"),
     ]
 )
 
@@ -57,16 +58,16 @@ def ylt_table(
     """YLT rows (year-major, then sector) for a chunk of ``year_loss[year, sector, layer]``."""
     n_years = year_loss.shape[0]
     block = year_loss[:, sectors, :]
-    direct, users, economy, external = (block[:, :, i].ravel() for i in range(4))
+    own, users, others = (block[:, :, i].ravel() for i in range(3))
     columns = {
         "year": np.repeat(np.arange(first_year, first_year + n_years, dtype=np.int64), len(sectors)),
         "sector": np.tile(np.asarray(names, dtype=object), n_years),
         "events": events[:, sectors].ravel().astype(np.int32),
-        "direct": direct,
+        "own": own,
         "users": users,
-        "economy": economy,
-        "economy_external": external,
-        "total": direct + users + economy,
+        "others": others,
+        "external": users + others,
+        "total": own + users + others,
     }
     return pa.Table.from_pydict(columns, schema=YLT_SCHEMA)
 

@@ -240,6 +240,14 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
         raise InputError(path, "interdependency.matrix", shape, f"a {n}x{n} matrix in sector order")
     if output is not None and len(output) != n:
         raise InputError(path, "interdependency.output", f"{len(output)} values", f"{n} values in sector order")
+    value_added = scenario.interdependency.value_added
+    if value_added is not None:
+        if output is None or len(value_added) != n:
+            raise InputError(path, "interdependency.value_added", f"{len(value_added)} values",
+                             f"{n} values in sector order, beside matrix and output")  # fmt: skip
+        for i, (v, x) in enumerate(zip(value_added, output, strict=True)):
+            if v > x:
+                raise InputError(path, f"interdependency.value_added[{i}]", v, f"at most the output ({x:g})")
 
 
 def check_supervision(scenario: Scenario, path: Path) -> None:

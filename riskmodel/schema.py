@@ -285,12 +285,16 @@ class Interdependency(Sourced):
     the scenario file's own folder: ``riskmodel scenario export`` puts the packaged one
     there; a bare file name, never a path out of the folder) and the sectors' IO shares, plus the
     lifeline dependencies. ``matrix`` (rows and columns in sector order) replaces both,
-    and then ``output`` (yen a year, in sector order) gives the sectors' outputs.
+    and then ``output`` (yen a year, in sector order) gives the sectors' outputs and
+    ``value_added`` (yen a year, each at most the output) their value added, which the
+    cascade's losses are valued at; without it each yen of output counts as value added
+    (a hand-written matrix with no input accounting).
     """
 
     io_table: DataFile = "japan_io_2011_13sector.csv"
     matrix: list[list[Probability]] | None = None
     output: list[PositiveYen] | None = None
+    value_added: list[PositiveYen] | None = None
 
 
 class Effects(Strict):

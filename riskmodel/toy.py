@@ -33,6 +33,8 @@ def compound_poisson_document(
     cascade_share: float = 0.0,
     depth: tuple[float, float] = (1.0, 1.0),
     matrix: list[list[float]] | None = None,
+    outputs: list[float] | None = None,
+    value_added: list[float] | None = None,
 ) -> dict[str, Any]:
     """The TOML document (as a dict) of a compound Poisson-lognormal scenario.
 
@@ -40,7 +42,9 @@ def compound_poisson_document(
     year, and direct losses ``output * R`` with ``R`` lognormal (median
     ``median_share``, log-sd ``sigma``), optionally spliced with a GPD tail. Users' loss
     (``value_of_time`` per user-hour, 1,000 users) and the cascade (``cascade_share`` of a
-    Beta(``depth``) inoperability into ``matrix``, zero by default) can be switched on.
+    Beta(``depth``) inoperability into ``matrix``, zero by default) can be switched on;
+    ``outputs`` and ``value_added`` (yen a year, the rest of the economy last) set the
+    sectors' outputs (all ``output`` by default) and value added (the outputs by default).
     """
     provenance = {"assumption": TOY}
     sectors = [
@@ -100,7 +104,8 @@ def compound_poisson_document(
         ],
         "interdependency": {
             "matrix": matrix if matrix is not None else [[0.0] * n for _ in range(n)],
-            "output": [output] * n,
+            "output": outputs if outputs is not None else [output] * n,
+            **({"value_added": value_added} if value_added is not None else {}),
             **provenance,
         },
     }

@@ -42,20 +42,20 @@ def test_with_every_mechanism_off_it_is_the_engine(japan):
 def test_expected_losses_match_the_engine(japan):
     """The closed-form expectations that agents decide by agree with the engine's means."""
     values = event_values(japan)
-    direct, users, economy = expected_losses(values, values.rate, protection(japan, no_measures(japan)))
+    own, users, others = expected_losses(values, values.rate, protection(japan, no_measures(japan)))
     result = simulate(japan, years=20_000, seed=8, ylt=True)
     ylt = result.ylt
-    for layer, expected in (("direct", direct), ("users", users)):
+    for layer, expected in (("own", own), ("users", users)):
         by_sector = np.bincount(japan.operators.sector, weights=expected.sum(axis=1), minlength=japan.n_sectors)
         for s in japan.critical_sectors:
             column = ylt[ylt.sector == japan.sector_ids[s]][layer]
             se = column.std() / math.sqrt(len(column))
             assert abs(column.mean() - by_sector[s]) < 4 * se, (layer, japan.sector_ids[s])
     # the cascade: unclipped expectation, never below the engine's clipped losses by more than noise
-    economy_by_sector = np.bincount(japan.operators.sector, weights=economy.sum(axis=1), minlength=japan.n_sectors)
+    others_by_sector = np.bincount(japan.operators.sector, weights=others.sum(axis=1), minlength=japan.n_sectors)
     for s in japan.critical_sectors:
-        column = ylt[ylt.sector == japan.sector_ids[s]].economy
-        assert column.mean() < economy_by_sector[s] + 4 * column.std() / math.sqrt(len(column))
+        column = ylt[ylt.sector == japan.sector_ids[s]].others
+        assert column.mean() < others_by_sector[s] + 4 * column.std() / math.sqrt(len(column))
 
 
 def test_same_seed_same_bytes_and_another_seed_differs(japan, tmp_path):
@@ -84,7 +84,7 @@ def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     assert str(frame.date.min()) == "2006-04-01" and frame.fiscal_year.max() == 2006 + years - 1
     failures = frame[frame.variable == "true_failures"]
     assert set(failures.sector) == set(japan.critical_ids) and set(failures.threat) == set(japan.threat_ids)
-    assert set(frame[frame.variable == "loss"].layer) == {"direct", "users", "economy", "economy_external"}
+    assert set(frame[frame.variable == "loss"].layer) == {"own", "users", "others"}
 
     agents = pq.read_table(tmp_path / "agents_yearly.parquet")
     assert agents.schema.equals(AGENTS_SCHEMA, check_metadata=True)
@@ -103,7 +103,7 @@ def test_outputs_carry_every_series_and_the_plan_targets(japan, tmp_path):
     for year in fiscal.values():
         for key in ("true_failures", "reported_failures", "loss", "anxious_share", "botnet_size", "mandatory_measures"):
             assert key in year
-        assert set(year["loss"]) == {"direct", "users", "economy", "economy_external"}
+        assert set(year["loss"]) == {"own", "users", "others"}
         assert year["reported_failures"] <= year["true_failures"]
     # the first plan fixes its targets at the end of FY2006: the baseline, then 30% below by FY2008
     first = fiscal["2006"]["sectors"]["finance"]
@@ -133,8 +133,8 @@ def test_valuing_changes_is_the_engines_algebra(japan):
     changes = evaluate_changes(japan, values, values.rate, in_place, rows, options, weights)
 
     def loss(portfolio):
-        direct, users, economy = expected_losses(values, values.rate, protection(japan, portfolio))
-        return (direct + 0.3 * users + 0.5 * economy).sum(axis=1)
+        own, users, others = expected_losses(values, values.rate, protection(japan, portfolio))
+        return (own + 0.3 * users + 0.5 * others).sum(axis=1)
 
     before = loss(in_place)
     for k, option in enumerate(options):

@@ -32,7 +32,7 @@ def test_simulate_writes_outputs_and_is_reproducible_across_threads(tmp_path):
 
     summary = json.loads((outs[0] / "summary.json").read_text())
     assert summary["scenario"] == "japan" and summary["years"] == 2500 and summary["seed"] == 7
-    assert set(summary["layers"]) == {"direct", "users", "economy"}
+    assert set(summary["layers"]) == {"own", "users", "others"}
     assert len(summary["sectors"]) == 10
     for entry in [*summary["sectors"].values(), summary["total"]]:
         assert set(entry["var"]) == set(entry["tvar"]) == {"0.9", "0.99", "0.995", "0.999"}

@@ -35,7 +35,7 @@ def test_more_measures_never_cost_a_year_more_loss(comparison):
     superset portfolio is at most zero, so the whole interval is."""
     rows = comparison.differences.set_index(["portfolio", "sector", "measure"])
     for portfolio in comparison.portfolios[1:]:
-        for layer in ("direct", "users", "economy", "loss"):
+        for layer in ("own", "users", "others", "loss"):
             assert rows.loc[(portfolio, "total", layer), "ci_high"] <= 0.0
     # no aviation measure: aviation's loss moves only by rounding (a disaster's production
     # loss is shared among the sectors it hits in proportion to their shocks)

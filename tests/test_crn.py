@@ -24,8 +24,8 @@ from riskmodel.toy import compound_poisson_document
 from riskmodel.world import build_world
 
 YEARS = 150
-EVENT_COLUMNS = ["day", "operator", "duration_hours", "depth", "persons", "direct", "users", "economy"]
-LOSS_COLUMNS = ["direct", "users", "economy"]
+EVENT_COLUMNS = ["day", "operator", "duration_hours", "depth", "persons", "own", "users", "others"]
+LOSS_COLUMNS = ["own", "users", "others"]
 REL = 1e-9  # severity changes: the clipped cascade and its closed form agree to rounding
 
 
@@ -194,14 +194,14 @@ def test_raising_severity_never_lowers_an_events_loss(data, seed, what):
             rows = ~mine | (before.duration_hours.to_numpy() > median)
         else:
             median = threat["direct_loss"]["median_revenue_share"] * world.operators.revenue[before.operator]
-            rows = ~mine | (before.direct.to_numpy() > median)
-    for column in ["duration_hours", "depth", "direct", "users"]:
+            rows = ~mine | (before.own.to_numpy() > median)
+    for column in ["duration_hours", "depth", "own", "users"]:
         old, new = before[column].to_numpy()[rows], after[column].to_numpy()[rows]
         assert (new >= old * (1 - REL) - 1e-6).all(), column
-    # production loss: per failure; a disaster's clipped total is shared between its hits in
+    # others' loss: per failure; a disaster's clipped total is shared between its hits in
     # proportion to their unclipped contributions, so it is compared per event
     single = ~before.threat.eq("threat_2").to_numpy()
-    old, new = before.economy.to_numpy(), after.economy.to_numpy()
+    old, new = before.others.to_numpy(), after.others.to_numpy()
     assert (new[single & rows] >= old[single & rows] * (1 - REL) - 1e-6).all()
     event_rows = pd.Series(rows).groupby([before.year, before.event]).transform("all").to_numpy()
     per_event = pd.DataFrame({"year": before.year, "event": before.event, "old": before[LOSS_COLUMNS].sum(axis=1),
@@ -295,7 +295,7 @@ def test_raising_the_hit_probability_only_adds_hits(data, seed):
     frequency = doc["threats"][2]["frequency"]
     higher = copy.deepcopy(doc)
     higher["threats"][2]["frequency"]["hit_probability"] = min(1.0, frequency["hit_probability"] * 1.3)
-    columns = ["year", "region", "operator", "day", "duration_hours", "depth", "direct", "users"]
+    columns = ["year", "region", "operator", "day", "duration_hours", "depth", "own", "users"]
     low, high = run_elt(doc, seed), run_elt(higher, seed)
     low_hits = low[low.threat == "threat_2"][columns]
     high_hits = {tuple(row) for row in high[high.threat == "threat_2"][columns].itertuples(index=False)}
@@ -316,7 +316,7 @@ def test_a_sectors_users_move_no_event_and_sizes_move_few():
     base = run_elt(doc, seed=5, years=300)
     users = run_elt(more_users, seed=5, years=300)
     sizes = run_elt(steeper, seed=5, years=300)
-    keys = ["year", "sector", "operator", "day", "duration_hours", "depth", "direct"]
+    keys = ["year", "sector", "operator", "day", "duration_hours", "depth", "own"]
     pd.testing.assert_frame_equal(base[keys], users[keys])
     mine = (base.sector == "sector_0").to_numpy()
     np.testing.assert_allclose(users.persons[mine], 3.0 * base.persons[mine], rtol=1e-12)

@@ -74,16 +74,16 @@ def test_steady_state_of_regional_model(japan):
 
 def test_integral_identity_and_closed_form(japan):
     """Unclipped, sum_t q(t) = (I - A*)^-1 sum_t c*(t): the hourly cascade (stepped for the
-    shock, closed-form tail) gives the same production loss as the closed form."""
+    shock, closed-form tail) gives the same lost value added as the closed form."""
     cas = japan.cascade
     node = 3 * cas.n_sectors + 0  # Chubu communications
     shock, hours = 0.2, 7.5
     by_sector = np.zeros(cas.n_sectors)
     cascade_hourly(
         np.array([node]), np.array([shock]), np.array([hours]), 1, cas.local, cas.spread, cas.region_weight,
-        cas.k, cas.output, cas.sector_loss_weight, cas.leontief, by_sector,
+        cas.k, cas.value_added, cas.sector_va_weight, cas.leontief, by_sector,
     )  # fmt: skip
-    closed = cas.sector_loss_weight[:, node] * shock * hours
+    closed = cas.sector_va_weight[:, node] * shock * hours
     assert np.allclose(by_sector, closed, rtol=1e-10)
     # and the identity itself, by brute-force stepping until the recovery is complete
     q = np.zeros((cas.n_regions, cas.n_sectors))
@@ -105,9 +105,9 @@ def test_clipping_only_lowers_loss(japan):
     cas = japan.cascade
     node = 2 * cas.n_sectors + 4
     by_sector = np.zeros(cas.n_sectors)
-    args = (cas.local, cas.spread, cas.region_weight, cas.k, cas.output, cas.sector_loss_weight, cas.leontief)
+    args = (cas.local, cas.spread, cas.region_weight, cas.k, cas.value_added, cas.sector_va_weight, cas.leontief)
     cascade_hourly(np.array([node]), np.array([1.0]), np.array([12.0]), 1, *args, by_sector)
-    linear = cas.sector_loss_weight[:, node] * 12.0
+    linear = cas.sector_va_weight[:, node] * 12.0
     assert by_sector.sum() < linear.sum()
     assert np.all(by_sector >= 0)
     q = np.zeros((cas.n_regions, cas.n_sectors))
@@ -128,6 +128,6 @@ def test_fractional_hours_closed_form(japan, hours):
     by_sector = np.zeros(cas.n_sectors)
     cascade_hourly(
         np.array([node]), np.array([0.1]), np.array([hours]), 1, cas.local, cas.spread, cas.region_weight,
-        cas.k, cas.output, cas.sector_loss_weight, cas.leontief, by_sector,
+        cas.k, cas.value_added, cas.sector_va_weight, cas.leontief, by_sector,
     )  # fmt: skip
-    assert np.allclose(by_sector, cas.sector_loss_weight[:, node] * 0.1 * hours, rtol=1e-10)
+    assert np.allclose(by_sector, cas.sector_va_weight[:, node] * 0.1 * hours, rtol=1e-10)

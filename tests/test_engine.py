@@ -10,7 +10,7 @@ from scipy import stats
 
 import riskmodel.engine.simulate as engine
 from riskmodel.engine.inputs import KernelInputs
-from riskmodel.engine.kernels import DISASTER, cascade_hourly, draw_only_years, simulate_periods
+from riskmodel.engine.kernels import DISASTER, LAYERS, cascade_hourly, draw_only_years, simulate_periods
 from riskmodel.engine.keyed import beta_quantile_table, table_quantile
 from riskmodel.engine.simulate import BLOCK_YEARS, engine_key, simulate
 from riskmodel.measures import no_measures, protection
@@ -93,7 +93,7 @@ def test_floor_draws_the_engines_random_numbers(japan, measures):
     n, s, first = 200, japan.n_sectors, 5 * BLOCK_YEARS
     elt_i, elt_f = np.zeros((1000 * n, 7), np.int64), np.zeros((1000 * n, 7))
     rows = simulate_periods(
-        engine_key(1), 1.0, n, first, inputs.ops, inputs.sect, inputs.thr, inputs.casc, np.zeros((n, s, 4)),
+        engine_key(1), 1.0, n, first, inputs.ops, inputs.sect, inputs.thr, inputs.casc, np.zeros((n, s, len(LAYERS))),
         np.zeros((n, s + 1)), np.zeros((n, s), np.int64), np.zeros((s + 1, 1000), np.int64), elt_i, elt_f,
     )  # fmt: skip
     _, kept = draw_only_years(engine_key(1), n, first, inputs.ops, inputs.sect, inputs.thr)
@@ -103,9 +103,9 @@ def test_floor_draws_the_engines_random_numbers(japan, measures):
 
 def test_event_table_adds_up_to_year_table(japan_run):
     elt, ylt = japan_run.elt, japan_run.ylt
-    by_year = elt.groupby(["year", "sector"])[["direct", "users", "economy", "economy_external"]].sum()
+    by_year = elt.groupby(["year", "sector"])[list(LAYERS)].sum()
     merged = ylt.set_index(["year", "sector"]).join(by_year.add_suffix("_elt")).fillna(0.0)
-    for layer in ("direct", "users", "economy", "economy_external"):
+    for layer in LAYERS:
         assert np.allclose(merged[layer], merged[f"{layer}_elt"], rtol=1e-9, atol=1e-3)
     counts = elt.groupby(["year", "sector"]).size()
     assert (ylt.set_index(["year", "sector"])["events"].sub(counts, fill_value=0) == 0).all()
@@ -114,9 +114,9 @@ def test_event_table_adds_up_to_year_table(japan_run):
 
 def test_layers_and_totals_are_consistent(japan_run):
     ylt = japan_run.ylt
-    assert (ylt[["direct", "users", "economy", "economy_external", "total"]] >= 0).all().all()
-    assert np.allclose(ylt.total, ylt.direct + ylt.users + ylt.economy)
-    assert (ylt.economy_external <= ylt.economy * (1 + 1e-12)).all()
+    assert (ylt[[*LAYERS, "external", "total"]] >= 0).all().all()
+    assert np.allclose(ylt.total, ylt.own + ylt.users + ylt.others)
+    assert np.allclose(ylt.external, ylt.users + ylt.others)
     summary = japan_run.summary()
     assert summary["total"]["aal"] == pytest.approx(ylt.groupby("year").total.sum().mean(), rel=1e-9)
     layers = sum(summary["layers"].values())
@@ -171,9 +171,10 @@ def test_users_layer_closed_form():
         assert abs(column.mean() - expected) < 4 * column.std(ddof=1) / math.sqrt(years)
 
 
-def test_single_failures_economy_is_the_closed_form(japan_run, japan):
-    """Where the clip cannot bind, a failure's production loss is x' (I - A*)^-1 c* D, and
-    its external part leaves out the failing sector's own nodes."""
+def test_single_failures_others_loss_is_the_closed_form(japan_run, japan):
+    """Where the clip cannot bind, the value added a failure costs others is
+    v' ((I - A*)^-1 - I) c* D: the cascade's lost value added less the failing operator's
+    own lost output (``v_n c* D``, which its own layer holds)."""
     elt = japan_run.elt
     single = elt[~elt.threat.isin(["earthquake", "typhoon_flood"])]
     ops, cas = japan.operators, japan.cascade
@@ -182,14 +183,14 @@ def test_single_failures_economy_is_the_closed_form(japan_run, japan):
     node = ops.node[o]
     dose = shock * single.duration_hours.to_numpy()
     assert (shock * cas.clip_bound[node] <= 1).all()
-    assert np.allclose(single.economy, cas.loss_weight[node] * dose, rtol=1e-9)
-    own = cas.sector_loss_weight[ops.sector[o], node] * dose
-    assert np.allclose(single.economy_external, cas.loss_weight[node] * dose - own, rtol=1e-9, atol=1e-6)
+    everyone = cas.value_added @ cas.leontief[:, node]
+    assert np.allclose(single.others, (everyone - cas.value_added[node]) * dose, rtol=1e-9, atol=1e-6)
 
 
 def test_clipped_cascade_matches_brute_force():
-    """A toy whose failures drive the cascade into the clip: each event's production loss
-    equals a dense, clipped DIIM stepped hour by hour until it has recovered."""
+    """A toy whose failures drive the cascade into the clip: each event's lost value added
+    equals a dense, clipped DIIM stepped hour by hour until it has recovered, and others
+    bear their linear share of it (v' (S - I) over v' S)."""
     matrix = [[0.5, 0.4, 0.0], [0.4, 0.5, 0.0], [0.0, 0.0, 0.0]]
     world = build_world(compound_poisson(n_sectors=2, rate=0.5, cascade_share=1.0, depth=(50.0, 1.0), matrix=matrix))
     elt = simulate(world, years=200, seed=7, elt=True).elt
@@ -204,16 +205,18 @@ def test_clipped_cascade_matches_brute_force():
             c[node] = row.depth * min(1.0, max(0.0, row.duration_hours - t))
             total += q
             q = np.clip(q + cas.k * (cas.regional @ q + c - q), 0.0, 1.0)
-        assert row.economy == pytest.approx(cas.output @ total, rel=1e-6)
+        lost = cas.value_added @ total
+        share = 1.0 - cas.value_added[node] / (cas.value_added @ cas.leontief[:, node])
+        assert row.others == pytest.approx(share * lost, rel=1e-6)
         by_sector = np.zeros(cas.n_sectors)
         cascade_hourly(
             np.array([node]), np.array([row.depth]), np.array([row.duration_hours]), 1, cas.local, cas.spread,
-            cas.region_weight, cas.k, cas.output, cas.sector_loss_weight, cas.leontief, by_sector,
+            cas.region_weight, cas.k, cas.value_added, cas.sector_va_weight, cas.leontief, by_sector,
         )  # fmt: skip
-        assert by_sector.sum() == pytest.approx(row.economy, rel=1e-9)
-        linear = cas.loss_weight[node] * row.depth * row.duration_hours
-        assert row.economy <= linear * (1 + 1e-12)
-        clipped += row.economy < linear * (1 - 1e-6)
+        assert by_sector.sum() == pytest.approx(lost, rel=1e-6)
+        linear = cas.others_weight[node] * row.depth * row.duration_hours
+        assert row.others <= linear * (1 + 1e-12)
+        clipped += row.others < linear * (1 - 1e-6)
     assert clipped >= 3  # the clip did bind, and lowered the loss
 
 

@@ -9,7 +9,7 @@ from riskmodel.report import curves, figures
 
 def abm_document(years: int = 3) -> dict:
     row = {
-        "true_failures": 500, "reported_failures": 380, "loss": {"direct": 2e11, "users": 3e11, "economy": 2e11},
+        "true_failures": 500, "reported_failures": 380, "loss": {"own": 2e11, "users": 3e11, "others": 2e11},
         "mandatory_measures": 12, "recommended_measures": 250, "compliance": 0.9, "security_spend": 4e10,
         "botnet_size": 5_990_000, "infected_share": 0.0014, "anxious_share": 0.44, "anxious_target": 0.4,
     }  # fmt: skip

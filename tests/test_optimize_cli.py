@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from test_bad_input import assert_one_line_error, japan, run_cli, write_toml
 
 from riskmodel.optimize.build import build_instance
+from riskmodel.optimize.instruments import COLUMNS
 from riskmodel.optimize.sample import draw_events
 from riskmodel.portfolio import in_place_matrix, load_portfolio
 from riskmodel.world import load_world
@@ -138,6 +140,27 @@ def test_society_run_compares_with_the_partial_optima(tmp_path):
     assert (tmp_path / "portfolio_partial.toml").is_file()
 
 
+@pytest.mark.slow
+def test_instruments_run_writes_its_table(tmp_path):
+    """``--instruments``: the declared table, one row per sector and instrument; where a
+    liability share or a subsidy is found, applying it reproduces society's portfolio and
+    lowers social cost (or leaves it) against the sector's own optimum, in sample."""
+    args = ["--no-fn", "--years", "100", "--eval-years", "300", "--replications", "0", "--frontier-points", "0"]
+    done = run("optimize", *args, "--instruments", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "instruments.csv")
+    assert list(table.columns) == list(COLUMNS)
+    assert len(table) == 3 * 10 and set(table.instrument) == {"standard", "liability", "subsidy"}
+    found = table[table.instrument.isin(["liability", "subsidy"]) & table.measures.notna()]
+    assert len(found) > 0 and found.reproduces.all()
+    assert (found.social_cost <= 1e-6 * found.social_cost.abs().max() + 1.0).all()
+    assert (table.state_cost[table.instrument != "subsidy"].fillna(0.0) == 0.0).all()
+    inside = table.dropna(subset=["oos_social_cost"])
+    assert (inside.oos_social_cost_ci_low <= inside.oos_social_cost).all()
+    assert (inside.oos_social_cost <= inside.oos_social_cost_ci_high).all()
+    assert "instruments that close each sector's gap" in done.stdout
+
+
 @pytest.mark.parametrize(
     "args,pieces",
     [
@@ -156,6 +179,7 @@ def test_society_run_compares_with_the_partial_optima(tmp_path):
         (["--replications", "1"], ["--replications", "at least 2"]),
         (["--gap", "1.5"], ["--gap", "relative gap"]),
         (["--time-limit", "0"], ["--time-limit", "positive"]),
+        (["--partial", "--instruments"], ["--instruments", "society mode"]),
     ],
 )
 def test_bad_options_give_one_line(args, pieces, tmp_path):

@@ -80,9 +80,10 @@ def random_instance(seed: int) -> Instance:
             group_sector.append(s)
             group_block.append(rng.random(n_options) < 0.3)
             group_rows.append(cut)
-    shares = rng.dirichlet([1.0, 1.0, 1.0], n_chains).T  # direct, users, economy
+    shares = rng.dirichlet([1.0, 1.0, 1.0], n_chains).T  # own, users, others
     mean = year_loss.mean(axis=0) + np.sum(group_rows, axis=0) / years
-    layer_mean = np.vstack([shares * mean, shares[2] * mean * rng.uniform(0, 1, n_chains)])
+    layer_mean = shares * mean
+    rng.uniform(0, 1, n_chains)  # drew a former fourth layer: kept, so each seed still gives its instance
     base = Instance(
         sector_ids=tuple(f"s{i}" for i in range(n_sectors)),
         option_labels=tuple(f"o{j}" for j in range(n_options)),
@@ -145,6 +146,8 @@ def random_instance(seed: int) -> Instance:
         fn_sector=np.array(row_sector, dtype=np.int64),
         budget=budget,
         budget_total=budget_scale if rng.random() < 0.3 else math.inf,
+        # a liability rule on half the sectors-alone instances: the uncounted layers at a share
+        liability=float(rng.uniform(0, 1)) if base.counted_layers == OWN_LAYERS and rng.random() < 0.5 else 0.0,
     )
 
 
@@ -269,7 +272,7 @@ def one_chain_instance(losses: np.ndarray, level: float) -> Instance:
         requires=np.zeros((0, 2), dtype=np.int64), excludes=np.zeros((0, 2), dtype=np.int64),
         mandatory=np.zeros((1, 1), dtype=bool), cost=np.ones((1, 1)), factors=np.zeros((1, 1)), factor_names=("f",),
         chain_sector=np.zeros(1, dtype=np.int64), chain_factors=np.zeros((1, 1), dtype=np.int64),
-        year_loss=losses.reshape(years, 1), layer_mean=np.vstack([[losses.mean()], [0], [0], [0]]),
+        year_loss=losses.reshape(years, 1), layer_mean=np.vstack([[losses.mean()], [0], [0]]),
         counted_layers=ALL_LAYERS, bars=(Bar("s", (0,), level, 1.0),), fn_rows=sparse.csr_matrix((0, 1)),
         fn_limit=np.zeros(0), fn_sector=np.zeros(0, dtype=np.int64), budget=np.full(1, math.inf),
         budget_total=math.inf, bounded_share=np.zeros(1), **Instance.no_groups(1, 1),

@@ -25,7 +25,7 @@ from riskmodel.optimize import optimize
 from riskmodel.optimize.build import build_instance, build_instance_and_events, duration_credit
 from riskmodel.optimize.diagnose import diagnose
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
-from riskmodel.optimize.instance import DIRECT, ECONOMY, OWN_LAYERS, USERS, Bar
+from riskmodel.optimize.instance import OTHERS, OWN, OWN_LAYERS, USERS, Bar
 from riskmodel.optimize.sample import draw_events
 from riskmodel.optimize.solve import SolverOptions, solve
 from riskmodel.portfolio import in_place_matrix
@@ -97,9 +97,9 @@ def test_chains_give_each_events_expected_residual_loss(japan, sample, full):
     users_factor = np.where(trips, trips_share(duration, hours) / trips_share(events.duration_hours, hours),
                             prot.duration[o, h])  # fmt: skip
     exact = {
-        DIRECT: keep * events.direct * prot.direct[o, h],
+        OWN: keep * events.own * prot.direct[o, h],
         USERS: keep * events.users * prot.depth[o] * users_factor,
-        ECONOMY: keep * events.economy * prot.depth[o] * prot.cascade[o] * prot.duration[o, h],
+        OTHERS: keep * events.others * prot.depth[o] * prot.cascade[o] * prot.duration[o, h],
     }
     for i, sector in enumerate(sectors):
         mine = s == sector

@@ -34,7 +34,7 @@ def test_adding_a_measure_never_raises_a_years_loss(japan, data, seed):
     extra[rows, option] = True
     before, after = year_losses(japan, base, seed), year_losses(japan, extra, seed)
     assert (after["total"].sum(axis=1) <= before["total"].sum(axis=1) * (1 + 1e-12)).all()
-    for layer in ("direct", "users"):
+    for layer in ("own", "users"):
         assert (after[layer] <= before[layer] * (1 + 1e-12) + 1e-6).all().all()
     assert (after["events"] <= before["events"]).all().all()
 
@@ -43,7 +43,7 @@ def test_adding_a_measure_never_raises_a_years_loss(japan, data, seed):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_losses_are_non_negative_and_curves_monotone(japan, seed):
     result = simulate(japan, years=60, seed=seed, ylt=True)
-    numbers = result.ylt[["direct", "users", "economy", "economy_external", "total"]].to_numpy()
+    numbers = result.ylt[["own", "users", "others", "external", "total"]].to_numpy()
     assert np.isfinite(numbers).all() and (numbers >= 0).all()
     for j in range(japan.n_sectors + 1):
         losses, prob = result.aggregate.exceedance(j)

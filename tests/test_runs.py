@@ -84,7 +84,7 @@ def test_results_have_declared_outcomes_tidy_tables_and_provenance(kind, results
 
 def test_simulate_outcomes_add_up(results):
     out = results["simulate"].outcomes
-    layers = out["loss.total.direct"] + out["loss.total.users"] + out["loss.total.economy"]
+    layers = out["loss.total.own"] + out["loss.total.users"] + out["loss.total.others"]
     assert out["aal.total"] == pytest.approx(layers, rel=1e-9)
     sectors = results["simulate"].detail.world.critical_ids
     assert out["aal.total"] == pytest.approx(sum(out[f"aal.{s}"] for s in sectors), rel=1e-9)

@@ -39,7 +39,7 @@ class Targeting:
     def payoffs(self, op_threat: np.ndarray, op_float: np.ndarray) -> dict[str, np.ndarray]:
         """``[sector, threat]`` payoff of an attempt, by value, from the kernel's tables."""
         kept = op_threat[:, :, OT_SURVIVE] * self.pick[:, None]
-        node_loss = self.world.cascade.loss_weight[self.world.operators.node]
+        node_loss = self.world.cascade.others_weight[self.world.operators.node]
         worth = {
             "direct": op_threat[:, :, OT_DIRECT],
             "persons": (op_float[:, OP_USERS] * op_float[:, OP_DEPTH_SCALE])[:, None],

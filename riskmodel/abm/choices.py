@@ -24,9 +24,9 @@ from riskmodel.world import World
 class LossWeights:
     """Weights of the loss layers in a decision-maker's objective."""
 
-    direct: float
+    own: float
     users: float
-    economy: float
+    others: float
 
 
 SOCIETY = LossWeights(1.0, 1.0, 1.0)
@@ -56,8 +56,8 @@ def weighted_loss(
     leading = in_place.shape[:-1]
     products = effect_products(world, in_place.reshape(-1, in_place.shape[-1])).reshape(leading)
     prot = products.protection(world, np.zeros(leading))
-    direct, users, economy = expected_losses(values, rate, prot)
-    return (weights.direct * direct + weights.users * users + weights.economy * economy).sum(axis=-1)
+    own, users, others = expected_losses(values, rate, prot)
+    return (weights.own * own + weights.users * users + weights.others * others).sum(axis=-1)
 
 
 def evaluate_changes(

@@ -52,7 +52,7 @@ class DaySchedule:
         reported = np.zeros(len(events), dtype=bool)
         tally_day(
             events.sector, events.threat, o, events.region, events.persons, events.duration_hours,
-            events.direct, events.users, events.economy, events.economy_external, hide[o], self.hide_probability,
+            events.own, events.users, events.others, hide[o], self.hide_probability,
             abm.concealment.public_persons, abm.concealment.enabled, self._public, self._continuous,
             world.delay_hours, self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
             self.day_loss, self.op_failures, self.op_loss, self._outage_hours, self._leaks, reported,

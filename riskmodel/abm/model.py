@@ -384,7 +384,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
 
     def _credit_attackers(self, events: Events, draw: np.ndarray) -> None:
         """Give each successful attack to one attacker, in proportion to its attempts there."""
-        worth = {"direct": events.direct, "persons": events.persons, "economy": events.economy}
+        worth = {"direct": events.own, "persons": events.persons, "economy": events.others}
         for row in np.flatnonzero(self.cyber[events.threat]):
             cumulative = self._attempts_cumulative[:, events.sector[row], events.threat[row]]
             if cumulative[-1] <= 0:

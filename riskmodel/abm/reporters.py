@@ -15,7 +15,7 @@ DAILY_ATTRIBUTES = {"true_failures": "day_true", "reported_failures": "day_repor
 DAILY_SERIES = {
     "true_failures": "IT failures that day, by sector and threat",
     "reported_failures": "IT failures reported to the ministries that day, by sector and threat",
-    "loss": "losses that day by sector and layer (direct, users, economy, economy_external), yen",
+    "loss": "losses that day by sector and layer (own, users, others), yen",
     "attack_attempts": "attackers' attempts a year at that day's aim, by sector (cyber threats)",
     "mandatory_measures": "measures mandatory in a sector's standard, summed over sectors",
     "recommended_measures": "measures recommended but not mandatory, summed over sectors",
@@ -40,7 +40,7 @@ YEARLY_FIGURES = {
     "fiscal_year": "fiscal year",
     "true_failures": "IT failures, by sector and threat",
     "reported_failures": "IT failures reported to the ministries, by sector and threat",
-    "loss": "losses by sector and layer (direct, users, economy, economy_external), yen",
+    "loss": "losses by sector and layer (own, users, others), yen",
     "failures_per_operator": "reported failures per operator, by sector (the Basic Plan's indicator)",
     "failures_target": "the Basic Plan's target for reported failures per operator, by sector",
     "target_missed": "whether the sector missed its target",

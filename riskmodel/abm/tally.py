@@ -15,7 +15,7 @@ from numba import njit
 
 @njit(cache=True)
 def tally_day(
-    sector, threat, operator, region, persons, duration, direct, users, economy, external,
+    sector, threat, operator, region, persons, duration, own, users, others,
     hide_draw, hide_probability, public_persons, concealment, public_threat, continuous, delay_hours,
     leaking, leak_share, day_true, day_reported, day_loss, op_failures, op_loss, outage_hours, leaks, reported,
 ):  # fmt: skip
@@ -28,12 +28,11 @@ def tally_day(
     for i in range(sector.size):
         s, h, o, r = sector[i], threat[i], operator[i], region[i]
         day_true[s, h] += 1
-        day_loss[s, 0] += direct[i]
+        day_loss[s, 0] += own[i]
         day_loss[s, 1] += users[i]
-        day_loss[s, 2] += economy[i]
-        day_loss[s, 3] += external[i]
+        day_loss[s, 2] += others[i]
         op_failures[o, 0] += 1
-        op_loss[o] += direct[i] + users[i] + economy[i]
+        op_loss[o] += own[i] + users[i] + others[i]
         public = public_threat[h] or persons[i] >= public_persons
         hidden = concealment and not public and hide_draw[i] < hide_probability[o]
         reported[i] = not hidden

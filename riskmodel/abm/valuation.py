@@ -51,9 +51,9 @@ class EventValues:
     """
 
     rate: np.ndarray  # [operator, threat] failures a year
-    direct: np.ndarray  # [operator, threat]
+    own: np.ndarray  # [operator, threat] borne by the operator (kernels.LAYERS)
     users: np.ndarray  # [operator, threat]
-    economy: np.ndarray  # [operator, threat] production loss in the economy (unclipped DIIM)
+    others: np.ndarray  # [operator, threat] value added lost by everyone else (unclipped DIIM)
     persons: np.ndarray  # [operator, threat] persons affected
     person_hours: np.ndarray  # [operator, threat] hours lost by them (users' loss before the value of time)
 
@@ -83,8 +83,8 @@ def event_values(world: World) -> EventValues:
     users = person_hours * world.value_of_time[s][:, None]
     c = world.cascade
     shock = depth * (op.node_share * world.cascade_share[s])[:, None]
-    economy = c.loss_weight[op.node][:, None] * shock * mean_hours[s]
-    direct = op.revenue[:, None] * ratio[None, :]
+    others = c.others_weight[op.node][:, None] * shock * mean_hours[s]
+    own = op.revenue[:, None] * ratio[None, :]
 
     rate = np.zeros((len(op), n_threats))
     sector_weight = op.sector_share / np.bincount(s, weights=op.sector_share)[s]
@@ -92,13 +92,11 @@ def event_values(world: World) -> EventValues:
     rate[:, single] = world.sector_rate[s][:, single] * sector_weight[:, None]
     hit = t.hit_probability[None, ~single] * world.exposure[s, DISASTER][:, None]
     rate[:, ~single] = t.regional_rate[~single][:, op.region].T * hit
-    return EventValues(
-        rate=rate, direct=direct, users=users, economy=economy, persons=persons, person_hours=person_hours
-    )
+    return EventValues(rate=rate, own=own, users=users, others=others, persons=persons, person_hours=person_hours)
 
 
 def expected_losses(values: EventValues, rate: np.ndarray, prot: Protection) -> tuple[np.ndarray, ...]:
-    """Expected annual (direct, users, economy) loss per operator and threat under ``prot``.
+    """Expected annual (own, users, others) loss per operator and threat under ``prot``.
 
     ``rate`` gives failures a year before measures, shaped like ``values.rate``;
     ``prot``'s arrays may carry extra leading axes (candidate options, say) before the
@@ -106,10 +104,10 @@ def expected_losses(values: EventValues, rate: np.ndarray, prot: Protection) -> 
     """
     kept = rate * prot.survive
     duration_depth = prot.duration * prot.depth[..., None]
-    direct = kept * values.direct * prot.direct
+    own = kept * values.own * prot.direct
     users = kept * values.users * duration_depth
-    economy = kept * values.economy * duration_depth * prot.cascade[..., None]
-    return direct, users, economy
+    others = kept * values.others * duration_depth * prot.cascade[..., None]
+    return own, users, others
 
 
 def expected_reach(values: EventValues, rate: np.ndarray, prot: Protection) -> tuple[np.ndarray, np.ndarray]:

@@ -31,12 +31,12 @@ def daily(model: CriticalInfrastructureModel) -> pd.DataFrame:
     days = np.arange(len(frame))
     out = pd.DataFrame({"day": days, "fiscal_year": model.start_year + days // DAYS_PER_YEAR})
     if len(frame) == 0:
-        return out.assign(**{name: [] for name in ("true", "reported", *LAYERS[:3], "anxious_share", "anxious_target",
+        return out.assign(**{name: [] for name in ("true", "reported", *LAYERS, "anxious_share", "anxious_target",
                                                    "mandatory_measures", "compliance", "botnet_size")})  # fmt: skip
     out["true"] = np.stack(frame["true_failures"].to_numpy())[:, critical].sum(axis=(1, 2))
     out["reported"] = np.stack(frame["reported_failures"].to_numpy())[:, critical].sum(axis=(1, 2))
     loss = np.stack(frame["loss"].to_numpy())[:, critical].sum(axis=1)
-    for k, layer in enumerate(LAYERS[:3]):
+    for k, layer in enumerate(LAYERS):
         out[layer] = loss[:, k]
     out["anxious_target"] = [model.targets.anxious.get(year, np.nan) for year in out["fiscal_year"]]
     for name in ("anxious_share", "mandatory_measures", "compliance", "botnet_size"):

@@ -10,6 +10,7 @@ import solara
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.app.levers import LABELS, in_force
 from riskmodel.app.observe import daily, failures_by_area, today
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.report import figures
 
 
@@ -56,8 +57,8 @@ def botnet(model: CriticalInfrastructureModel) -> solara.FigureMatplotlib:
 
 def losses(model: CriticalInfrastructureModel) -> solara.FigureMatplotlib:
     frame = daily(model)
-    cumulative = frame.assign(**{layer: frame[layer].cumsum() for layer in ("direct", "users", "economy")})
-    lines = {"direct": "direct", "users": "users", "economy": "economy"}
+    cumulative = frame.assign(**{layer: frame[layer].cumsum() for layer in LAYERS})
+    lines = {layer: layer for layer in LAYERS}
     return solara.FigureMatplotlib(figures.day_lines(cumulative, lines, "Losses since the start, by layer",
                                                      "billion yen", scale=1e9, stacked=True))  # fmt: skip
 

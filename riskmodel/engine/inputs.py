@@ -84,14 +84,12 @@ class KernelInputs:
             axis=1,
         )
         c = world.cascade
-        sector_of_node = np.arange(c.n_nodes) % n_sectors
-        own = c.sector_loss_weight[sector_of_node, np.arange(c.n_nodes)]
-        node_weight = np.stack([c.loss_weight, own, c.clip_bound], axis=1)
+        node_weight = np.ascontiguousarray(np.stack([c.va_weight, c.others_weight, c.clip_bound], axis=1))  # NODE_*
         f = np.ascontiguousarray
         return cls(
             ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first),
             sect=(f(world.sector_rate), f(sector_float)),
             thr=(f(threat_float), f(t.regional_rate), beta_quantile_table(t.depth_alpha, t.depth_beta)),
-            casc=(c.local, c.spread, c.region_weight, c.k, c.output, c.sector_loss_weight, c.leontief, f(node_weight)),
+            casc=(c.local, c.spread, c.region_weight, c.k, c.value_added, c.sector_va_weight, c.leontief, node_weight),
             n_sectors=n_sectors,
         )

@@ -1,5 +1,22 @@
 """Numba kernels: hazard draws, severity, the hourly DIIM cascade and loss layers.
 
+Loss layers (:data:`LAYERS`) partition society's loss of a failure, each yen in one layer,
+by who bears it:
+
+* ``own``: the failing operator's own costs and lost margin (repair, recovery work, lost
+  fees: the direct-loss draw). Its lost production is here and nowhere else.
+* ``users``: its customers' lost time (persons x hours x value of time), gross of any
+  compensation: compensation is a transfer from the operator to its users, which moves
+  yen between these two layers and changes no total, so no layer counts it.
+* ``others``: value added lost through the DIIM cascade by everyone but the failing
+  operator: other sectors, other operators of its own sector, and the feedback of the
+  cascade onto its own node. In closed form ``v' (S - I) c* d`` (``v`` the value added per
+  node and hour, ``S = (I - A*)^-1``, ``c*`` the forced inoperability, ``d`` the hours):
+  the term ``v' c* d`` is the failing operator's own lost output, held by ``own``.
+
+The external cost of a failure is ``users + others``, everything the failing operator
+does not bear; society's loss is ``own + users + others``.
+
 This is the one implementation of the hazard and cascade mathematics: the Monte Carlo
 engine calls :func:`simulate_periods` with a period of one year; an agent model steps it a
 day at a time.
@@ -8,8 +25,8 @@ Common random numbers. Events are drawn at the rates *without* measures and then
 with probability ``survive`` (thinning); every event draws the same random numbers
 whether it is kept or not, and measures only scale durations, depths and losses down.
 So two portfolios see the same random years, and adding a measure can never raise a
-year's total loss, nor any sector's direct or users' loss: the property a sample-average
-optimiser relies on. (The production loss of a disaster whose cascade hits the clip is
+year's total loss, nor any sector's own or users' loss: the property a sample-average
+optimiser relies on. (The value added lost in a disaster whose cascade hits the clip is
 shared between the sectors hit in proportion to their unclipped contributions, so that
 one sector's share can rise when another sector's measures shrink the total.)
 
@@ -17,7 +34,7 @@ Cascade. Each event (a single operator's failure, or all operators a disaster hi
 forces direct inoperability ``c*`` on its (region, sector) nodes for its duration. When
 ``c*`` is too small for the clip at 1 to bind anywhere (``c* max_m S[m, n] <= 1``, a
 bound that holds for the whole trajectory because the update is monotone), the hourly
-DIIM's total production loss equals ``x^T (I - A*)^-1 sum_t c*(t)`` exactly, so it is
+DIIM's total lost value added equals ``v^T (I - A*)^-1 sum_t c*(t)`` exactly, so it is
 computed in closed form. Otherwise the hourly update runs with clipping while the shock
 lasts and until no clip can bind any more, and the rest of the recovery is again
 closed-form (``S K^-1 q``).
@@ -53,7 +70,7 @@ parameter governs is all a change of it can alter; with the same key:
   can hold: below the median a larger sigma means a smaller value) never lowers any event's
   duration, depth or loss ratio, hence its losses: a single failure's every layer, and a
   disaster's total (the clipped cascade is monotone in its shocks and durations; a
-  disaster's production loss is shared between its hits in proportion to their unclipped
+  disaster's lost value added is shared between its hits in proportion to their unclipped
   contributions, so one hit's share can fall when another hit's shock grows). A tail
   probability moves the splice point and is not monotone. Depth tables hold exact Beta
   quantiles at ``i / 4096`` and interpolate linearly, so the depth's CDF is within 1/4096
@@ -95,12 +112,12 @@ from riskmodel.engine.keyed import (
 from riskmodel.metrics import fn_bin
 from riskmodel.schema import THREAT_KINDS
 
-LAYERS = ("direct", "users", "economy", "economy_external")
+LAYERS = ("own", "users", "others")  # who bears the loss: see the module docstring
 DISASTER = THREAT_KINDS.index("disaster")
 MAX_OUTAGE_HOURS = 8760.0  # an outage lasts at most a year
 TAIL_CHECK_HOURS = 6  # hours stepped between checks that the recovery tail can no longer clip
 ELT_INT_COLUMNS = ("year", "event", "day", "sector", "region", "operator", "threat")
-ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", "direct", "users", "economy", "economy_external")
+ELT_FLOAT_COLUMNS = ("duration_hours", "depth", "persons", *LAYERS)
 # kinds of keyed draw (the top byte of the second counter word)
 KEY_SECTOR_COUNT = 1  # a (period, sector, threat)'s count of single failures
 KEY_FAILURE = 2  # single failure k of a (period, sector, threat): call 0 operator, survival, depth, day, 1 severity
@@ -194,9 +211,9 @@ def tail_may_clip(q, leontief) -> bool:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def cascade_hourly(
-    nodes, shocks, durations, n_hits, local, spread, omega, k, output, sector_weight, leontief, by_sector
+    nodes, shocks, durations, n_hits, local, spread, omega, k, value_added, sector_weight, leontief, by_sector
 ):
-    """Production loss (yen) on each sector's nodes from one event, hourly DIIM with clipping.
+    """Value added lost (yen) on each sector's nodes from one event, hourly DIIM with clipping.
 
     ``shocks[e]`` of inoperability is forced on ``nodes[e]`` for ``durations[e]`` hours
     (the last hour fractional). The hourly update runs while the shock lasts and then
@@ -230,19 +247,19 @@ def cascade_hourly(
     for r in range(n_regions):
         for i in range(n_sectors):
             n = r * n_sectors + i
-            by_sector[i] += output[n] * integral[r, i]
+            by_sector[i] += value_added[n] * integral[r, i]
             for s in range(n_sectors):
                 by_sector[s] += sector_weight[s, n] * q[r, i] / k[n]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def event_economy(nodes, shocks, durations, n_hits, casc, by_sector):
-    """Production loss by affected sector for one event: closed form unless the clip may bind.
+    """Value added lost by affected sector for one event: closed form unless the clip may bind.
 
     Used for disasters (many nodes at once) and for the rare single failures whose shock
     may reach the clip; the common single failure uses the per-node weights directly.
     """
-    local, spread, omega, k, output, sector_weight, leontief, _ = casc
+    local, spread, omega, k, value_added, sector_weight, leontief, _ = casc
     n_nodes = leontief.shape[0]
     node_shock = np.zeros(n_nodes)
     for e in range(n_hits):
@@ -258,7 +275,7 @@ def event_economy(nodes, shocks, durations, n_hits, casc, by_sector):
             break
     if may_clip:
         cascade_hourly(
-            nodes, shocks, durations, n_hits, local, spread, omega, k, output, sector_weight, leontief, by_sector
+            nodes, shocks, durations, n_hits, local, spread, omega, k, value_added, sector_weight, leontief, by_sector
         )
     else:
         for s in range(by_sector.size):
@@ -314,7 +331,9 @@ SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER = 0, 1, 2, 3, 4  #
     TH_TAIL_SCALE,
     TH_TAIL_Z,
 ) = range(14)  # threat_float[threat, :]
-NODE_LOSS, NODE_OWN, NODE_CLIP = 0, 1, 2  # node_weight[node, :]
+# node_weight[node, :]: value added lost everywhere per unit of c*-hour forced on the node
+# (v' S), the part others bear (v' (S - I)), and the clip bound (max_m S[m, node])
+NODE_VA, NODE_OTHERS, NODE_CLIP = 0, 1, 2
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -347,14 +366,13 @@ def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, secto
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def write_elt_row(
-    elt_i, elt_f, n, year, event, day, sector, region, operator, threat, duration, depth, persons, direct, users,
-    economy, external,
+    elt_i, elt_f, n, year, event, day, sector, region, operator, threat, duration, depth, persons, own, users, others
 ):  # fmt: skip
     """Row ``n`` of the event loss table: the ELT_INT_COLUMNS, then the ELT_FLOAT_COLUMNS."""
     elt_i[n, 0], elt_i[n, 1], elt_i[n, 2], elt_i[n, 3] = year, event, day, sector
     elt_i[n, 4], elt_i[n, 5], elt_i[n, 6] = region, operator, threat
-    elt_f[n, 0], elt_f[n, 1], elt_f[n, 2], elt_f[n, 3] = duration, depth, persons, direct
-    elt_f[n, 4], elt_f[n, 5], elt_f[n, 6] = users, economy, external
+    elt_f[n, 0], elt_f[n, 1], elt_f[n, 2], elt_f[n, 3] = duration, depth, persons, own
+    elt_f[n, 4], elt_f[n, 5] = users, others
 
 
 ZERO = np.uint64(0)
@@ -443,7 +461,7 @@ def simulate_periods(
     total = n_sectors
     elt_capacity = elt_i.shape[0]
     n_elt = 0
-    by_sector = np.zeros(n_sectors)  # production loss by affected sector
+    by_sector = np.zeros(n_sectors)  # value added lost by affected sector
     nodes = np.zeros(n_ops, dtype=np.int64)  # nodes an event hits, their shocks and durations
     shocks = np.zeros(n_ops)
     durations = np.zeros(n_ops)
@@ -463,7 +481,7 @@ def simulate_periods(
             first, last = sector_first[s], sector_first[s + 1]
             if last == first:
                 continue
-            sum_direct = sum_users = sum_economy = sum_external = max_loss = 0.0
+            sum_own = sum_users = sum_others = max_loss = 0.0
             failures = 0
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
@@ -484,19 +502,21 @@ def simulate_periods(
                         op_threat, sector_float, threat_float, s,
                     )  # fmt: skip
                     node = op_int[o, OP_NODE]
+                    dose = shock * duration
+                    others = node_weight[node, NODE_OTHERS] * dose
                     if shock * node_weight[node, NODE_CLIP] > 1.0:
+                        # the clip binds: the cascade's value added falls short of the linear
+                        # one; others bear their linear share of what is lost
                         nodes[0], shocks[0], durations[0] = node, shock, duration
                         event_economy(nodes, shocks, durations, 1, casc, by_sector)
-                        economy = by_sector.sum()
-                        external = economy - by_sector[s]
-                    else:
-                        economy = node_weight[node, NODE_LOSS] * shock * duration
-                        external = economy - node_weight[node, NODE_OWN] * shock * duration
-                    loss = direct + users + economy
-                    sum_direct += direct
+                        linear = node_weight[node, NODE_VA] * dose
+                        if linear > 0.0:
+                            others *= by_sector.sum() / linear
+                    own = direct
+                    loss = own + users + others
+                    sum_own += own
                     sum_users += users
-                    sum_economy += economy
-                    sum_external += external
+                    sum_others += others
                     max_loss = max(max_loss, loss)
                     failures += 1
                     b = fn_bin(persons)
@@ -508,14 +528,13 @@ def simulate_periods(
                             return -1
                         write_elt_row(
                             elt_i, elt_f, n_elt, year_label, event, int(u_day * 365.0 * period), s,
-                            op_int[o, OP_REGION], o, h, duration, depth, persons, direct, users, economy, external,
+                            op_int[o, OP_REGION], o, h, duration, depth, persons, own, users, others,
                         )  # fmt: skip
                         n_elt += 1
                     event += 1
-            year_loss[y, s, 0] += sum_direct
+            year_loss[y, s, 0] += sum_own
             year_loss[y, s, 1] += sum_users
-            year_loss[y, s, 2] += sum_economy
-            year_loss[y, s, 3] += sum_external
+            year_loss[y, s, 2] += sum_others
             year_max[y, s] = max(year_max[y, s], max_loss)
             year_events[y, s] += failures
             max_total = max(max_total, max_loss)
@@ -559,11 +578,11 @@ def simulate_periods(
                     if n_hits == 0:
                         continue
                     event_economy(nodes, shocks, durations, n_hits, casc, by_sector)
-                    # attribute the event's production loss to the hit operators by their
+                    # attribute the event's lost value added to the hit operators by their
                     # linear (unclipped) contributions, scaled to the event's total
                     linear = 0.0
                     for e in range(n_hits):
-                        linear += node_weight[nodes[e], NODE_LOSS] * shocks[e] * durations[e]
+                        linear += node_weight[nodes[e], NODE_VA] * shocks[e] * durations[e]
                     scale = by_sector.sum() / linear if linear > 0.0 else 0.0
                     sector_loss[:] = 0.0
                     sector_persons[:] = 0.0
@@ -573,14 +592,12 @@ def simulate_periods(
                         o = hit_ops[e]
                         s = op_int[o, OP_SECTOR]
                         dose = shocks[e] * durations[e] * scale
-                        economy = node_weight[nodes[e], NODE_LOSS] * dose
-                        external = economy - node_weight[nodes[e], NODE_OWN] * dose
-                        depth, persons, users, direct = hit_vals[e, 0], hit_vals[e, 1], hit_vals[e, 2], hit_vals[e, 3]
-                        loss = direct + users + economy
-                        year_loss[y, s, 0] += direct
+                        others = node_weight[nodes[e], NODE_OTHERS] * dose
+                        depth, persons, users, own = hit_vals[e, 0], hit_vals[e, 1], hit_vals[e, 2], hit_vals[e, 3]
+                        loss = own + users + others
+                        year_loss[y, s, 0] += own
                         year_loss[y, s, 1] += users
-                        year_loss[y, s, 2] += economy
-                        year_loss[y, s, 3] += external
+                        year_loss[y, s, 2] += others
                         year_events[y, s] += 1
                         sector_loss[s] += loss
                         sector_persons[s] += persons
@@ -591,7 +608,7 @@ def simulate_periods(
                                 return -1
                             write_elt_row(
                                 elt_i, elt_f, n_elt, year_label, event, int(u_day * 365.0 * period), s, r, o, h,
-                                durations[e], depth, persons, direct, users, economy, external,
+                                durations[e], depth, persons, own, users, others,
                             )  # fmt: skip
                             n_elt += 1
                     for s in range(n_sectors):

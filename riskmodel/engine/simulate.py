@@ -104,7 +104,7 @@ class SimulationResult:
                 "seed": self.seed,
                 "sectors": sectors,
                 "total": risk_measures(self.aggregate, self.total),
-                "layers": {name: float(layers[i]) for i, name in enumerate(LAYERS[:3])},
+                "layers": {name: float(layers[i]) for i, name in enumerate(LAYERS)},
             }
         )
 
@@ -143,10 +143,8 @@ class SimulationResult:
                     "failures_per_year": (self.events.sum() if is_total else self.events[s]) / self.years,
                     "aal": self.aggregate.mean(s),
                     "aal_se": self.aggregate.standard_error(s),
-                    "direct": layer[0] / self.years,
-                    "users": layer[1] / self.years,
-                    "economy": layer[2] / self.years,
-                    "external": layer[3] / self.years,
+                    **{name: layer[i] / self.years for i, name in enumerate(LAYERS)},
+                    "external": (layer.sum() - layer[LAYERS.index("own")]) / self.years,  # not borne by the operators
                     "var_0.99": self.aggregate.quantile(0.99, s),
                     "tvar_0.99": self.aggregate.tvar(0.99, s),
                     "acceptability": "" if is_total else self.sector_acceptability(s),

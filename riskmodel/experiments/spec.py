@@ -398,7 +398,7 @@ def outcome_keys(base: RunSpec) -> list[str]:
 
 
 def fnmatch_key(key: str, pattern: str) -> bool:
-    """Whether an outcome key matches a name or glob pattern (``aal.*``, ``loss.*.direct``)."""
+    """Whether an outcome key matches a name or glob pattern (``aal.*``, ``loss.*.own``)."""
     from fnmatch import fnmatchcase
 
     return fnmatchcase(key, pattern)

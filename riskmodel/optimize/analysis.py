@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import simulate
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
-from riskmodel.optimize.instance import DIRECT, ECONOMY, EXTERNAL, USERS, Instance
+from riskmodel.optimize.instance import OTHERS, USERS, Instance
 from riskmodel.optimize.milp import Goal
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.solve import SolverOptions, solve
@@ -81,8 +82,7 @@ def out_of_sample(
     result = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True,
                       progress=progress)  # fmt: skip
     ylt = result.ylt
-    columns = ["direct", "users", "economy", "economy_external"]
-    counted = ylt[[columns[k] for k in counted_layers]].sum(axis=1)
+    counted = ylt[[LAYERS[k] for k in counted_layers]].sum(axis=1)
     table = pd.DataFrame({"year": ylt["year"], "sector": ylt["sector"], "loss": counted})
     per_year = table.pivot(index="year", columns="sector", values="loss")
     totals = ylt.pivot(index="year", columns="sector", values="total")
@@ -326,8 +326,8 @@ def gordon_loeb(instance: Instance, x: np.ndarray) -> pd.DataFrame:
 
 def comparison(society: Instance, partial_x: np.ndarray, society_x: np.ndarray) -> pd.DataFrame:
     """Both portfolios on the same years with society's counting: per sector and in total,
-    cost, expected residual loss by layer (and of economy the external part, on other
-    sectors' production), and social cost = cost + all-layer loss."""
+    cost, expected residual loss by layer (and the external part, users + others: what the
+    failing operators do not bear), and social cost = cost + all-layer loss."""
     frames = []
     for name, x in (("partial", partial_x), ("society", society_x)):
         evaluation = evaluate(society, x)
@@ -337,13 +337,11 @@ def comparison(society: Instance, partial_x: np.ndarray, society_x: np.ndarray) 
                 "sector": society.sector_ids,
                 "portfolio": name,
                 "cost": evaluation.cost,
-                "direct": layers[DIRECT],
-                "users": layers[USERS],
-                "economy": layers[ECONOMY],
-                "external": layers[EXTERNAL],
+                **{name: layers[k] for k, name in enumerate(LAYERS)},
+                "external": layers[USERS] + layers[OTHERS],
             }
         )
-        frame["loss"] = frame[["direct", "users", "economy"]].sum(axis=1)
+        frame["loss"] = frame[list(LAYERS)].sum(axis=1)
         frame["social_cost"] = frame["cost"] + frame["loss"]
         total = frame.drop(columns=["sector", "portfolio"]).sum().to_frame().T
         total.insert(0, "portfolio", name)

@@ -1,8 +1,8 @@
 """Building the SAA instance from engine years: chains, base losses, rules, costs, bars.
 
 Every event of the engine years (no measures in place) has its unmitigated losses; under
-a portfolio its direct loss scales with ``survive x duration x depth x direct``, its
-users' loss with ``survive x depth x duration`` (continuous services) and its economy loss
+a portfolio its own loss scales with ``survive x duration x depth x direct``, its
+users' loss with ``survive x depth x duration`` (continuous services) and its others' loss
 with ``survive x depth x cascade x duration``, where duration is ``D ((1 - a) + a T)`` with
 ``a`` the threat's detection share. Each of these products, per sector and threat, is a
 chain; an event adds its base losses (weighted by ``1 - a`` or ``a``) to its chains'
@@ -18,8 +18,8 @@ is never better in the engine than the SAA says:
   loss is split into ``alpha`` crediting duration and ``1 - alpha`` not, with the largest
   ``alpha`` such that ``g(m) <= alpha m + 1 - alpha`` for every reachable ``m`` (exact for
   ``d <= H``, where ``g(m) = m``);
-* outages at the cap ``MAX_OUTAGE_HOURS``: users' and economy losses credit no duration;
-* a cascade that hit the clip: a single failure's economy loss credits only survival
+* outages at the cap ``MAX_OUTAGE_HOURS``: users' and others' losses credit no duration;
+* a cascade that hit the clip: a single failure's others' loss credits only survival
   (it is monotone in the shock and the duration); a disaster hit's share, which the
   kernel scales to the clipped total of all hits, is bounded by its unclipped linear
   value, which credits every effect.
@@ -38,13 +38,13 @@ from scipy import sparse
 from riskmodel.engine.events import EVENT_COLUMNS
 from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, trips_share
 from riskmodel.metrics import FN_BINS, FN_BINS_PER_DECADE, fn_bin
-from riskmodel.optimize.instance import ALL_LAYERS, DIRECT, ECONOMY, USERS, Bar, EventLosses, Instance, best_product
+from riskmodel.optimize.instance import ALL_LAYERS, OTHERS, OWN, USERS, Bar, EventLosses, Instance, best_product
 from riskmodel.optimize.sample import EventSample
 from riskmodel.streams import THINNING_STREAM, counter_rng
 from riskmodel.world import SERVICE_KINDS, World
 
 TRIPS = SERVICE_KINDS.index("trips")
-CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's economy loss below the linear value that marks a clip
+CLIP_TOLERANCE = 1e-9  # relative shortfall of the ELT's others' loss below the linear value that marks a clip
 
 
 @njit(cache=True)
@@ -158,7 +158,6 @@ class _Split:
     """Every event's base loss split by the chain that scales it (module docstring)."""
 
     kinds: list[tuple[int, tuple[int, ...], np.ndarray]]  # (layer, factors before survival, base per event)
-    external_share: np.ndarray  # [event] external part of the economy loss
     bounded: np.ndarray  # [event] base loss bounded from above rather than reproduced
     total: np.ndarray  # [event] base loss, all layers
 
@@ -167,7 +166,7 @@ def _split(world: World, ev: dict[str, np.ndarray], ids: _FactorIds) -> _Split:
     cat, op, threats = world.catalogue, world.operators, world.threats
     s, h, o = ev["sector"], ev["threat"], ev["operator"]
     share = threats.detection_share[h]
-    # duration credit: users' and economy losses may credit duration measures in full,
+    # duration credit: users' and others' losses may credit duration measures in full,
     # in part (trips beyond the service hours) or not at all (outages at the cap)
     detection_left = best_product(cat.detection, cat.option_measure)
     m_min = best_product(cat.duration, cat.option_measure) * (1.0 - share + share * detection_left)
@@ -176,36 +175,33 @@ def _split(world: World, ev: dict[str, np.ndarray], ids: _FactorIds) -> _Split:
     credit_users = np.where(trips, duration_credit(ev["duration_hours"], world.service_hours[s], m_min), 1.0)
     credit_users = np.where(capped, 0.0, credit_users)
     credit_economy = np.where(capped, 0.0, 1.0)
-    # economy: the linear (unclipped) value, and whether the cascade hit the clip
+    # others' layer: the linear (unclipped) value, and whether the cascade hit the clip
     node = op.node[o]
-    linear = (
-        world.cascade.loss_weight[node] * ev["depth"] * op.node_share[o] * world.cascade_share[s] * ev["duration_hours"]
-    )
-    clipped = ev["economy"] < linear * (1.0 - CLIP_TOLERANCE)
+    shock = ev["depth"] * op.node_share[o] * world.cascade_share[s]
+    linear = world.cascade.others_weight[node] * shock * ev["duration_hours"]
+    clipped = ev["others"] < linear * (1.0 - CLIP_TOLERANCE)
     disaster = threats.kind[h] == DISASTER
     single_clipped = clipped & ~disaster
-    economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["economy"]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        external_share = np.where(ev["economy"] > 0, ev["economy_external"] / ev["economy"], 0.0)
+    economy = np.where(single_clipped, 0.0, np.where(clipped, linear, ev["others"]))
     P, D, C, R, T = ids.depth, ids.duration, ids.cascade, ids.direct, ids.detection
     kinds = [
-        (DIRECT, (P, D, R), ev["direct"] * (1.0 - share)),
-        (DIRECT, (P, D, R, T), ev["direct"] * share),
+        (OWN, (P, D, R), ev["own"] * (1.0 - share)),
+        (OWN, (P, D, R, T), ev["own"] * share),
         (USERS, (P, D), ev["users"] * credit_users * (1.0 - share)),
         (USERS, (P, D, T), ev["users"] * credit_users * share),
         (USERS, (P,), ev["users"] * (1.0 - credit_users)),
-        (ECONOMY, (P, D, C), economy * credit_economy * (1.0 - share)),
-        (ECONOMY, (P, D, C, T), economy * credit_economy * share),
-        (ECONOMY, (P, C), economy * (1.0 - credit_economy)),
-        (ECONOMY, (), np.where(single_clipped, ev["economy"], 0.0)),
+        (OTHERS, (P, D, C), economy * credit_economy * (1.0 - share)),
+        (OTHERS, (P, D, C, T), economy * credit_economy * share),
+        (OTHERS, (P, C), economy * (1.0 - credit_economy)),
+        (OTHERS, (), np.where(single_clipped, ev["others"], 0.0)),
     ]
     bounded = (
         ev["users"] * (1.0 - credit_users)
         + economy * (1.0 - credit_economy)
-        + np.where(single_clipped, ev["economy"], 0.0)
-        + np.where(clipped & disaster, linear - ev["economy"], 0.0)
+        + np.where(single_clipped, ev["others"], 0.0)
+        + np.where(clipped & disaster, linear - ev["others"], 0.0)
     )
-    return _Split(kinds, external_share, bounded, ev["direct"] + ev["users"] + ev["economy"])
+    return _Split(kinds, bounded, ev["own"] + ev["users"] + ev["others"])
 
 
 def build_instance(world: World, sample: EventSample, sectors: list[int] | None = None) -> Instance:
@@ -270,9 +266,6 @@ def _build(
     # means per layer and chain (expected thinning)
     n_chains, years = len(chains.keys), sample.years
     means = [np.bincount(chain_of[layer == k], weights=base[layer == k], minlength=n_chains) for k in ALL_LAYERS]
-    economy_rows = layer == ECONOMY
-    external = base[economy_rows] * split.external_share[event_rows[economy_rows]]
-    means.append(np.bincount(chain_of[economy_rows], weights=external, minlength=n_chains))
     layer_mean = np.array(means) / years
     fn_rows = sparse.csr_matrix((fn.frequency, (fn.row, fn_chain)), shape=(fn.limit.size, n_chains))
 

@@ -48,7 +48,7 @@ class Evaluation:
 
 def money_scale(instance: Instance) -> float:
     """The instance's natural money unit: its mean unmitigated loss, all layers (yen a year)."""
-    scale = float(instance.layer_mean[:3].sum())
+    scale = float(instance.layer_mean.sum())
     return scale if scale > 0 else 1.0
 
 
@@ -134,8 +134,8 @@ def evaluate(instance: Instance, x: np.ndarray) -> Evaluation:
     scale = money_scale(instance)
     w = chain_values(instance, x)
     cost = (instance.cost * x).sum(axis=-1)
-    layers = np.stack([by_sector(instance, w * instance.layer_mean[k]) for k in range(4)], axis=-2)
-    counted = layers[..., list(instance.counted_layers), :].sum(axis=-2)
+    layers = np.stack([by_sector(instance, w * mean) for mean in instance.layer_mean], axis=-2)
+    counted = np.einsum("l,...ls->...s", instance.layer_weights(), layers)
     budget_ok = cost.sum(axis=-1) <= instance.budget_total * (1.0 + BUDGET_TOLERANCE)
     for s in range(instance.n_sectors):
         budget_ok &= cost[..., s] <= float(instance.budget[s]) * (1.0 + BUDGET_TOLERANCE)

@@ -41,9 +41,9 @@ from scipy import sparse
 
 from riskmodel.engine.kernels import LAYERS
 
-DIRECT, USERS, ECONOMY, EXTERNAL = range(len(LAYERS))
-OWN_LAYERS = (DIRECT, USERS)  # what a sector and its customers bear
-ALL_LAYERS = (DIRECT, USERS, ECONOMY)  # cascades included
+OWN, USERS, OTHERS = (LAYERS.index(name) for name in ("own", "users", "others"))
+OWN_LAYERS = (OWN,)  # what the failing operators bear: a sector's own optimum counts these
+ALL_LAYERS = (OWN, USERS, OTHERS)  # society's loss: society's optimum counts every layer
 
 
 def best_product(reduction: np.ndarray, option_measure: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ class Instance:
     chain_factors: np.ndarray  # [chain, depth] factor ids in linearisation order, -1 pads
     year_loss: np.ndarray  # [year, chain] base loss, all layers, of events no coin blocks, yen
     layer_mean: np.ndarray  # [layer, chain] mean base loss per layer (LAYERS), yen a year (expected thinning)
-    counted_layers: tuple[int, ...]  # layers the objective counts
+    counted_layers: tuple[int, ...]  # layers the objective counts in full
     bars: tuple[Bar, ...]
     fn_rows: sparse.csr_matrix  # [row, chain] annual frequencies G_h(M) / S of the F-N grid
     fn_limit: np.ndarray  # [row] the tolerability line at the row's grid point
@@ -102,6 +102,7 @@ class Instance:
     group_block: np.ndarray  # [group, option] bool: the options whose coin blocks the group
     group_loss: sparse.csr_matrix  # [group, chain] base loss, all layers, yen
     fn_imposed: bool = True  # False: the F-N lines are reported, not imposed
+    liability: float = 0.0  # share of the uncounted layers the objective counts too (a liability rule)
 
     def __post_init__(self) -> None:
         n_sectors, n_options = self.cost.shape
@@ -128,6 +129,7 @@ class Instance:
             and np.all(self.group_year < self.year_loss.shape[0]),
             "losses": bool(np.all(self.year_loss >= 0) and np.all(self.layer_mean >= 0))
             and bool(np.all(self.group_loss.data >= 0)),
+            "liability": 0.0 <= self.liability <= 1.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -164,15 +166,24 @@ class Instance:
         np.add.at(total, self.group_year[groups], np.asarray(self.group_loss[groups].sum(axis=1)).ravel())
         return total
 
+    def layer_weights(self) -> np.ndarray:
+        """[layer] the weight of each layer in the objective: 1 for the counted layers, the
+        liability share for the others. A sector's own optimum counts what its operators
+        bear: their own layer, and the share of the loss they cause others that a liability
+        rule makes them pay; society counts every layer."""
+        weights = np.full(len(LAYERS), self.liability)
+        weights[list(self.counted_layers)] = 1.0
+        return weights
+
     def counted_mean(self) -> np.ndarray:
         """[chain] mean base loss of the counted layers: the objective's loss coefficients."""
-        return self.layer_mean[list(self.counted_layers)].sum(axis=0)
+        return self.layer_weights() @ self.layer_mean
 
     def options_of(self, measure: int) -> np.ndarray:
         return np.flatnonzero(self.option_measure == measure)
 
     def replace(self, **changes: object) -> Instance:
-        """A copy with some fields changed (budgets, bars, counted layers)."""
+        """A copy with some fields changed (budgets, bars, counted layers, liability)."""
         return dataclasses.replace(self, **changes)
 
     def restrict(self, sectors: list[int]) -> Instance:

@@ -1,5 +1,5 @@
 """The files of an optimisation run: summary JSON, portfolio TOML, frontier CSV and plot,
-per-measure CSV. Money in yen a year; the same settings give the same bytes."""
+per-measure CSV, instruments CSV (when asked). Money in yen a year; the same settings give the same bytes."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _sectors(result: OptimizationResult) -> dict[str, dict[str, object]]:
 
 def _comparison(frame: pd.DataFrame, fresh: ExternalityPrice | None) -> dict[str, object]:
     totals = frame[frame["sector"] == "total"].set_index("portfolio")
-    layers = ["cost", "direct", "users", "economy", "external", "loss", "social_cost"]
+    layers = ["cost", "own", "users", "others", "external", "loss", "social_cost"]
     per_sector = {
         sector: {name: group.set_index("portfolio").loc[name, layers].to_dict() for name in ("partial", "society")}
         for sector, group in frame[frame["sector"] != "total"].groupby("sector", sort=False)
@@ -181,4 +181,7 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
     if result.measures is not None:
         result.measures.to_csv(folder / "measures.csv", index=False)
         written.append("measures.csv")
+    if result.instruments is not None:
+        result.instruments.to_csv(folder / "instruments.csv", index=False)
+        written.append("instruments.csv")
     return written

@@ -34,6 +34,7 @@ from riskmodel.optimize.build import build_instance
 from riskmodel.optimize.diagnose import BarCheck, Diagnosis, diagnose
 from riskmodel.optimize.evaluate import evaluate
 from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
+from riskmodel.optimize.instruments import instruments_table
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.settings import Settings
 from riskmodel.optimize.solve import Solution, solve
@@ -94,6 +95,7 @@ class OptimizationResult:
     gordon_loeb: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     externality: ExternalityPrice | None = None  # society mode: the comparison judged out of sample
+    instruments: pd.DataFrame | None = None  # society mode, when asked: what closes each sector's gap
     relaxed: list[Relaxation] = field(default_factory=list)  # scenario bars no portfolio meets
 
     @property
@@ -290,7 +292,7 @@ def optimize(
     if settings.mode == "society":
         # Like for like: the partial optimum faces the very constraints of society's problem
         # (its total budget and bar, each sector's bars, F-N line and budget) but each sector
-        # counts only its own losses (direct and its users'). Society's optimum is then never
+        # counts only what its operators bear (the own layer). Society's optimum is then never
         # worse in social cost on these years, and the difference is the price of the
         # externalities alone. Without a total budget or bar the sectors decouple and each
         # is optimised alone.
@@ -359,3 +361,9 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
             result.out_of_sample, float(society.solution.evaluation.cost.sum()), settings.threads,  # type: ignore[union-attr,arg-type]
         )  # fmt: skip
         report("externalities out of sample", 1, 1)
+    if settings.mode == "society" and settings.instruments:
+        society = problems[0]
+        result.instruments = instruments_table(
+            world, society.instance, society.solution.x, settings.solver, settings.eval_years,  # type: ignore[arg-type]
+            derived_seed(settings.seed, OUT_OF_SAMPLE_SEED), settings.threads, report,
+        )  # fmt: skip

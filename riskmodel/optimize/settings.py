@@ -29,13 +29,15 @@ MAX_TIME_LIMIT = 30 * 86400.0  # seconds per solve
 class Settings:
     """One optimisation run.
 
-    ``mode``: ``sector`` (one sector, its own losses: direct and its users'), ``partial``
+    ``mode``: ``sector`` (one sector, what its operators bear: the own layer), ``partial``
     (every critical sector optimised alone that way) or ``society`` (all sectors jointly,
     every layer of every sector's failures; also solves ``partial`` for the comparison).
     ``budget``: yen a year, per sector in sector/partial mode, in total in society mode;
     ``sector_budgets`` adds per-sector budgets in any mode. ``cvar_level`` and
     ``cvar_max`` replace the sectors' CVaR bars (sector/partial) or add a bar on
     society's total annual loss (society). ``fn`` imposes the sectors' F-N lines.
+    ``instruments`` (society mode) prices, for each sector, the instruments that make its
+    operators choose society's portfolio (:mod:`riskmodel.optimize.instruments`).
     """
 
     mode: str = "society"
@@ -52,6 +54,7 @@ class Settings:
     replications: int = 5
     frontier_points: int = 8
     threads: int = 1
+    instruments: bool = False
 
     def check(self, world: World) -> None:
         """Raise InputError for the first bad value, naming its run-spec field."""
@@ -63,6 +66,8 @@ class Settings:
         critical = ", ".join(world.critical_ids)
         if self.mode == "sector" and self.sector is None:
             raise InputError(WHERE, "options.sector", None, f"a critical sector ({critical})")
+        if self.instruments and self.mode != "society":
+            raise InputError(WHERE, "options.instruments", True, "society mode (the instruments close its gap)")
         if self.mode != "sector" and self.sector is not None:
             raise InputError(
                 WHERE, "options.sector", self.sector, f"no sector in {self.mode} mode (it covers every sector)"

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.schema import Acceptability
 
 BILLION = 1e9
@@ -139,7 +140,7 @@ def abm_timeseries(runs: Sequence[Mapping]) -> Figure:
 
     x, _, _, _ = _over_runs(runs, lambda r: 0.0)
     bottom = np.zeros(x.size)
-    for layer in ("direct", "users", "economy"):
+    for layer in LAYERS:
         values = _over_runs(runs, lambda r, layer=layer: r["loss"][layer] / BILLION)[1]
         losses.bar(x, values, bottom=bottom, label=layer)
         bottom += values

@@ -90,7 +90,7 @@ def tables(result: OptimizationResult) -> LazyTables:
         "sectors": lambda: result.sector_table().drop(columns="measures"),
         "portfolio": lambda: _portfolio_table(result),
     }
-    for name in ("frontier", "measures", "gordon_loeb", "comparison"):
+    for name in ("frontier", "measures", "gordon_loeb", "comparison", "instruments"):
         if getattr(result, name) is not None:
             makers[name] = lambda name=name: getattr(result, name)
     return LazyTables(makers)

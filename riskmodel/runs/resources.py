@@ -31,6 +31,7 @@ ABM_SECONDS_PER_OPERATOR_DAY = 1e-5  # measured about 3e-6 on one core
 ABM_BYTES_PER_OPERATOR = 50e3  # a Mesa agent with its measures, history and rows of the agents table
 SAA_BYTES_PER_EVENT = 1e3  # an event of the SAA years in the optimiser's instance
 MILP_SECONDS_PER_YEAR_OPTION = 1e-4  # a solve, per SAA year and measure option (a rough scale)
+INSTRUMENT_SOLVES = 12  # one-sector solves per sector (own, standard, ~4 parametric, ~5 cutting-plane), in joint solves
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ def estimate(spec: RunSpec, world: World) -> Estimate:
     eval_years = spec.option("eval_years")
     engine_years = years * (1 + replications) + eval_years * (2 if spec.option("mode") == "society" else 1)
     solves = (1 + frontier + replications) * (2 if spec.option("mode") == "society" else 1)
+    if spec.option("instruments"):  # four more engine runs, and the sectors' one-sector solves
+        engine_years += 4 * eval_years
+        solves += INSTRUMENT_SOLVES
     seconds = engine_years * events * ENGINE_SECONDS_PER_EVENT + solves * years * options * MILP_SECONDS_PER_YEAR_OPTION
     memory = BASE_BYTES + years * events * SAA_BYTES_PER_EVENT + operators * options
     largest = max(("size", years), ("options.eval_years", eval_years / 10), key=lambda item: item[1])[0]

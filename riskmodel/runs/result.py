@@ -1,6 +1,6 @@
 """``RunResult``: what a run gives back, the same shape for every kind.
 
-* ``outcomes``: named scalars (``aal.total``, ``loss.finance.direct``, ``anxious_share``),
+* ``outcomes``: named scalars (``aal.total``, ``loss.finance.own``, ``anxious_share``),
   each declared once per kind as an :class:`Outcome` with its unit and description, and
   expanded over sectors and loss layers where it has them;
 * ``tables``: tidy pandas DataFrames (one value per cell), built when first asked for;

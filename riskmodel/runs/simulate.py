@@ -22,14 +22,10 @@ from riskmodel.runs.spec import RunSpec
 from riskmodel.world import World, with_overrides
 
 OUTCOMES = (
-    Outcome("aal", "yen a year", "average annual loss, all layers (direct + users + economy)", ("sector",)),
+    Outcome("aal", "yen a year", "average annual loss, all layers (own + users + others)", ("sector",)),
     Outcome("aal_se", "yen a year", "Monte Carlo standard error of the average annual loss", ("sector",)),
-    Outcome(
-        "loss",
-        "yen a year",
-        "average annual loss of one layer (economy_external is part of economy)",
-        ("sector", "layer"),
-    ),
+    Outcome("loss", "yen a year", "average annual loss of one layer: own (borne by the failing operators), "
+            "users (their users), others (everyone else, through the cascade)", ("sector", "layer")),
     Outcome("var99", "yen", "value at risk of the annual loss at 99%", ("sector",)),
     Outcome("tvar99", "yen", "tail value at risk (CVaR) of the annual loss at 99%", ("sector",)),
     Outcome("failures", "events a year", "IT failures a year (disaster hits count per operator)", ("sector",)),

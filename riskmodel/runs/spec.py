@@ -102,6 +102,7 @@ OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
         "replications": (5, _integer),
         "frontier_points": (8, _integer),
         "threads": (1, _integer),
+        "instruments": (False, _boolean),
     },
 }
 

@@ -100,7 +100,7 @@ class Operator(mesa.Agent):
 
     @property
     def loss(self) -> float:
-        """Direct, users' and economy loss of its failures this fiscal year, yen."""
+        """Society's loss of its failures this fiscal year (own, users' and others' layers), yen."""
         return float(self.model.op_loss[self.index])
 
     # --- what it decides -------------------------------------------------------------------

@@ -13,9 +13,9 @@ from riskmodel.report.html import billions, inline, percent
 SPREAD = (
     ("IT failures", ("true_failures",), "{:,.0f}".format),
     ("reported", ("reported_failures",), "{:,.0f}".format),
-    ("direct (bn yen)", ("loss", "direct"), billions),
+    ("own (bn yen)", ("loss", "own"), billions),
     ("users (bn yen)", ("loss", "users"), billions),
-    ("economy (bn yen)", ("loss", "economy"), billions),
+    ("others (bn yen)", ("loss", "others"), billions),
     ("security spend (bn yen)", ("security_spend",), billions),
     ("compliance", ("compliance",), percent),
     ("anxious", ("anxious_share",), percent),

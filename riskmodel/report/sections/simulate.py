@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.metrics import FN_BINS_PER_DECADE
 from riskmodel.report import curves, figures
 from riskmodel.report.html import inline
@@ -23,7 +24,7 @@ def _layers(folder: Path) -> pd.DataFrame | None:
         return None
     ylt = pd.read_parquet(path)
     years = ylt["year"].nunique()
-    return ylt.groupby("sector", sort=False)[["direct", "users", "economy", "economy_external", "total"]].sum() / years
+    return ylt.groupby("sector", sort=False)[[*LAYERS, "external", "total"]].sum() / years
 
 
 def _fn_ratio(fn: pd.DataFrame, sector: str, rule: Acceptability) -> float:
@@ -62,8 +63,8 @@ def context(folder: Path, summary: dict) -> dict[str, Any]:
                "rp": entry.get("return_period_loss", {})}  # fmt: skip
         if layers is not None:
             part = layers.sum() if name == "total" else layers.loc[name]
-            row.update({k: part[k] for k in ("direct", "users", "economy")})
-            row["external_share"] = part["economy_external"] / part["total"] if part["total"] else float("nan")
+            row.update({k: part[k] for k in LAYERS})
+            row["external_share"] = part["external"] / part["total"] if part["total"] else float("nan")
         rows.append(row)
 
     ep = [curves.from_ylt(pd.read_parquet(folder / "ylt.parquet"))] if layers is not None else []
