@@ -55,7 +55,7 @@ def test_outcomes_and_figures_are_means_over_the_replications(three):
     from riskmodel.runs.abm import model_outcomes
 
     each = [model_outcomes(model) for model in three.detail.models]
-    for key in ("true_failures.total", "loss.total.direct", "security_spend", "anxious_share"):
+    for key in ("true_failures.total", "loss.total.own", "security_spend", "anxious_share"):
         assert three.outcomes[key] == pytest.approx(np.mean([values[key] for values in each]), rel=1e-12)
         assert len({values[key] for values in each}) > 1, key  # the replications differ
     yearly = three.tables["yearly"]
