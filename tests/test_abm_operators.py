@@ -20,7 +20,9 @@ from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.valuation import limited_ratio
 from riskmodel.measures import no_measures
+from riskmodel.overrides import overrides_from
 from riskmodel.schema import Beliefs as BeliefSettings
+from riskmodel.world import with_overrides
 
 OWN = {"start.enabled": False}  # a decision round from nothing in place, unless a test says otherwise
 
@@ -271,56 +273,87 @@ def hardened_finance(world) -> np.ndarray:
 
 # --- agreement with the optimiser --------------------------------------------------------------
 
+AS_THE_OPTIMISER = {
+    "liability_share": 1.0,  # own loss = direct + users, optimize.instance.OWN_LAYERS
+    "reputation_revenue_share": 0.0,
+    "penalty_revenue_share": 0.0,
+    "risk_aversion": 0.0,
+    "adoption_ratio": 1.0,
+    "adoption_rate": 1.0,
+    "budget_revenue_share": 1.0,  # no budget cap
+    "beliefs__enabled": False,  # the true rates
+    "fatigue__enabled": False,
+}
 
-@pytest.mark.slow
-def test_operators_with_the_optimisers_weights_reproduce_its_partial_portfolios(japan):
-    """Operators that count what ``optimize --partial`` counts (direct and users' loss,
-    liability 1), know the true rates, have no budget cap, adopt at ratio 1 without lags
-    or wear, reach (greedy add and drop, to a fixed point) per operator what the
-    optimiser reaches per sector: with one portfolio for all of a sector's operators, the
-    optimiser can do no better than operators who each choose their own, so per sector
-    the operators' expected cost + own loss must not exceed the optimiser's portfolio's
-    (both valued by the same expected-loss algebra) by more than the optimiser's sampling
-    error, and must not be far below it either (a coarser choice loses little)."""
-    from riskmodel.optimize import optimize
 
-    levers = {"liability_share": 1.0, "reputation_revenue_share": 0.0, "penalty_revenue_share": 0.0,
-              "risk_aversion": 0.0, "adoption_ratio": 1.0, "adoption_rate": 1.0, "budget_revenue_share": 1.0,
-              "beliefs__enabled": False, "fatigue__enabled": False}  # fmt: skip
-    model = CriticalInfrastructureModel(with_abm(japan, operators(**levers)), fiscal_years=0, seed=0)
+def settled_operators(world) -> CriticalInfrastructureModel:
+    """Operators with the optimiser's weights, investing round after round until nothing changes."""
+    model = CriticalInfrastructureModel(with_abm(world, operators(**AS_THE_OPTIMISER)), fiscal_years=0, seed=0)
     for _ in range(20):
         before = model.in_place.copy()
         model._decide(model.rng)
         if np.array_equal(before, model.in_place):
-            break
-    else:
-        pytest.fail("the operators' choices did not settle")
-    result = optimize(japan, mode="partial", fn=False, cvar_level=0.5, cvar_max=1e18, years=2000, seed=0,
+            return model
+    pytest.fail("the operators' choices did not settle")
+
+
+def partial_optimum(world):
+    """``optimize --partial`` with no CVaR bar or F-N line (the operators have none):
+    the result and its portfolio as an ``in_place`` matrix."""
+    from riskmodel.optimize import optimize
+
+    result = optimize(world, mode="partial", fn=False, cvar_level=0.5, cvar_max=1e18, years=2000, seed=0,
                       eval_years=2000, replications=0, frontier_points=0)  # fmt: skip
-    optimiser = no_measures(japan)
+    in_place = no_measures(world)
     for problem in result.problems:
         for s, sector_id in enumerate(problem.instance.sector_ids):
-            rows = japan.operators.sector == japan.sector_ids.index(sector_id)
-            optimiser[np.ix_(rows, np.flatnonzero(problem.solution.x[s]))] = True
-    own = LossWeights(1.0, 1.0, 0.0)
-    rows = np.arange(len(japan.operators))
-    rates = model.operator_rates()
+            rows = world.operators.sector == world.sector_ids.index(sector_id)
+            in_place[np.ix_(rows, np.flatnonzero(problem.solution.x[s]))] = True
+    errors = np.zeros(world.n_sectors)
+    for row in result.out_of_sample.sectors.itertuples():
+        errors[world.sector_ids.index(row.sector)] = row.se
+    return in_place, errors
 
-    def by_sector(in_place: np.ndarray) -> np.ndarray:
-        cost = (model.option_cost * in_place).sum(axis=1)
-        return model.sector_sums(own(japan, model.values, rates, in_place, rows) + cost)
 
-    agents, planner = by_sector(model.in_place), by_sector(optimiser)
+def own_cost(model, in_place: np.ndarray) -> np.ndarray:
+    """``[operator]`` measures' cost plus expected direct and users' loss, yen a year."""
+    rows = np.arange(len(model.world.operators))
+    loss = LossWeights(1.0, 1.0, 0.0)(model.world, model.values, model.operator_rates(), in_place, rows)
+    return loss + (model.option_cost * in_place).sum(axis=1)
+
+
+@pytest.mark.slow
+def test_operators_with_the_optimisers_weights_reproduce_its_partial_portfolios(japan):
+    """With one operator per sector the operators' choice and the optimiser's are of the
+    same thing. Operators who count what ``optimize --partial`` counts, know the true
+    rates, have no budget cap and adopt at ratio 1 without lags or wear reach (greedy adds
+    and drops, to a fixed point) the optimiser's cost + expected own loss in every sector
+    within 3 of its sampling standard errors (the optimiser's choice is optimal for its
+    2,000 sampled years, not for the expectation the operators use), and its very
+    portfolio in most sectors (7 of the 10 at seed 0; the others differ by options worth
+    less than that error)."""
+    single = {f"sectors[id={japan.sector_ids[s]}].operators.count": 1 for s in japan.critical_sectors}
+    single["sectors[id=electricity].operators.allocation"] = "population"
+    world = with_overrides(japan, overrides_from(single))
+    model = settled_operators(world)
+    planner, error = partial_optimum(world)
+    agents, optimum = model.sector_sums(own_cost(model, model.in_place)), model.sector_sums(own_cost(model, planner))
+    critical = np.array(world.critical_sectors)
+    assert (np.abs(agents - optimum)[critical] <= 3 * error[critical]).all()
+    same = [bool(np.array_equal(model.in_place[s], planner[s])) for s in range(len(world.operators))]
+    assert sum(same) >= len(critical) // 2
+
+
+@pytest.mark.slow
+def test_operators_choosing_alone_do_at_least_as_well_as_their_sectors_portfolio(japan):
+    """In the scenario's world the optimiser gives all of a sector's operators one
+    portfolio; operators choosing each their own (with the optimiser's weights) can only
+    do better: per sector their cost + expected own loss is at most the optimiser's plus 3
+    of its sampling standard errors, and at least 90% of them are at least as well off
+    with their own choice as with their sector's (greedy choices are local optima)."""
+    model = settled_operators(japan)
+    planner, error = partial_optimum(japan)
+    mine, theirs = own_cost(model, model.in_place), own_cost(model, planner)
     critical = np.array(japan.critical_sectors)
-    sampling = _sampling_error(result, japan)  # yen a year, per world sector
-    assert (agents[critical] <= planner[critical] + 3 * sampling[critical]).all()
-    assert agents[critical].sum() >= 0.9 * planner[critical].sum()
-
-
-def _sampling_error(result, world) -> np.ndarray:
-    """The optimiser's out-of-sample standard error of each sector's counted loss."""
-    table = result.out_of_sample.sectors
-    error = np.zeros(world.n_sectors)
-    for row in table.itertuples():
-        error[world.sector_ids.index(row.sector)] = row.se
-    return error
+    assert (model.sector_sums(mine)[critical] <= model.sector_sums(theirs)[critical] + 3 * error[critical]).all()
+    assert np.mean(mine <= theirs * (1 + 1e-9)) >= 0.9

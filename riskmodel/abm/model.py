@@ -63,8 +63,11 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
     """Japan's critical infrastructure, day by day, from the scenario's first fiscal year.
 
     ``world`` is a compiled scenario with ``[abm]`` tables; ``in_place[operator, option]``
-    the measures in place at the start (default none: the FY2006 starting point);
-    ``fiscal_years`` how many years to run (default the scenario's horizon).
+    the measures in place before the operators' spin-up (``[abm.operators.start]``; default
+    none), which gives the measures of the first fiscal year and sets the rates before
+    measures so that the scenario's rates are that year's incident level (spin-up off: the
+    measures given, at the scenario's rates); ``fiscal_years`` how many years to run
+    (default the scenario's horizon).
 
     It can also be built from scalar parameters, Mesa's convention, so that
     ``mesa.batch_run`` and SolaraViz can drive it: leave ``world`` out and name a
