@@ -31,7 +31,7 @@ class Investment:
         """The operators' objective with the standards and public rates of now."""
         settings = self.settings
         return OperatorObjective(
-            self.world, settings.operators, self.rules, self.mandatory, self.public_rates(),
+            self.world, settings.operators, self.rules, self.mandatory, self.penalty_share, self.public_rates(),
             self.press,
         )  # fmt: skip
 

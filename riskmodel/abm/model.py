@@ -131,6 +131,8 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
 
         self.in_place = no_measures(world) if in_place is None else np.array(in_place, dtype=bool)
         self._standards()
+        # expected penalty a year per mandatory measure an operator lacks, as a share of its revenue
+        self.penalty_share = np.full(n_sectors, settings.operators.penalty_revenue_share)
         self._propensity = stream(seed, SETUP, PROPENSITY).normal(0.0, settings.concealment.propensity_sd, n_ops)
         self.immune = False
         self.hide_probability = np.zeros(n_ops)

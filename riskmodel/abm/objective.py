@@ -15,8 +15,9 @@ after its measures):
   the operator pays the premium, ``1 + loading`` times the expected payout at its public
   rates, with its measures (``rated``) or without any (a flat premium: measures then
   save the insurer, not the operator - moral hazard);
-* the expected penalty, ``penalty_revenue_share * revenue`` a year per mandatory measure
-  of its sector it lacks;
+* the expected penalty, ``penalty_share[sector] * revenue`` a year per mandatory measure
+  of its sector it lacks (the model's ``penalty_share``, from ``penalty_revenue_share``;
+  ministries that enforce more or less may change it);
 * risk aversion ``a``: exponential utility with absolute risk aversion ``a / revenue``,
   in its mean-variance form: ``(a / revenue) / 2`` times the variance of the annual loss
   (compound Poisson: ``sum_h lambda_h E[Y_h^2]``, the parts of one failure's loss taken
@@ -90,6 +91,7 @@ class OperatorObjective:
         spec: OperatorBehaviour,
         rules: Rules,
         mandatory: np.ndarray,
+        penalty_share: np.ndarray,
         public_rate: np.ndarray,
         press: Press,
     ):
@@ -97,6 +99,7 @@ class OperatorObjective:
         self.spec = spec
         self.rules = rules
         self.mandatory = mandatory  # [sector, measure]
+        self.penalty_share = penalty_share  # [sector] expected penalty a year per lacking mandatory measure, of revenue
         self.public_rate = public_rate  # [operator, threat]: the insurer's rate
         self.press = press
         self._limited = limited_ratio(world) if spec.insurance.enabled else None
@@ -138,7 +141,7 @@ class OperatorObjective:
         loss = kept * (direct + liability)
         held = self.rules.measures_held(in_place)
         lacking = (self.mandatory[world.operators.sector[rows]] & ~held).sum(axis=-1)
-        penalty = spec.penalty_revenue_share * revenue * lacking
+        penalty = self.penalty_share[world.operators.sector[rows]] * revenue * lacking
         risk = np.zeros(leading)
         if spec.risk_aversion > 0:
             direct_sq = values.direct_sq * (prot.direct * retained) ** 2
