@@ -96,6 +96,34 @@ def test_operators_decide_on_what_they_believe_and_the_switch_gives_the_true_rat
     np.testing.assert_array_equal(known.decision_rates(), known.operator_rates())
 
 
+def test_members_learn_from_shared_incidents_and_others_do_not(japan):
+    """A year with no failures of their own, with and without incidents shared in finance:
+    the shared ones raise the finance members' beliefs and no one else's."""
+
+    def learnt(shared: float) -> tuple[np.ndarray, np.ndarray]:
+        model = CriticalInfrastructureModel(with_abm(japan, operators()), fiscal_years=0, seed=0)
+        finance = japan.operators.sector == japan.sector_ids.index("finance")
+        model.member[:] = finance & (np.arange(len(japan.operators)) % 2 == 0)
+        model.shared_counts[japan.sector_ids.index("finance")] = shared
+        model._learn()
+        return model.beliefs.multiplier(), model.member
+
+    quiet, member = learnt(0.0)
+    told, _ = learnt(50.0)
+    assert (told[member] > quiet[member]).all()
+    np.testing.assert_array_equal(told[~member], quiet[~member])
+    assert (quiet < 1.0).all()  # a year without failures lowers every belief
+
+
+def test_operators_count_their_own_failures_by_threat(japan):
+    model = CriticalInfrastructureModel(with_abm(japan, operators()), fiscal_years=1, seed=0)
+    for _ in range(364):  # the year's end would learn and start counting again
+        model.step()
+    counts = model.op_threat_failures
+    np.testing.assert_array_equal(model.sector_sums(counts), model.fy_true)
+    np.testing.assert_array_equal(counts.sum(axis=1), model.op_failures[:, 0])
+
+
 # --- the objective ---------------------------------------------------------------------------
 
 
