@@ -260,6 +260,17 @@ def test_the_spin_up_lands_on_the_scenarios_incident_level(japan):
     assert (model.baseline >= 1.0 - 1e-12).all()  # measures only ever block
 
 
+def test_a_portfolio_goes_on_top_of_the_spin_up_in_the_same_world(japan):
+    levers = operators(start__enabled=True)
+    plain = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=0, seed=0)
+    given = hardened_finance(japan)
+    model = CriticalInfrastructureModel(with_abm(japan, levers), given, fiscal_years=0, seed=0)
+    assert (model.in_place | ~given).all()  # everything given is in place
+    np.testing.assert_array_equal(model.baseline, plain.baseline)  # the same rates before measures
+    untouched = ~given.any(axis=1)
+    np.testing.assert_array_equal(model.in_place[untouched], plain.in_place[untouched])
+
+
 # --- attackers ---------------------------------------------------------------------------------
 
 

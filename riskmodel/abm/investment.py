@@ -138,6 +138,17 @@ class Investment:
             & ready
         )
 
+    def _put_in_place(self, given: np.ndarray) -> None:
+        """Put ``given[operator, option]`` in place on top of the measures there: other
+        levels of its measures, measures they exclude and measures that needed those go."""
+        rules = self.rules
+        held = rules.measures_held(given)
+        excluded = (held.astype(np.int64) @ rules.excludes.astype(np.int64)) > 0
+        self.in_place &= ~(held | excluded)[:, rules.option_measure]
+        self.in_place |= given
+        self._drop_orphans()
+        self._set_protection()
+
     def _spin_up(self) -> None:
         """The measures in place at the first fiscal year: operators decide through the
         spin-up years before it at their public rates, nothing learnt yet. After each year

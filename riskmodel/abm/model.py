@@ -63,11 +63,11 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
     """Japan's critical infrastructure, day by day, from the scenario's first fiscal year.
 
     ``world`` is a compiled scenario with ``[abm]`` tables; ``in_place[operator, option]``
-    the measures in place before the operators' spin-up (``[abm.operators.start]``; default
-    none), which gives the measures of the first fiscal year and sets the rates before
-    measures so that the scenario's rates are that year's incident level (spin-up off: the
-    measures given, at the scenario's rates); ``fiscal_years`` how many years to run
-    (default the scenario's horizon).
+    measures put in place at the start (default none): on top of what the operators'
+    spin-up (``[abm.operators.start]``) leaves, replacing other levels of the same
+    measures, so that the world (its rates before measures) is the same whatever is given;
+    with the spin-up off, they are all there is, at the scenario's rates. ``fiscal_years``
+    how many years to run (default the scenario's horizon).
 
     It can also be built from scalar parameters, Mesa's convention, so that
     ``mesa.batch_run`` and SolaraViz can drive it: leave ``world`` out and name a
@@ -129,7 +129,9 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self._outage_hours = np.zeros(len(world.region_ids))  # person-hours of outage a day, by power area
         self._leaks = np.zeros(len(world.region_ids))  # persons whose data leaked that day
 
-        self.in_place = no_measures(world) if in_place is None else np.array(in_place, dtype=bool)
+        given = None if in_place is None else np.array(in_place, dtype=bool)
+        spin_up = settings.operators.enabled and settings.operators.start.enabled
+        self.in_place = given.copy() if given is not None and not spin_up else no_measures(world)
         self._standards()
         # expected penalty a year per mandatory measure an operator lacks, as a share of its revenue
         self.penalty_share = np.full(n_sectors, settings.operators.penalty_revenue_share)
@@ -162,8 +164,10 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         if settings.operators.enabled:
             self.operators.do("comply")  # the standards in force at the start are met
             self._set_protection()
-            if settings.operators.start.enabled:
+            if spin_up:
                 self._spin_up()
+                if given is not None:
+                    self._put_in_place(given)
         attackers = settings.attackers
         self.targeting = Targeting(world, attackers.displacement_elasticity, attackers.outside_option, self.in_place)
 
