@@ -355,24 +355,94 @@ class Incidents(Sourced):
 FiscalYear = Annotated[int, Field(ge=1900, le=2200)]
 
 
-class OperatorBehaviour(Sourced):
-    """How operators weigh security spending against the losses it removes.
+class Beliefs(Sourced):
+    """What operators believe their failure rates to be (``enabled = false``: they know the
+    true rates and the attackers' current aim, the optimiser's view).
 
-    Each fiscal year an operator puts each mandatory measure of its sector it lacks in
-    place with probability ``compliance_probability`` (new standards take time), making
-    room in its security budget (``budget_revenue_share`` of its revenue) by dropping its
-    own voluntary measures if it must; it drops the voluntary measure that pays least if
-    that removes less loss *for the operator* (its direct loss plus ``users_weight`` of its
-    users' loss) than it costs; and it adopts recommended measures, one at a time, while
-    one removes at least ``adoption_ratio`` times its annual cost and fits the budget.
-    The measures of the standards in force at the start are in place from the start.
+    An operator's rate of each threat is its public rate (the scenario's, as its sector's
+    incident level makes it known) times a multiplier ``theta`` it is unsure of: a Gamma
+    prior with mean 1 and shape ``prior_shape`` (coefficient of variation
+    ``1 / sqrt(prior_shape)``), updated each fiscal year by the Poisson counts of its own
+    failures (exposure: its public rate times the share its measures let through) and,
+    for a CEPTOAR member, the incidents shared in its sector (exposure: the other members'
+    expected failures times ``shared_reach``, the share of them it expects to hear of).
+    Evidence older than a year counts ``memory`` times a year's weight.
+    """
+
+    enabled: bool = True
+    prior_shape: Annotated[float, Field(gt=0.0, le=1e6)]
+    shared_reach: Probability
+    memory: Probability
+
+
+class Insurance(Sourced):
+    """Insurance of the direct loss: the insurer pays ``cover`` of each failure's direct
+    loss above a deductible of ``deductible_revenue_share`` of revenue, for a premium of
+    ``1 + loading`` times its expected payout, at the operator's public rates and either
+    with the measures it has (``rated``) or as if it had none (a flat premium)."""
+
+    enabled: bool = False
+    cover: Probability
+    deductible_revenue_share: Probability
+    loading: Annotated[float, Field(ge=0.0, le=100.0)]
+    rated: bool = False
+
+
+class StartingState(Sourced):
+    """How the measures in place at the first fiscal year come about: operators invest by
+    their own rule through ``years`` fiscal years before it (at the public rates, nothing
+    learnt yet), and the rates before measures are set so that the expected failures under
+    the measures that spin-up leaves equal the scenario's rates (read as the first year's
+    incident level). Off: nothing but the standards in force is in place, at the scenario's
+    rates."""
+
+    enabled: bool = True
+    years: Annotated[int, Field(ge=1, le=50)]
+
+
+class OperatorBehaviour(Sourced):
+    """How operators weigh security spending against what failures cost them.
+
+    The operator bears its own layer (what the optimiser's partial mode counts) and
+    ``liability_share`` of the loss its failures cause others, its users' and the
+    cascade's (compensation, lost custom; 0 is the optimiser's partial mode, 1 society's
+    loss). Its objective adds
+    ``reputation_revenue_share`` of revenue per public failure (a disaster or one that
+    reaches the press), an expected penalty of ``penalty_revenue_share`` of revenue a year
+    per mandatory measure it lacks, the premium and retained loss of its insurance, and,
+    with ``risk_aversion`` ``a``, the mean-variance approximation of exponential utility,
+    ``(a / revenue) / 2`` times the variance of its annual loss. Each fiscal year it puts
+    a lacking mandatory measure in place with probability ``compliance_probability`` if
+    that pays (penalty included), within its security budget (``budget_revenue_share`` of
+    revenue); it drops a voluntary measure that removes less than it costs; and it adopts
+    recommended measures, one at a time, while one removes at least ``adoption_ratio``
+    times its annual cost and fits the budget; a measure it decides on takes effect within
+    the year with probability ``adoption_rate`` (projects take time). It decides on the
+    rates it believes (``beliefs``).
     """
 
     enabled: bool = True
     budget_revenue_share: Share
-    users_weight: Probability
+    liability_share: Probability
     adoption_ratio: Annotated[float, Field(ge=1.0, le=1e6)] = 1.0
     compliance_probability: Probability = 1.0
+    adoption_rate: Probability = 1.0
+    reputation_revenue_share: Probability = 0.0
+    penalty_revenue_share: Probability = 0.0
+    risk_aversion: Annotated[float, Field(ge=0.0, le=1e3)] = 0.0
+    beliefs: Beliefs
+    insurance: Insurance
+    start: StartingState
+
+
+class Fatigue(Sourced):
+    """Measures wear out (attackers learn their way around them, configurations drift):
+    each measure in place lapses at a fiscal year's end with probability
+    ``1 - 0.5 ** (1 / half_life_years)`` and works again only when its operator puts it
+    in place anew (a fresh decision, with the adoption lag)."""
+
+    enabled: bool = True
+    half_life_years: Annotated[float, Field(gt=0.0, le=1e9)]
 
 
 class Concealment(Sourced):
@@ -479,15 +549,20 @@ class Attackers(Sourced):
     """Attacker agents choose their targets by expected payoff for effort.
 
     Every ``replan_days`` an attacker spreads its attempts over the sectors in proportion
-    to the scenario's attempt rates times ``(payoff / payoff without measures) **
+    to the scenario's attempt rates times ``(payoff / payoff at the start) **
     displacement_elasticity``, where the payoff of an attempt is the chance it gets through
     the sector's defences times what it is worth to the attacker's kind: hardening one
-    sector displaces attempts to the others. ``origins`` is the distribution of the
+    sector displaces attempts to the others. With ``outside_option`` ``w`` the attempts on a
+    sector are ``(1 - w)`` times that share of the threat's attempts plus ``w`` times the
+    sector's rate times the payoff ratio alone: a share ``w`` of the attempts leaves for
+    targets outside the model (other countries) as payoffs fall instead of moving to
+    another sector (``w = 0`` conserves the attempts). ``origins`` is the distribution of the
     attackers' countries. Off, the cyber threats keep the scenario's rates.
     """
 
     enabled: bool = True
     displacement_elasticity: Elasticity
+    outside_option: Probability = 0.0
     replan_days: Annotated[int, Field(ge=1, le=365)]
     kinds: Annotated[list[AttackerKind], Field(min_length=1)]
     origins: dict[Identifier, Share]
@@ -596,6 +671,7 @@ class AgentModelSettings(Strict):
     awareness: Awareness
     exercises: Exercises
     outsourcing: Outsourcing
+    fatigue: Fatigue
 
 
 class Scenario(Strict):

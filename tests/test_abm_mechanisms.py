@@ -14,7 +14,7 @@ import pytest
 from abm_helpers import only, over_seeds, paired_interval, run, with_abm, yearly
 
 from riskmodel.abm.agents import Attacker, Ministry, Operator
-from riskmodel.abm.choices import LossWeights, evaluate_changes
+from riskmodel.abm.choices import evaluate_changes
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.measures import no_measures
@@ -105,11 +105,13 @@ def test_ministries_respond_later_when_incidents_are_hidden(japan):
 
 def test_operators_adopt_the_measure_that_pays_best_for_them(japan):
     model = CriticalInfrastructureModel(with_abm(japan, only("operators")), fiscal_years=1, seed=0)
-    weights = LossWeights(1.0, model.settings.operators.users_weight, 0.0)
     rows = np.arange(len(japan.operators))
     options = np.arange(japan.catalogue.n_options)
-    changes = evaluate_changes(japan, model.values, model.operator_rates(), model.in_place, rows, options, weights)
+    changes = evaluate_changes(
+        japan, model.values, model.decision_rates(), model.in_place, rows, options, model.objective()
+    )
     adoptable = model.adoptable(changes)
+    model.adoptable_now = adoptable
     gain, cost = changes.loss_removed, changes.cost_added
     ratio = np.divide(gain, cost, out=np.zeros_like(gain), where=cost > 0)
     adopters = 0
@@ -285,12 +287,16 @@ def hardened_finance(world) -> np.ndarray:
 
 
 def test_hardening_one_sector_displaces_attacks_to_the_others(japan):
+    """Attackers measure payoffs against the start: finance hardened after it (with no
+    outside option, so that every attempt stays in the model)."""
     finance = japan.sector_ids.index("finance")
     others = [s for s in japan.critical_sectors if s != finance]
-    levers = only("attackers")
+    levers = {**only("attackers"), "attackers.outside_option": 0.0}
     plain = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=1, seed=0)
     plain.step()
-    hard = CriticalInfrastructureModel(with_abm(japan, levers), hardened_finance(japan), fiscal_years=1, seed=0)
+    hard = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=1, seed=0)
+    hard.in_place[:] = hardened_finance(japan)
+    hard._set_protection()
     hard.step()
     assert hard.attack_attempts[finance] < plain.attack_attempts[finance]
     assert (hard.attack_attempts[others] > plain.attack_attempts[others]).all()
@@ -299,8 +305,16 @@ def test_hardening_one_sector_displaces_attacks_to_the_others(japan):
     def other_cyber_failures(model) -> float:
         return float(sum(f[others][:, model.cyber].sum() for f in yearly(model, "true_failures")))
 
-    displaced = over_seeds(japan, levers, other_cyber_failures, SEEDS, 2, hardened_finance(japan))
-    baseline = over_seeds(japan, levers, other_cyber_failures, SEEDS, 2)
+    def after_hardening(seed: int, hardened: bool) -> float:
+        model = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=2, seed=seed)
+        if hardened:
+            model.in_place[:] = hardened_finance(japan)
+            model._set_protection()
+        model.run_model()
+        return other_cyber_failures(model)
+
+    displaced = np.array([after_hardening(seed, True) for seed in SEEDS])
+    baseline = np.array([after_hardening(seed, False) for seed in SEEDS])
     assert paired_interval(displaced, baseline)[0] > 0
 
 

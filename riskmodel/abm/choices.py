@@ -4,14 +4,16 @@ A change toggles one option at one operator: it adds the option (dropping any ot
 of the same measure) where the operator lacks it, and removes it where the operator has
 it. :func:`evaluate_changes` values every (option, operator) change in one pass: it stacks
 the toggled rows of ``in_place``, runs them through the engine's own effect algebra
-(:func:`riskmodel.measures.effect_products`) and prices the expected losses with
-:func:`riskmodel.abm.valuation.expected_losses`. Operators use it with their own weights
-(direct loss and part of their users' loss), ministries with society's (every layer).
+(:func:`riskmodel.measures.effect_products`) and prices them with a decision-maker's
+:class:`Objective`: ministries weigh the expected losses of every layer
+(:class:`LossWeights`, :data:`SOCIETY`), operators their own costs
+(:class:`riskmodel.abm.objective.OperatorObjective`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -20,13 +22,28 @@ from riskmodel.measures import effect_products
 from riskmodel.world import World
 
 
+class Objective(Protocol):
+    """What a decision-maker counts: the yearly cost of each row of ``in_place`` (the
+    operators ``rows``, which ``values`` and ``rate`` match; ``in_place`` may carry a
+    leading axis of alternatives)."""
+
+    def __call__(
+        self, world: World, values: EventValues, rate: np.ndarray, in_place: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the loss layers in a decision-maker's objective."""
+    """Weights of the loss layers in a decision-maker's objective: its expected loss."""
 
     own: float
     users: float
     others: float
+
+    def __call__(
+        self, world: World, values: EventValues, rate: np.ndarray, in_place: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        return weighted_loss(world, values, rate, in_place, self)
 
 
 SOCIETY = LossWeights(1.0, 1.0, 1.0)
@@ -67,7 +84,7 @@ def evaluate_changes(
     in_place: np.ndarray,
     rows: np.ndarray,
     options: np.ndarray,
-    weights: LossWeights,
+    objective: Objective,
 ) -> Changes:
     """Value toggling each of ``options`` at each operator of ``rows``.
 
@@ -85,8 +102,8 @@ def evaluate_changes(
         toggled[k][~has, option] = True
     sub = EventValues(*(getattr(values, name)[rows] for name in EventValues.__dataclass_fields__))
     sub_rate = rate[rows]
-    before = weighted_loss(world, sub, sub_rate, current, weights)
-    after = weighted_loss(world, sub, sub_rate, toggled, weights)
+    before = objective(world, sub, sub_rate, current, rows)
+    after = objective(world, sub, sub_rate, toggled, rows)
     costs = world.catalogue.option_costs(world.operators.revenue[rows])
     cost_before = (current * costs).sum(axis=1)
     cost_after = (toggled * costs[None]).sum(axis=2)

@@ -57,6 +57,7 @@ class DaySchedule:
             world.delay_hours, self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
             self.day_loss, self.op_failures, self.op_loss, self._outage_hours, self._leaks, reported,
         )  # fmt: skip
+        np.add.at(self.op_threat_failures, (o, events.threat), 1.0)  # what each operator learns from
         if abm.information_sharing.enabled:
             shared = (
                 reported

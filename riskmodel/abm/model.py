@@ -34,11 +34,13 @@ import numpy as np
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
+from riskmodel.abm.beliefs import Beliefs
 from riskmodel.abm.cohorts import Cohorts
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR, DailyEngine
 from riskmodel.abm.day import DaySchedule
 from riskmodel.abm.fiscal_year import FiscalYear
 from riskmodel.abm.investment import Investment
+from riskmodel.abm.objective import Press
 from riskmodel.abm.outsourcing import outsourcing_rates
 from riskmodel.abm.parameters import lever_overrides
 from riskmodel.abm.reporters import AGENT_REPORTERS, DAILY_ATTRIBUTES, DAILY_SERIES, YEARLY_FIGURES, figure
@@ -61,8 +63,11 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
     """Japan's critical infrastructure, day by day, from the scenario's first fiscal year.
 
     ``world`` is a compiled scenario with ``[abm]`` tables; ``in_place[operator, option]``
-    the measures in place at the start (default none: the FY2006 starting point);
-    ``fiscal_years`` how many years to run (default the scenario's horizon).
+    measures put in place at the start (default none): on top of what the operators'
+    spin-up (``[abm.operators.start]``) leaves, replacing other levels of the same
+    measures, so that the world (its rates before measures) is the same whatever is given;
+    with the spin-up off, they are all there is, at the scenario's rates. ``fiscal_years``
+    how many years to run (default the scenario's horizon).
 
     It can also be built from scalar parameters, Mesa's convention, so that
     ``mesa.batch_run`` and SolaraViz can drive it: leave ``world`` out and name a
@@ -124,8 +129,12 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self._outage_hours = np.zeros(len(world.region_ids))  # person-hours of outage a day, by power area
         self._leaks = np.zeros(len(world.region_ids))  # persons whose data leaked that day
 
-        self.in_place = no_measures(world) if in_place is None else np.array(in_place, dtype=bool)
+        given = None if in_place is None else np.array(in_place, dtype=bool)
+        spin_up = settings.operators.enabled and settings.operators.start.enabled
+        self.in_place = given.copy() if given is not None and not spin_up else no_measures(world)
         self._standards()
+        # expected penalty a year per mandatory measure an operator lacks, as a share of its revenue
+        self.penalty_share = np.full(n_sectors, settings.operators.penalty_revenue_share)
         self._propensity = stream(seed, SETUP, PROPENSITY).normal(0.0, settings.concealment.propensity_sd, n_ops)
         self.immune = False
         self.hide_probability = np.zeros(n_ops)
@@ -144,9 +153,23 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.exercised_until = np.full(n_ops, -1, dtype=np.int64)  # last fiscal year an exercise helps
         self.outsourcing = outsourcing_rates(world, settings.outsourcing, stream(seed, SETUP, OUTSOURCING))
         self._attack_factor = np.ones((n_sectors, n_threats))
+        self.baseline = np.ones((n_sectors, n_threats))  # rates before measures over the scenario's
         self._set_rates()
-        self.targeting = Targeting(world, settings.attackers.displacement_elasticity)
         self._set_protection()
+        self.beliefs = Beliefs(settings.operators.beliefs, (n_ops, n_threats))
+        self.press = Press(world, self.values, settings.concealment.public_persons)
+        self._counters()
+        Operator.create_agents(self, n_ops, index=list(range(n_ops)))
+        self.operators = self.agents_by_type[Operator]
+        if settings.operators.enabled:
+            self.operators.do("comply")  # the standards in force at the start are met
+            self._set_protection()
+            if spin_up:
+                self._spin_up()
+                if given is not None:
+                    self._put_in_place(given)
+        attackers = settings.attackers
+        self.targeting = Targeting(world, attackers.displacement_elasticity, attackers.outside_option, self.in_place)
 
         self.cohorts = Cohorts(world, settings, *self._expected_suffering())
         self.foreign_bots = settings.botnet.bots - self.cohorts.bots()
@@ -156,10 +179,6 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
             self.start_year, self.start_year + self.n_years - 1, horizon.plan_cycle_years,
             settings.pdca.failure_reduction, settings.pdca.anxious_reduction,
         )  # fmt: skip
-        self._counters()
-        if settings.operators.enabled:
-            self.operators.do("comply")  # the standards in force at the start are met
-            self._set_protection()
         self._update_standing_figures()
         self._update_daily_figures(accumulate=False)
         self.running = self.total_days > 0
@@ -173,10 +192,10 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.mandatory_in_force = self.mandatory.copy()  # as at the start of the fiscal year
 
     def _create_agents(self) -> None:
-        """The agents, with Mesa's own API; each kind is an AgentSet of the model."""
+        """The agents other than the operators (made first, for the spin-up), with Mesa's
+        own API; each kind is an AgentSet of the model."""
         world, settings = self.world, self.settings
         sector_index = {s: i for i, s in enumerate(world.sector_ids)}
-        Operator.create_agents(self, len(world.operators), index=list(range(len(world.operators))))
         for spec in world.scenario.ministries:
             kind = CabinetCentre if spec.kind == "cabinet_centre" else Ministry
             kind(self, spec.id, [sector_index[s] for s in spec.sectors if world.critical[sector_index[s]]])
@@ -189,7 +208,6 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
             region_id=[world.region_ids[r] for r in self.cohorts.region],
             age_band=[bands[b] for b in self.cohorts.band],
         )
-        self.operators = self.agents_by_type[Operator]
         self.attackers = self.agents_by_type[Attacker]
         self.individuals = self.agents_by_type[Individual]
         self.ministries = self.agents.select(agent_type=Ministry)
@@ -232,6 +250,11 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.fy_loss = np.zeros_like(self.day_loss)
         self.op_failures = np.zeros((n_ops, 2), dtype=np.int64)  # true, reported this fiscal year
         self.op_loss = np.zeros(n_ops)
+        self.op_threat_failures = np.zeros((n_ops, n_threats))  # an operator's failures this fiscal year
+        n_options, n_measures = world.catalogue.n_options, len(world.catalogue.measure_ids)
+        self.compliance_draws = np.zeros((n_ops, n_measures))  # a round's draws (Investment._decide)
+        self.adoption_draws = np.zeros((n_ops, n_options))
+        self.shared_counts = np.zeros((n_sectors, n_threats))  # incidents shared through each CEPTOAR this year
         self._fy_sums: dict[str, float] = {}
         self.year_figures: dict[str, object] = {}
         self._in_force: dict[str, object] = {}
@@ -303,12 +326,18 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
     # --- rates and protection ------------------------------------------------------------
     def operator_rates(self) -> np.ndarray:
         """Failures a year each operator can expect before its own measures: the scenario's
-        rates as attackers aim them now and as its outsourcing makes them."""
-        factor = self._attack_factor * self.outsourcing.sector_factor
+        rates before measures as attackers aim them now and as its outsourcing makes them."""
+        return self.public_rates() * self._attack_factor[self.world.operators.sector]
+
+    def public_rates(self) -> np.ndarray:
+        """Failures a year before measures at each operator as its sector's public incident
+        level makes them known (the scenario's rates before measures, its outsourcing;
+        not where attackers aim now): its prior and its insurer's rate."""
+        factor = self.baseline * self.outsourcing.sector_factor
         return self.values.rate * factor[self.world.operators.sector] * self.outsourcing.thinning
 
     def _set_rates(self) -> None:
-        self.engine.rate_factor[:] = self._attack_factor * self.outsourcing.sector_factor
+        self.engine.rate_factor[:] = self._attack_factor * self.outsourcing.sector_factor * self.baseline
         self.attack_attempts = (self.world.sector_rate * self.engine.rate_factor)[:, self.cyber].sum(axis=1)
 
     def measure_survive(self) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from riskmodel.streams import ABM_STREAM, counter_rng
 
 AGENTS, ENGINE, SETUP = 0, 1, 2  # families
-PROPENSITY, OUTSOURCING, ATTACKERS = 0, 1, 2  # set-up streams
+PROPENSITY, OUTSOURCING, ATTACKERS, SPINUP = 0, 1, 2, 3  # set-up streams
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

@@ -36,6 +36,30 @@ def _mean_loss_ratio(z, weight, mu, sigma, tail_p, shape, threshold, scale, z_th
     return total
 
 
+@njit(cache=True)
+def _mean_loss_ratio_sq(z, weight, mu, sigma, tail_p, shape, threshold, scale, z_threshold):
+    total = 0.0
+    for i in range(z.size):
+        total += weight[i] * loss_ratio(z[i], mu, sigma, tail_p, shape, threshold, scale, z_threshold) ** 2
+    return total
+
+
+def limited_ratio(world: World, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, G)``: ``G[threat, k] = E[min(R, x[k])]``, the limited expected direct-loss
+    ratio of one failure of each threat at ``x`` on a log grid over (0, 1] (``x[0] = 0``).
+    An insurer with a deductible ``d`` (a share of revenue) pays ``E[max(0, mR - d)] =
+    m (E[R] - G(d / m))`` for a failure whose direct loss measures scale by ``m``."""
+    t = world.threats
+    z, weight = _normal_grid()
+    x = np.concatenate([[0.0], np.logspace(-9, 0, points - 1)])
+    loss_params = (t.loss_mu, t.loss_sigma, t.tail_probability, t.tail_shape, t.tail_threshold, t.tail_scale, t.tail_z)
+    g = np.empty((len(world.threat_ids), x.size))
+    for h in range(len(world.threat_ids)):
+        r = np.array([loss_ratio(v, *(p[h] for p in loss_params)) for v in z])
+        g[h] = (np.minimum(r[None, :], x[:, None]) * weight[None, :]).sum(axis=1)
+    return x, g
+
+
 def _normal_grid() -> tuple[np.ndarray, np.ndarray]:
     z = np.linspace(-8.0, 8.0, QUADRATURE_POINTS)
     weight = np.exp(-0.5 * z**2)
@@ -56,6 +80,8 @@ class EventValues:
     others: np.ndarray  # [operator, threat] value added lost by everyone else (unclipped DIIM)
     persons: np.ndarray  # [operator, threat] persons affected
     person_hours: np.ndarray  # [operator, threat] hours lost by them (users' loss before the value of time)
+    own_sq: np.ndarray  # [operator, threat] mean square of the operator's own loss of one failure, yen^2
+    users_sq: np.ndarray  # [operator, threat] mean square of the users' loss of one failure, yen^2
 
 
 def event_values(world: World) -> EventValues:
@@ -67,6 +93,7 @@ def event_values(world: World) -> EventValues:
 
     loss_params = (t.loss_mu, t.loss_sigma, t.tail_probability, t.tail_shape, t.tail_threshold, t.tail_scale, t.tail_z)
     ratio = np.array([_mean_loss_ratio(z, weight, *(p[h] for p in loss_params)) for h in range(n_threats)])
+    ratio_sq = np.array([_mean_loss_ratio_sq(z, weight, *(p[h] for p in loss_params)) for h in range(n_threats)])
     # durations: the threat's lognormal times the sector's scale, capped as in the kernel
     log_duration = t.duration_mu[None, :] + np.log(world.duration_scale)[:, None]  # [sector, threat]
     hours = np.minimum(np.exp(log_duration[..., None] + t.duration_sigma[None, :, None] * z), MAX_OUTAGE_HOURS)
@@ -76,6 +103,13 @@ def event_values(world: World) -> EventValues:
     continuous = world.service_kind[:, None] == 0
     person_factor = np.where(continuous, 1.0, trips)  # persons per user and unit depth
     user_hours = np.where(continuous, mean_hours, trips * world.delay_hours[:, None])
+    # spread of one failure's users' loss: the outage's hours (or trips) and the depth vary
+    # independently; E[g^2] / E[g]^2 of each
+    hours_sq = (hours**2 * weight).sum(axis=-1) / mean_hours**2
+    trips_sq = (trips_share(hours, service) ** 2 * weight).sum(axis=-1) / np.maximum(trips, 1e-300) ** 2
+    spread = np.where(continuous, hours_sq, trips_sq)
+    a, b = t.depth_alpha, t.depth_beta
+    depth_sq = (a + 1.0) * (a + b) / (a * (a + b + 1.0))  # E[D^2] / E[D]^2 of a Beta depth
 
     depth = (t.depth_alpha / (t.depth_alpha + t.depth_beta))[None, :] * world.it_dependence[s][:, None]
     persons = op.users[:, None] * depth * person_factor[s]
@@ -92,7 +126,10 @@ def event_values(world: World) -> EventValues:
     rate[:, single] = world.sector_rate[s][:, single] * sector_weight[:, None]
     hit = t.hit_probability[None, ~single] * world.exposure[s, DISASTER][:, None]
     rate[:, ~single] = t.regional_rate[~single][:, op.region].T * hit
-    return EventValues(rate=rate, own=own, users=users, others=others, persons=persons, person_hours=person_hours)
+    return EventValues(
+        rate=rate, own=own, users=users, others=others, persons=persons, person_hours=person_hours,
+        own_sq=op.revenue[:, None] ** 2 * ratio_sq[None, :], users_sq=users**2 * (spread * depth_sq)[s],
+    )  # fmt: skip
 
 
 def expected_losses(values: EventValues, rate: np.ndarray, prot: Protection) -> tuple[np.ndarray, ...]:

@@ -3,7 +3,7 @@
 Each attacker commands a share of its kind's attempts on each cyber threat (the kinds
 share a threat's attempts by capacity and threat preference; inside a kind, agents' sizes
 spread lognormally). Every few weeks it spreads its attempts over the sectors in
-proportion to the scenario's attempt rates times ``(payoff / payoff without measures) **
+proportion to the scenario's attempt rates times ``(payoff / payoff at the start) **
 elasticity``: the payoff of an attempt is the chance it gets through a sector's defences
 times what a success is worth to its kind (money for criminals, persons reached for
 hacktivists, economic disruption for states). At the scenario's starting point the

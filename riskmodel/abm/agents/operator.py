@@ -4,10 +4,12 @@ An operator's state lives in the model's arrays, row ``index`` (its row of the w
 operator table), so that the daily work - failures, recoveries, losses - runs for all
 operators at once in the engine's kernel. The agent makes the decisions: once a fiscal
 year it puts its sector's new mandatory measures in place (each with the scenario's
-compliance probability, within its security budget), drops a voluntary measure that no
-longer pays for itself, and adopts recommended measures by its own cost-benefit (the loss
-a measure removes *for the operator*: its direct loss and part of its users'); it also
-carries its propensity to hide incidents.
+compliance probability, when it pays with the expected penalty, within its security
+budget), drops a voluntary measure that no longer pays for itself, and adopts
+recommended measures by its own cost-benefit (what a measure saves *the operator* by its
+objective, :mod:`riskmodel.abm.objective`: its direct loss, its liability share of its
+users', reputation, penalties, insurance and risk, at the rates it believes,
+:mod:`riskmodel.abm.beliefs`); it also carries its propensity to hide incidents.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class Operator(mesa.Agent):
     def comply(self, changes: Changes | None = None) -> bool:
         """Put its sector's mandatory measures in place, prerequisites first, then cheapest
         first, within the security budget. At a fiscal year's end (``changes`` given) each
-        missing one goes in with the compliance probability, and to make room it drops its
+        missing one goes in with the compliance probability if it pays for the operator, the
+        expected penalty for lacking it included, and to make room it drops its
         own voluntary measures, those that remove least of its loss per yen first; at the
         start (no ``changes``) the standards in force are met as far as the budget allows.
         A measure that cannot go in is what the compliance figure counts. Returns whether
@@ -120,9 +123,12 @@ class Operator(mesa.Agent):
         chance = model.settings.operators.compliance_probability
         changed = False
         for m in sorted(missing, key=lambda m: (rules.depth[m], costs[rules.first_option[m]])):
-            if changes is not None and model.compliance_draws[self.index, m] >= chance:
-                continue
             option = int(rules.first_option[m])
+            if changes is not None and (
+                model.compliance_draws[self.index, m] >= chance
+                or changes.loss_removed[option, self.index] < changes.cost_added[option, self.index]
+            ):
+                continue  # not ready this year, or not worth it even with the penalty
             held = model.held(self.index)
             if (rules.requires[m] & ~held).any():
                 continue  # a prerequisite that could not go in
@@ -178,7 +184,7 @@ class Operator(mesa.Agent):
         CriticalInfrastructureModel.adoptable`) and the catalogue's rules allow. Returns
         whether it adopted one."""
         model = self.model
-        eligible = model.adoptable(changes, self.index)
+        eligible = model.adoptable_now[:, self.index]
         gain = changes.loss_removed[eligible, self.index]
         ratio = gain / changes.cost_added[eligible, self.index]
         for k in np.flatnonzero(eligible)[np.argsort(-ratio, kind="stable")]:
