@@ -346,7 +346,8 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
 
     def decide_membership(self, sector: int) -> None:
         """Operators of a sector with a working CEPTOAR join or stay if the alerts are worth
-        their cost to them: ``blocking`` times the share of days members were on alert
+        their cost to them: what an alert cuts (``blocking``, and ``detection`` of the
+        detection part of what is left) times the share of days members were on alert
         last year (or the expected coverage of a new CEPTOAR) times their own expected
         loss from the shared threats, against the membership cost. The largest
         ``membership_share`` of the sector are the ones invited (those that had a reason to
@@ -356,7 +357,10 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         n = round(sharing.membership_share * rows.size)
         invited = rows[np.argsort(-self.world.operators.revenue[rows], kind="stable")][:n]
         coverage = self._alert_coverage if np.isfinite(self._alert_coverage) else sharing.expected_coverage
-        worth = sharing.blocking * coverage * self.own_loss(invited, self._shareable)
+        # an alert blocks events and, of those left, shortens the detection part of outages
+        detection = sharing.detection * float(np.mean(self.world.threats.detection_share[self._shareable]))
+        cut = sharing.blocking + (1.0 - sharing.blocking) * detection
+        worth = cut * coverage * self.own_loss(invited, self._shareable)
         self.member[rows] = False
         self.member[invited] = worth >= sharing.membership_cost
 
