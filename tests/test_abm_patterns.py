@@ -38,7 +38,7 @@ def misses_tested(model) -> tuple[int, int]:
             continue
         assert (np.asarray(p_value)[critical] <= 1.0).all()
         misses += int(np.asarray(missed)[critical].sum())
-        n += critical.size
+        n += len(critical)
     return misses, n
 
 
@@ -164,6 +164,10 @@ def test_anxiety_starts_at_the_scenarios_share(japan):
     model = CriticalInfrastructureModel(with_abm(japan, only()), fiscal_years=0, seed=0)
     assert model.anxious_share == pytest.approx(japan.scenario.abm.individuals.anxious_share, rel=1e-9)
     assert (model.cohorts.background >= 0).all() and (model.cohorts.excess > 0).all()
+    # what no policy on failures can move: the background, less full hygiene's relief
+    relief = japan.scenario.abm.individuals.hygiene_relief
+    np.testing.assert_allclose(model.cohorts.floor(), 1 - np.exp(-model.cohorts.background * (1 - relief)))
+    assert 0 < model.cohorts.mean(model.cohorts.floor()) < model.anxious_share
 
 
 # --- PDCA: signal, not noise ---------------------------------------------------------------------

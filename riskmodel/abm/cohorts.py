@@ -98,6 +98,11 @@ class Cohorts:
         self.excess += self._daily_rise(outage_hours, leaks, news)
         self._refresh()
 
+    def floor(self) -> np.ndarray:
+        """The anxious share left with no outages, leaks or news and full hygiene: the
+        background less its full relief. A target below it cannot be reached."""
+        return 1.0 - np.exp(-self.background * (1.0 - self.relief))
+
     def campaign(self, gain: float) -> None:
         """An awareness campaign closes ``gain`` of the gap to full hygiene."""
         self.hygiene += gain * (1.0 - self.hygiene)

@@ -104,6 +104,7 @@ class FiscalYear:
             "campaign": bool(self.campaigning),
             "it_use": self.cohorts.mean(self.use_factor[self.cohorts.region]),
             "anxious_target": self.targets.anxious.get(fiscal_year, math.nan),
+            "anxious_floor": self.cohorts.mean(self.cohorts.floor()),
             **{name: self.fy_mean(name) for name in FY_MEANS},
             "botnet_size": self.botnet_size,
             "attack_attempts": self.attack_attempts.copy(),

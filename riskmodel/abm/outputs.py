@@ -251,6 +251,7 @@ def summary(model: CriticalInfrastructureModel) -> dict:
             "loss": {layer: float(loss[:, k].sum()) for k, layer in enumerate(LAYERS)},
             "anxious_share": float(record["anxious_share"]),
             "anxious_target": _number(record["anxious_target"]),
+            "anxious_floor": float(record["anxious_floor"]),
             "anxiety_index": float(record["anxiety_index"]),
             "botnet_size": round(float(record["botnet_size"])),
             "infected_share": float(record["infected_share"]),

@@ -60,6 +60,7 @@ YEARLY_FIGURES = {
     "campaign": "whether the cabinet centre ran an awareness campaign",
     "it_use": "online use relative to the start (user-weighted)",
     "anxious_target": "the Basic Plan's target for the anxious share",
+    "anxious_floor": "the anxious share with no outages, leaks or news and full hygiene (below it: unreachable)",
     "anxious_share": "share of individuals anxious about using IT (mean over the year)",
     "anxiety_index": "IT-anxiety index (mean over the year)",
     "infected_share": "share of machines infected (mean over the year)",
