@@ -24,7 +24,8 @@ MECHANISMS = (
     "exercises",
     "outsourcing",
 )
-ALL_OFF = {f"{name}.enabled": False for name in MECHANISMS}
+# every mechanism off, and anxiety's feedback on online use (the individuals have no switch)
+ALL_OFF = {**{f"{name}.enabled": False for name in MECHANISMS}, "individuals.use_elasticity": 0.0}
 
 
 def with_abm(world: World, levers: Mapping[str, Any]) -> World:

@@ -2,13 +2,18 @@
 
 A step is one day. Each day the engine's kernel draws the day's IT failures and their
 losses (outages and cascades run hourly inside it) on arrays this model owns; the model
-then lets the failures reach the agents: operators report or hide them, members of a
-CEPTOAR share them and raise each other's guard, attackers score their successes, and the
-individuals of the affected power areas grow anxious. Every ``replan_days`` the attackers
-re-aim their attempts. At a fiscal year's end the cabinet centre evaluates the year and
-sets targets, the ministries run their PDCA review of the standards, and operators invest;
-at the start of the next the cabinet centre runs its exercises and campaigns and the
-ministries set up information sharing.
+then lets the failures reach the agents: operators report or hide them (weighing blame
+against the chance and cost of being found out), some hidden ones are found out, members
+of a CEPTOAR share them and raise each other's guard (an alert fading as it ages),
+attackers score their successes, and the individuals grow anxious with the outages and
+leaks of their power area and the failures in the news. Every ``replan_days`` the
+attackers re-aim their attempts. At a fiscal year's end the ministries test each sector's
+serious failures against the Basic Plan's target and review the standards, the cabinet
+centre sets the next plan's targets (and an accident-investigation body, if there is one,
+investigates), and operators invest; at the start of the next the operators decide on
+CEPTOAR membership and exercise invitations, the cabinet centre campaigns if anxiety is
+high, and online use follows last year's anxiety. A full description in the ODD protocol
+is ``docs/ODD.md``.
 
 The calendar: ``day`` counts the days simulated (Mesa's ``steps`` counts calls to
 ``step``; they agree after each step). Fiscal years have 365 days and start on 1 April.
