@@ -150,7 +150,8 @@ def test_the_foreign_botnet_grows_at_its_stated_rate(japan):
 
 def test_online_use_falls_with_anxiety_and_scales_the_persons_reached(japan):
     spec = japan.scenario.abm.individuals
-    model = CriticalInfrastructureModel(with_abm(japan, only()), fiscal_years=1, seed=0)
+    levers = only(individuals__use_elasticity=spec.use_elasticity)  # only() switches the feedback off
+    model = CriticalInfrastructureModel(with_abm(japan, levers), fiscal_years=1, seed=0)
     rise = np.linspace(0.0, 1.0, len(japan.region_ids))
     model._fy_region_anxious = model._start_anxious + rise
     model.adjust_use()
