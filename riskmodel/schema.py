@@ -446,16 +446,21 @@ class Fatigue(Sourced):
 
 
 class Concealment(Sourced):
-    """Whether an operator reports an IT failure to its ministry or hides it.
+    """Whether an operator reports an IT failure to its ministry or hides it: a decision.
 
     A disaster, or an incident that affects ``public_persons`` or more persons, is public
-    (the press reports it) and always reported. Otherwise the operator hides it with probability
-    ``logistic(logit(base_probability) + blame_slope * blame - immunity_effect * immune
-    + e_o)``: hiding rises with the blame a reported incident brings (the "shame culture";
-    ``blame`` is the policy lever, 1 for the FY2006 state) and falls when reporting is
-    immune from sanctions (from ``immunity_from_fiscal_year``; ``None`` never).
-    ``e_o`` is the operator's own disclosure propensity, normal with sd
-    ``propensity_sd`` on the logit scale.
+    (the press reports it) and always reported. Otherwise the operator weighs the blame a
+    report brings (``blame``, the policy lever, 1 for the FY2006 state; cancelled by
+    ``immunity_effect`` once reporting is immune from sanctions, from
+    ``immunity_from_fiscal_year``; ``None`` never) against the expected cost of being found
+    out: the chance a hidden incident is discovered (``detection_probability``, raised by
+    an accident-investigation body) times what discovery costs it, a ``penalty`` and a
+    ``reputation`` cost, both in units of the blame of a report. It hides with probability
+    ``logistic(logit(base_probability) + blame_slope * (blame - detection * (penalty +
+    reputation)) - immunity_effect * immune + e_o)``, a random-utility choice with the
+    operator's own disclosure propensity ``e_o`` (normal, sd ``propensity_sd``, on the
+    logit scale). A discovered incident costs the operator ``penalty_yen`` and counts as
+    found out at its ministry, which estimates the reporting rate from such findings.
     """
 
     enabled: bool = True
@@ -466,21 +471,59 @@ class Concealment(Sourced):
     immunity_from_fiscal_year: FiscalYear | None = None
     propensity_sd: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     public_persons: Persons
+    detection_probability: Probability = 0.0
+    penalty: Elasticity = 0.0
+    reputation: Elasticity = 0.0
+    penalty_yen: Yen = 0.0
+
+
+class Investigation(Sourced):
+    """An accident-investigation body (a lever; off unless a source says one existed).
+
+    From ``from_fiscal_year`` it investigates the ``investigations_per_year`` reported
+    non-disaster failures that reached most persons each year. Its work raises the chance
+    that a hidden incident is found out by ``detection_gain`` (added to the concealment's
+    ``detection_probability``), and its findings on a threat make the measures against that
+    threat work better: what they remove of it grows by ``effect_gain`` times ``1 - 0.5 **
+    n`` after ``n`` investigations of it. Each investigation costs the state
+    ``cost_per_investigation`` yen.
+    """
+
+    enabled: bool = False
+    from_fiscal_year: FiscalYear
+    investigations_per_year: Annotated[int, Field(ge=0, le=10_000)]
+    detection_gain: Probability
+    effect_gain: Annotated[float, Field(ge=0.0, le=1.0)]
+    cost_per_investigation: Yen
 
 
 class PDCA(Sourced):
     """The ministries' yearly PDCA cycle on safety standards.
 
-    At each fiscal year's end a ministry compares each of its sectors' reported failures
-    per operator with the Basic Plan's target for that year. Where the target is missed it
-    makes mandatory at most ``max_new_mandatory`` recommended measures whose estimated
-    social loss removed (from *reported* failure rates, built up from none with weight
-    ``memory`` on the newest year) is at least ``mandate_ratio`` times the sector's compliance cost;
-    any mandatory measure whose estimated loss removed falls below ``demote_ratio`` times
-    its cost goes back to recommended. Each Basic Plan (``horizon.plan_cycle_years``)
-    sets the target for its last year ``failure_reduction`` below the failures of the
-    year before it (of its own first year, for the first plan), and likewise
-    ``anxious_reduction`` for the share of individuals anxious about using IT.
+    The Basic Plan's indicator for a sector is its *serious* IT failures: reported
+    failures, disasters excluded, whose outage reaches ``serious_person_hours``
+    person-hours (measures that shorten or shallow outages move it, not only those that
+    prevent failures). Each Basic Plan (``horizon.plan_cycle_years``) takes a baseline
+    year (its own first year for the first plan, the year before it for later ones, or
+    the reference of the plan before if that plan's last target was missed) and asks for
+    ``failure_reduction`` fewer serious failures by its last year, on a straight line.
+
+    At each fiscal year's end a ministry tests whether a sector missed its target: the
+    year's count against the baseline year's, corrected by its estimates of the reporting
+    rate in both years (so that more reports under immunity do not read as failure), with
+    an exact conditional test for two over-dispersed Poisson counts (the year's share of
+    the two counts is beta-binomial under the target) at one-sided level
+    ``false_alarm_rate`` (mid-p). Its reporting-rate estimate comes from the hidden
+    incidents found out (their number over the detection chance it knows is the number
+    hidden), smoothed with ``reporting_prior`` worth ``prior_weight`` incidents. Where a
+    target is missed it makes mandatory at most ``max_new_mandatory`` recommended
+    measures per sector, and at most ``mandate_capacity`` a year over its sectors,
+    whose estimated social loss removed (from *reported* failure rates, built up with
+    weight ``memory`` on the newest year) is at least ``mandate_ratio`` times the
+    sector's compliance cost plus ``mandate_cost`` (the state's cost of drafting and
+    enforcing a standard, yen a year); any mandatory measure whose estimated loss removed
+    falls below ``demote_ratio`` times its cost goes back to recommended.
+    ``anxious_reduction`` is the plan's aim for the share of anxious individuals.
     """
 
     enabled: bool = True
@@ -490,6 +533,12 @@ class PDCA(Sourced):
     demote_ratio: Annotated[float, Field(gt=0.0, le=1e6)]
     max_new_mandatory: Annotated[int, Field(ge=0, le=1000)]
     memory: Annotated[float, Field(gt=0.0, le=1.0)]
+    serious_person_hours: Annotated[float, Field(ge=0.0, le=1e12)] = 0.0
+    false_alarm_rate: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.05
+    reporting_prior: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    prior_weight: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    mandate_capacity: Annotated[int, Field(ge=0, le=1000)] = 1000
+    mandate_cost: Yen = 0.0
 
     @model_validator(mode="after")
     def _demote_below_mandate(self) -> PDCA:
@@ -506,14 +555,20 @@ class Ceptoar(Sourced):
 
 
 class InformationSharing(Sourced):
-    """CEPTOAR information sharing.
+    """CEPTOAR information sharing: membership and sharing are the operators' decisions.
 
-    When a CEPTOAR starts, the largest ``membership_share`` of its sector's operators
-    join. A member shares an incident of one of ``threats`` it reported with probability
-    ``share_probability``; then for ``alert_days`` every member of that CEPTOAR (of every
-    CEPTOAR, once the cross-sector CEPTOAR Council exists) blocks ``blocking`` of that
-    threat's events and cuts ``detection`` of what is left of the detection delay of its
-    outages. Non-members gain nothing.
+    Each fiscal year an operator of a sector with a working CEPTOAR joins (or stays) if
+    the alerts are worth their cost to it: ``blocking`` times the share of days members
+    were on alert last year (``expected_coverage`` for a new CEPTOAR) times its own
+    expected loss from ``threats``, against ``membership_cost`` yen a year (fee and staff
+    time). A member shares an incident of one of ``threats`` it reported with probability
+    ``share_probability`` times ``1 - competitor_reluctance`` (what it tells its
+    competitors may cost it business); members that never share still get the alerts
+    (free-riding). A shared incident puts every member of that CEPTOAR (of every CEPTOAR,
+    once the cross-sector CEPTOAR Council exists) on guard for ``alert_days``: it blocks
+    ``blocking`` of that threat's events, halving every ``alert_half_life_days`` as the
+    alert ages, and cuts ``detection`` of what is left of the detection delay.
+    Non-members gain nothing but the shared incidents they read about.
     """
 
     enabled: bool = True
@@ -525,6 +580,10 @@ class InformationSharing(Sourced):
     detection: Probability
     council_from_fiscal_year: FiscalYear | None = None
     ceptoars: list[Ceptoar] = []
+    membership_cost: Yen = 0.0
+    expected_coverage: Probability = 1.0
+    competitor_reluctance: Probability = 0.0
+    alert_half_life_days: Annotated[float, Field(gt=0.0, le=1e6)] = 1e6
 
 
 class AttackerKind(Sourced):
@@ -570,13 +629,16 @@ class Attackers(Sourced):
 
 class Botnet(Sourced):
     """Bots that carry denial-of-service attacks: ``bots`` worldwide at the start, of
-    which ``domestic_share`` are infected machines of the model's individuals. DDoS
-    attempts scale with ``(bots now / bots at the start) ** ddos_elasticity``."""
+    which ``domestic_share`` are infected machines of the model's individuals; the
+    foreign part grows by ``foreign_growth`` a year (compounded daily). Attackers draw on
+    the global botnet: DDoS attempts scale with ``(bots now / bots at the start) **
+    ddos_elasticity``."""
 
     bots: Persons
     domestic_share: Probability
     ddos_elasticity: Elasticity
     ddos_threat: Identifier = "ddos"
+    foreign_growth: Annotated[float, Field(ge=-0.9, le=10.0)] = 0.0
 
 
 class AgeBand(Sourced):
@@ -596,12 +658,18 @@ class Individuals(Sourced):
     Infected machines are cleaned at ``cleanup_per_year``; the infection pressure is set
     so that the domestic bots of ``[abm.botnet]`` are in steady state at the start, and it
     acts on users without good hygiene. The IT-anxiety index of a cohort is a background
-    that alone makes ``anxious_share`` anxious (lowered by ``hygiene_relief`` times the
-    cohort's gain in hygiene over the gap it had) plus the outages and leaks it suffered:
-    ``outage_weight`` per outage hour per member and ``leak_weight`` per leak per member,
-    decaying with ``anxiety_half_life_days``. A failure of one of ``leak_threats`` leaks
-    the data of ``leak_share`` of the persons it affects. The share of anxious
-    individuals is ``1 - exp(-index)`` (individual thresholds exponentially spread).
+    (lowered by ``hygiene_relief`` times the cohort's gain in hygiene over the gap it had)
+    plus what it suffered and read: ``outage_weight`` per outage hour per member,
+    ``leak_weight`` per leak per member, and ``news_weight`` per publicised IT failure
+    (one that reaches ``public_persons``; disasters aside) anywhere in the country, all
+    decaying with ``anxiety_half_life_days``. At the start the index makes
+    ``anxious_share`` anxious, with the outages, leaks and news the start makes expected
+    at their steady state and the background the rest. A failure of one of
+    ``leak_threats`` leaks the data of ``leak_share`` of the persons it affects. The share
+    of anxious individuals is ``1 - exp(-index)`` (individual thresholds exponentially
+    spread). Anxiety feeds back into IT use: each fiscal year a power area's online use
+    is ``1 - use_elasticity`` times the rise of its anxious share over the start (floored
+    at ``1 - max_use_cut``), and the persons its operators' failures affect scale with it.
     """
 
     users: Persons
@@ -615,24 +683,36 @@ class Individuals(Sourced):
     leak_threats: list[Identifier] = []
     leak_share: Probability = 0.0
     hygiene_relief: Probability = 0.0
+    news_weight: Annotated[float, Field(ge=0.0, le=1e3)] = 0.0
+    use_elasticity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    max_use_cut: Probability = 0.0
 
 
 class Awareness(Sourced):
-    """Awareness campaigns by the cabinet centre: each fiscal year from
-    ``from_fiscal_year`` a campaign closes ``hygiene_gain`` of the gap to full hygiene;
-    without campaigns hygiene slips back toward its start by ``hygiene_decay`` a year."""
+    """Awareness campaigns by the cabinet centre. From ``from_fiscal_year`` it runs a
+    campaign in a fiscal year when the anxious share of the year before exceeded
+    ``anxiety_threshold``; a campaign costs ``cost_per_campaign`` yen and closes
+    ``hygiene_gain`` of the gap to full hygiene, times ``fatigue`` for each campaign run
+    before it in a row (diminishing returns); without one hygiene slips back toward its
+    start by ``hygiene_decay`` a year."""
 
     enabled: bool = True
     from_fiscal_year: FiscalYear
     hygiene_gain: Probability
     hygiene_decay: Probability
+    anxiety_threshold: Probability = 0.0
+    cost_per_campaign: Yen = 0.0
+    fatigue: Probability = 1.0
 
 
 class Exercises(Sourced):
     """Cross-sector exercises: each fiscal year from ``from_fiscal_year`` the cabinet
     centre invites the ``participants_per_year`` largest operators that have not taken
-    part within ``effect_years``; for ``effect_years`` a participant's outages are
-    ``duration_cut`` shorter and ``cascade_cut`` less of them reaches other sectors."""
+    part within ``effect_years``; an operator takes part if what the exercise is worth to
+    it (the cut of its own expected outage losses) covers ``cost_per_participant`` yen
+    (staff time). A participant's outages are ``duration_cut`` shorter and ``cascade_cut``
+    less of them reaches other sectors in its first year, fading by ``effect_decay`` a
+    year after that, for ``effect_years``."""
 
     enabled: bool = True
     from_fiscal_year: FiscalYear
@@ -640,6 +720,8 @@ class Exercises(Sourced):
     duration_cut: Probability
     cascade_cut: Probability
     effect_years: Annotated[int, Field(ge=1, le=100)]
+    cost_per_participant: Yen = 0.0
+    effect_decay: Probability = 0.0
 
 
 class Outsourcing(Sourced):
@@ -663,6 +745,7 @@ class AgentModelSettings(Strict):
 
     operators: OperatorBehaviour
     concealment: Concealment
+    investigation: Investigation | None = None
     pdca: PDCA
     information_sharing: InformationSharing
     attackers: Attackers

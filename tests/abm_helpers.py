@@ -24,8 +24,10 @@ MECHANISMS = (
     "exercises",
     "outsourcing",
 )
-# the operators' spin-up too: a mechanism's test starts from the measures it is given
-ALL_OFF = {**{f"{name}.enabled": False for name in MECHANISMS}, "operators.start.enabled": False}
+# every mechanism off, the operators' spin-up too (a mechanism's test starts from the
+# measures it is given), and anxiety's feedback on online use (the individuals have no switch)
+ALL_OFF = {**{f"{name}.enabled": False for name in MECHANISMS}, "operators.start.enabled": False,
+           "individuals.use_elasticity": 0.0}  # fmt: skip
 
 
 def with_abm(world: World, levers: Mapping[str, Any]) -> World:

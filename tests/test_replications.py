@@ -60,7 +60,10 @@ def test_outcomes_and_figures_are_means_over_the_replications(three):
         assert len({values[key] for values in each}) > 1, key  # the replications differ
     yearly = three.tables["yearly"]
     intervals = three.tables["yearly_intervals"]
-    assert (intervals.n == 3).all() and len(intervals) == len(yearly) / 3
+    assert len(intervals) == len(yearly) / 3
+    defined = yearly.groupby(FIGURE_KEYS, sort=False, dropna=False).value.count().to_numpy()
+    np.testing.assert_array_equal(intervals.n.to_numpy(), defined)  # NaN figures (undefined that year) left out
+    assert (defined == 3).mean() > 0.9
     row = intervals.query("variable == 'security_spend' and fiscal_year == 2007").iloc[0]
     values = yearly.query("variable == 'security_spend' and fiscal_year == 2007").value.to_numpy()
     expected = mean_interval(values)

@@ -2,8 +2,9 @@
 
 A mixin of :class:`~riskmodel.abm.model.CriticalInfrastructureModel`, kept apart so that a
 reader finds the daily schedule in one place: the fiscal year begins or ends on its day,
-attackers re-aim, the day's failures reach the agents (reports, sharing, attackers'
-credit, anxiety), alerts start and end, and the daily figures are collected.
+attackers re-aim, the day's failures reach the agents (reports or hiding, hidden
+incidents found out, sharing, attackers' credit, the news and anxiety), alerts start,
+fade and end, and the daily figures are collected.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class DaySchedule:
             self._replan()
         self._absorb(self.engine.run_day(self.day))
         tomorrow = self.day + 1
-        due = self._alerts_changed | (self._alert_ends <= tomorrow)
+        # alerts that started or end, and (their blocking fading) those running
+        due = self._alerts_changed | (self._alert_ends <= tomorrow) | np.isfinite(self._alert_ends)
         if due.any():
             self._apply_operator_factors(tomorrow, np.flatnonzero(due))
         self._update_daily_figures()
@@ -43,35 +45,57 @@ class DaySchedule:
         """Let a day's failures reach the agents.
 
         The agents' draws of the day are one per operator for each decision (hide, share,
-        whose attack), taken whatever the day's events, so a change in one operator's
-        failures leaves the others' decisions as they were.
+        whose attack, whether a hidden one is found out), taken whatever the day's events,
+        so a change in one operator's failures leaves the others' decisions as they were.
         """
         world, abm = self.world, self.settings
-        hide, share, credit = self.rng.random((3, len(world.operators)))
-        o = events.operator
+        hide, share, credit, found = self.rng.random((4, len(world.operators)))
+        o, sector, threat = events.operator, events.sector, events.threat
         reported = np.zeros(len(events), dtype=bool)
         tally_day(
-            events.sector, events.threat, o, events.region, events.persons, events.duration_hours,
+            sector, threat, o, events.region, events.persons, events.duration_hours,
             events.own, events.users, events.others, hide[o], self.hide_probability,
             abm.concealment.public_persons, abm.concealment.enabled, self._public, self._continuous,
             world.delay_hours, self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
             self.day_loss, self.op_failures, self.op_loss, self._outage_hours, self._leaks, reported,
         )  # fmt: skip
         np.add.at(self.op_threat_failures, (o, events.threat), 1.0)  # what each operator learns from
+        n_sectors = world.n_sectors
+        it_failure = ~self._public[threat]  # disasters aside
+        public = events.persons >= abm.concealment.public_persons
+        person_hours = events.persons * np.where(self._continuous[sector], events.duration_hours,
+                                                 world.delay_hours[sector])  # fmt: skip
+        serious = reported & it_failure & (person_hours >= abm.pdca.serious_person_hours)
+        self.fy_serious += np.bincount(sector[serious], minlength=n_sectors)
+        self.fy_serious_public += np.bincount(sector[serious & public], minlength=n_sectors)
+        for row in np.flatnonzero(reported & it_failure & public):
+            self.fy_public_failures.append((float(events.persons[row]), int(threat[row])))
+        self.fy_nonpublic_reported += np.bincount(sector[reported & it_failure & ~public], minlength=n_sectors)
+        discovered = ~reported & (found[o] < self.detection_probability)
+        self.fy_found_out += np.bincount(sector[discovered], minlength=n_sectors)
+        self.fy_penalties += abm.concealment.penalty_yen * int(discovered.sum())
+        news = int((it_failure & public).sum())
+        self.fy_news += news
         if abm.information_sharing.enabled:
+            sharing = abm.information_sharing
             shared = (
                 reported
                 & self.member[o]
-                & self._shareable[events.threat]
-                & (share[o] < abm.information_sharing.share_probability)
+                & self._shareable[threat]
+                & (share[o] < sharing.share_probability * (1.0 - sharing.competitor_reluctance))
             )
+            np.add.at(self.shared_counts, (sector[shared], threat[shared]), 1.0)
             for row in np.flatnonzero(shared):
-                self._alert(int(events.sector[row]), int(events.threat[row]))
+                self._alert(int(sector[row]), int(threat[row]))
+            on_alert = self.alert_until[self.member][:, self._shareable] > self.day
+            self.fy_alerted_member_days += float(on_alert.sum())
+            self.fy_member_days += float(on_alert.size)
         self._credit_attackers(events, credit[o])
         self.fy_true += self.day_true
         self.fy_reported += self.day_reported
         self.fy_loss += self.day_loss
-        self.cohorts.step(self._outage_hours, self._leaks)
+        self.cohorts.step(self._outage_hours, self._leaks, float(news))
+        self.foreign_bots *= (1.0 + abm.botnet.foreign_growth) ** (1.0 / DAYS_PER_YEAR)
         botnet = self.foreign_bots + self.cohorts.bots()
         self.ddos_capacity = (botnet / abm.botnet.bots) ** abm.botnet.ddos_elasticity
 

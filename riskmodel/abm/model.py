@@ -2,13 +2,18 @@
 
 A step is one day. Each day the engine's kernel draws the day's IT failures and their
 losses (outages and cascades run hourly inside it) on arrays this model owns; the model
-then lets the failures reach the agents: operators report or hide them, members of a
-CEPTOAR share them and raise each other's guard, attackers score their successes, and the
-individuals of the affected power areas grow anxious. Every ``replan_days`` the attackers
-re-aim their attempts. At a fiscal year's end the cabinet centre evaluates the year and
-sets targets, the ministries run their PDCA review of the standards, and operators invest;
-at the start of the next the cabinet centre runs its exercises and campaigns and the
-ministries set up information sharing.
+then lets the failures reach the agents: operators report or hide them (weighing blame
+against the chance and cost of being found out), some hidden ones are found out, members
+of a CEPTOAR share them and raise each other's guard (an alert fading as it ages),
+attackers score their successes, and the individuals grow anxious with the outages and
+leaks of their power area and the failures in the news. Every ``replan_days`` the
+attackers re-aim their attempts. At a fiscal year's end the ministries test each sector's
+serious failures against the Basic Plan's target and review the standards, the cabinet
+centre sets the next plan's targets (and an accident-investigation body, if there is one,
+investigates), and operators invest; at the start of the next the operators decide on
+CEPTOAR membership and exercise invitations, the cabinet centre campaigns if anxiety is
+high, and online use follows last year's anxiety. A full description in the ODD protocol
+is ``docs/ODD.md``.
 
 The calendar: ``day`` counts the days simulated (Mesa's ``steps`` counts calls to
 ``step``; they agree after each step). Fiscal years have 365 days and start on 1 April.
@@ -31,6 +36,7 @@ from functools import partial
 
 import mesa
 import numpy as np
+from scipy import stats
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
@@ -47,9 +53,9 @@ from riskmodel.abm.reporters import AGENT_REPORTERS, DAILY_ATTRIBUTES, DAILY_SER
 from riskmodel.abm.rules import Rules
 from riskmodel.abm.streams import AGENTS, ATTACKERS, ENGINE, OUTSOURCING, PROPENSITY, SETUP, stream
 from riskmodel.abm.targets import BasicPlans
-from riskmodel.abm.valuation import by_sector, event_values, expected_reach
+from riskmodel.abm.valuation import by_sector, event_values, expected_losses, expected_reach
 from riskmodel.engine.events import Events
-from riskmodel.engine.kernels import LAYERS
+from riskmodel.engine.kernels import LAYERS, OP_USERS
 from riskmodel.errors import InputError
 from riskmodel.measures import Protection, effect_products, no_measures
 from riskmodel.portfolio import load_portfolio
@@ -146,11 +152,18 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         )
         self.ceptoar_active = np.zeros(n_sectors, dtype=bool)
         self.member = np.zeros(n_ops, dtype=bool)
+        self._alert_coverage = math.nan  # share of member-days on alert last year (per threat, averaged)
+        self.campaigns_in_row = 0
+        self.campaigns_run = 0
+        self.campaigning = False
         self.council = False
         self.alert_until = np.zeros((n_ops, n_threats), dtype=np.int64)  # an alert holds on days before
         self._alert_ends = np.full(n_threats, math.inf)  # the day the next alert of each threat ends
         self._alerts_changed = np.zeros(n_threats, dtype=bool)
         self.exercised_until = np.full(n_ops, -1, dtype=np.int64)  # last fiscal year an exercise helps
+        self.exercised_in = np.full(n_ops, -1, dtype=np.int64)  # fiscal year of its last exercise
+        self.lessons = np.zeros(n_threats)  # investigations of each threat so far
+        self.use_factor = np.ones(len(world.region_ids))  # online use by power area, from anxiety
         self.outsourcing = outsourcing_rates(world, settings.outsourcing, stream(seed, SETUP, OUTSOURCING))
         self._attack_factor = np.ones((n_sectors, n_threats))
         self.baseline = np.ones((n_sectors, n_threats))  # rates before measures over the scenario's
@@ -172,7 +185,10 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.targeting = Targeting(world, attackers.displacement_elasticity, attackers.outside_option, self.in_place)
 
         self.cohorts = Cohorts(world, settings, *self._expected_suffering())
-        self.foreign_bots = settings.botnet.bots - self.cohorts.bots()
+        self.start_foreign_bots = settings.botnet.bots - self.cohorts.bots()
+        self.foreign_bots = self.start_foreign_bots
+        self._start_anxious = self.cohorts.region_mean(self.cohorts.anxious)
+        self._fy_region_anxious = self._start_anxious.copy()
         self.ddos_capacity = 1.0
         self._create_agents()
         self.targets = BasicPlans(
@@ -254,7 +270,21 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         n_options, n_measures = world.catalogue.n_options, len(world.catalogue.measure_ids)
         self.compliance_draws = np.zeros((n_ops, n_measures))  # a round's draws (Investment._decide)
         self.adoption_draws = np.zeros((n_ops, n_options))
-        self.shared_counts = np.zeros((n_sectors, n_threats))  # incidents shared through each CEPTOAR this year
+        # incidents shared through each sector's CEPTOAR this fiscal year (members' beliefs read it)
+        self.shared_counts = np.zeros((n_sectors, n_threats))
+        self.fy_serious = np.zeros(n_sectors, dtype=np.int64)  # reported serious failures (the indicator)
+        self.fy_serious_public = np.zeros(n_sectors, dtype=np.int64)  # of which the press reported
+        self.fy_public_failures: list[tuple[float, int]] = []  # (persons, threat) of reported public ones
+        self.reporting_estimate = np.full(n_sectors, self.settings.pdca.reporting_prior)  # the ministries'
+        self.fy_found_out = np.zeros(n_sectors, dtype=np.int64)  # hidden failures discovered
+        self.fy_nonpublic_reported = np.zeros(n_sectors, dtype=np.int64)  # reported, not in the press
+        self.fy_alerted_member_days = 0.0  # member-days on alert, summed over shared threats
+        self.fy_member_days = 0.0
+        self.fy_state_cost = 0.0  # mandates, investigations, campaigns: yen this fiscal year
+        self.fy_sharing_cost = 0.0  # CEPTOAR membership and exercises' staff time: yen
+        self.fy_exercise_cost = 0.0
+        self.fy_penalties = 0.0  # penalties paid for incidents found out, yen
+        self.fy_news = 0  # publicised IT failures
         self._fy_sums: dict[str, float] = {}
         self.year_figures: dict[str, object] = {}
         self._in_force: dict[str, object] = {}
@@ -266,16 +296,27 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
             agenttype_reporters=AGENT_REPORTERS,
         )
 
-    def _expected_suffering(self) -> tuple[np.ndarray, np.ndarray]:
-        """Person-hours of outage and leaked persons a day, by power area, that the start
-        makes expected (for the individuals' anxiety to start at its steady state)."""
+    def _expected_suffering(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Person-hours of outage and leaked persons a day, by power area, and publicised
+        IT failures a day in the country, that the start makes expected (for the
+        individuals' anxiety to start at its steady state). A failure is publicised when
+        it reaches ``public_persons``: with persons proportional to the threat's Beta
+        depth, the chance is the Beta tail above the depth that reaches them."""
         world = self.world
-        hours, persons = expected_reach(self.values, self.operator_rates(), self.protection)
+        rate = self.operator_rates()
+        hours, persons = expected_reach(self.values, rate, self.protection)
         leaks = persons[:, self._leaking].sum(axis=1) * self.settings.individuals.leak_share
         region = world.operators.region
         n_regions = len(world.region_ids)
         by_region = [np.bincount(region, weights=x, minlength=n_regions) / DAYS_PER_YEAR for x in (hours.sum(1), leaks)]
-        return by_region[0], by_region[1]
+        t = world.threats
+        mean_depth = t.depth_alpha / (t.depth_alpha + t.depth_beta)
+        reach = self.values.persons * self.protection.depth[:, None] / mean_depth[None, :]  # persons at depth 1
+        depth_needed = np.divide(self.settings.concealment.public_persons, reach, out=np.full_like(reach, np.inf),
+                                 where=reach > 0)  # fmt: skip
+        public = stats.beta.sf(np.minimum(depth_needed, 1.0), t.depth_alpha[None, :], t.depth_beta[None, :])
+        news = rate * self.protection.survive * np.where(depth_needed < 1.0, public, 0.0) * ~self._public[None, :]
+        return by_region[0], by_region[1], float(news.sum()) / DAYS_PER_YEAR
 
     # --- the catalogue's rules, as the agents apply them -----------------------------------
     def held(self, operator: int | np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -297,31 +338,106 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
 
     # --- policies the cabinet centre and ministries set ----------------------------------
     def set_immunity(self, immune: bool) -> None:
-        """Reporting is (or is not) immune from sanctions: operators' hiding propensity."""
-        spec = self.settings.concealment
+        """Reporting is (or is not) immune from sanctions: operators decide anew whether to hide."""
         self.immune = immune
+        self._decide_hiding()
+
+    @property
+    def detection_probability(self) -> float:
+        """The chance a hidden incident is found out: audits and the press, plus the
+        accident-investigation body's work while it exists."""
+        probability = self.settings.concealment.detection_probability
+        body = self.settings.investigation
+        if body is not None and body.enabled and self.fiscal_year >= body.from_fiscal_year:
+            probability += body.detection_gain
+        return min(probability, 1.0)
+
+    def _decide_hiding(self) -> None:
+        """Operators' hiding probabilities: the blame a report brings against the expected
+        cost of being found out (penalty and reputation, in units of that blame), less
+        immunity, on the logit scale, with each operator's own propensity."""
+        spec = self.settings.concealment
+        found_out = self.detection_probability * (spec.penalty + spec.reputation)
         logit = (
             math.log(spec.base_probability / (1.0 - spec.base_probability))
-            + spec.blame_slope * spec.blame
-            - spec.immunity_effect * immune
+            + spec.blame_slope * (spec.blame - found_out)
+            - spec.immunity_effect * self.immune
         )
         self.hide_probability = 1.0 / (1.0 + np.exp(-(logit + self._propensity)))
 
     def establish_ceptoar(self, sector: int) -> None:
-        """A sector's CEPTOAR starts: its largest operators join."""
-        rows = np.flatnonzero(self.world.operators.sector == sector)
-        n = round(self.settings.information_sharing.membership_share * rows.size)
-        largest = rows[np.argsort(-self.world.operators.revenue[rows], kind="stable")][:n]
-        self.member[largest] = True
+        """A sector's CEPTOAR starts; its operators decide whether to join (see
+        :meth:`decide_membership`)."""
         self.ceptoar_active[sector] = True
+        self.decide_membership(sector)
+
+    def decide_membership(self, sector: int) -> None:
+        """Operators of a sector with a working CEPTOAR join or stay if the alerts are worth
+        their cost to them: what an alert cuts (``blocking``, and ``detection`` of the
+        detection part of what is left) times the share of days members were on alert
+        last year (or the expected coverage of a new CEPTOAR) times their own expected
+        loss from the shared threats, against the membership cost. The largest
+        ``membership_share`` of the sector are the ones invited (those that had a reason to
+        take part in setting it up)."""
+        sharing = self.settings.information_sharing
+        rows = np.flatnonzero(self.world.operators.sector == sector)
+        n = round(sharing.membership_share * rows.size)
+        invited = rows[np.argsort(-self.world.operators.revenue[rows], kind="stable")][:n]
+        coverage = self._alert_coverage if np.isfinite(self._alert_coverage) else sharing.expected_coverage
+        # an alert blocks events and, of those left, shortens the detection part of outages
+        detection = sharing.detection * float(np.mean(self.world.threats.detection_share[self._shareable]))
+        cut = sharing.blocking + (1.0 - sharing.blocking) * detection
+        worth = cut * coverage * self.own_loss(invited, self._shareable)
+        self.member[rows] = False
+        self.member[invited] = worth >= sharing.membership_cost
+
+    @property
+    def public_threats(self) -> np.ndarray:
+        """``[threat]``: disasters, always in the news (not IT failures of the operators' making)."""
+        return self._public
+
+    def serious_exposure(self) -> np.ndarray:
+        """``[sector]``: the ministries' estimate of the share of serious failures reported
+        this year: those the press reported count whole, the others at the estimated
+        reporting rate (the estimate itself where there were none)."""
+        public = self.fy_serious_public.astype(float)
+        private = self.fy_serious - public
+        corrected = public + private / self.reporting_estimate
+        return np.divide(public + private, corrected, out=self.reporting_estimate.copy(), where=corrected > 0)
+
+    def own_loss(self, rows: np.ndarray, threats: np.ndarray) -> np.ndarray:
+        """Operators' own expected loss a year (their own layer and their liability share of
+        what they cause others, as in their objective) from ``threats``, under the measures
+        in place: what protection against them is worth."""
+        own, users, others = expected_losses(self.values, self.operator_rates(), self.protection)
+        share = self.settings.operators.liability_share
+        return (own[rows][:, threats] + share * (users + others)[rows][:, threats]).sum(axis=1)
+
+    def own_outage_loss(self, rows: np.ndarray) -> np.ndarray:
+        """Operators' own expected loss a year from every threat's outages (what an
+        exercise shortens), as :meth:`own_loss` counts it."""
+        return self.own_loss(rows, np.ones(len(self.world.threat_ids), dtype=bool))
 
     def campaign(self, active: bool) -> None:
-        """This year's awareness campaign, or hygiene slipping without one."""
+        """This year's awareness campaign (its gain shrinking by ``fatigue`` for each
+        campaign in a row before it), or hygiene slipping without one."""
         awareness = self.settings.awareness
         if active:
-            self.cohorts.campaign(awareness.hygiene_gain)
+            self.cohorts.campaign(awareness.hygiene_gain * awareness.fatigue**self.campaigns_in_row)
+            self.campaigns_in_row += 1
+            self.campaigns_run += 1
         else:
             self.cohorts.slip(awareness.hygiene_decay)
+            self.campaigns_in_row = 0
+
+    def adjust_use(self) -> None:
+        """Online use by power area follows last year's anxiety: it falls by
+        ``use_elasticity`` times the rise of the area's anxious share over the start (never
+        by more than ``max_use_cut``, never above the start); the persons an operator's
+        failures affect scale with its area's use."""
+        spec = self.settings.individuals
+        rise = np.maximum(self._fy_region_anxious - self._start_anxious, 0.0)
+        self.use_factor = 1.0 - np.minimum(spec.use_elasticity * rise, spec.max_use_cut)
 
     # --- rates and protection ------------------------------------------------------------
     def operator_rates(self) -> np.ndarray:
@@ -376,19 +492,39 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
                 1.0,
             )
         exercised = self.exercised_until >= self.fiscal_year
+        fading = np.where(exercised, (1.0 - abm.exercises.effect_decay) ** (self.fiscal_year - self.exercised_in), 0.0)
+        # an alert's blocking halves every alert_half_life_days from the day it was raised
+        age = day - (self.alert_until[:, cols] - sharing.alert_days)
+        blocking = sharing.blocking * 0.5 ** (np.maximum(age, 0) / sharing.alert_half_life_days)
         engine = self.engine
-        engine.survive_factor[:, cols] = self.outsourcing.thinning[:, cols] * np.where(
-            alerted, 1.0 - sharing.blocking, 1.0
+        engine.survive_factor[:, cols] = (
+            self.outsourcing.thinning[:, cols] * np.where(alerted, 1.0 - blocking, 1.0) * self._lesson_factor(cols)
         )
         engine.duration_factor[:, cols] = (
-            np.where(alerted, sharper, 1.0) * np.where(exercised, 1.0 - abm.exercises.duration_cut, 1.0)[:, None]
+            np.where(alerted, sharper, 1.0) * (1.0 - abm.exercises.duration_cut * fading)[:, None]
         )
         if threats is None:
-            engine.cascade_factor[:] = np.where(exercised, 1.0 - abm.exercises.cascade_cut, 1.0)
+            engine.cascade_factor[:] = 1.0 - abm.exercises.cascade_cut * fading
         engine.refresh(threats)
+        if threats is None:
+            base_users = engine.base.ops[1][:, OP_USERS]
+            engine.op_float[:, OP_USERS] = base_users * self.use_factor[self.world.operators.region]
         ends = np.where(alerted, self.alert_until[:, cols], NEVER).min(axis=0, initial=NEVER)
         self._alert_ends[cols] = np.where(ends == NEVER, math.inf, ends)
         self._alerts_changed[cols] = False
+
+    def _lesson_factor(self, cols: slice | np.ndarray) -> np.ndarray:
+        """``[operator, threat]`` factor on the share of failures the measures let through:
+        the investigation body's findings on a threat make the measures against it remove
+        ``effect_gain (1 - 0.5 ** n)`` more of what they remove after ``n`` investigations
+        (through ``S`` becomes ``1 - (1 - S)(1 + gain)``, floored at 0)."""
+        body = self.settings.investigation
+        survive = self.protection.survive[:, cols]
+        if body is None or not body.enabled:
+            return np.ones_like(survive)
+        gain = body.effect_gain * (1.0 - 0.5 ** self.lessons[cols])
+        improved = np.maximum(1.0 - (1.0 - survive) * (1.0 + gain[None, :]), 0.0)
+        return np.divide(improved, survive, out=np.ones_like(survive), where=survive > 0)
 
     # --- attackers ------------------------------------------------------------------------
     def target_shares(self, values: str) -> np.ndarray:

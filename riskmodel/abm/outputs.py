@@ -10,8 +10,10 @@ units:
 * ``agents_yearly.parquet``: one row per agent and fiscal year, with the columns of its kind
   (the others null).
 
-``abm_summary.json`` gives each fiscal year's headline figures and the Basic Plan's
-indicators and targets.
+``abm_summary.json`` gives each fiscal year's headline figures (with the costs of sharing,
+exercises and the state's policies) and, by sector, the Basic Plan's indicator (serious
+failures per operator corrected for reporting), its target, the test's mid-p value and
+verdict, whether the target is reachable, and the incidents shared.
 """
 
 from __future__ import annotations
@@ -213,6 +215,11 @@ def _number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _flag(value: float) -> bool | None:
+    """A 1/0 figure as a flag; NaN (not set) as null."""
+    return None if math.isnan(float(value)) else bool(value)
+
+
 def summary(model: CriticalInfrastructureModel) -> dict:
     """The ``abm_summary.json`` document: each fiscal year's headline figures, by sector too."""
     world = model.world
@@ -229,8 +236,13 @@ def summary(model: CriticalInfrastructureModel) -> dict:
                 "mandatory_measures": int(record["mandatory_measures"][s]),
                 "mandatory": [world.catalogue.measure_ids[m] for m in np.flatnonzero(record["mandatory"][s])],
                 "failures_per_operator": float(record["failures_per_operator"][s]),
+                "serious_failures": int(record["serious_failures"][s]),
+                "reporting_estimate": float(record["reporting_estimate"][s]),
                 "failures_target": _number(record["failures_target"][s]),
                 "target_missed": bool(record["target_missed"][s]),
+                "target_p_value": float(record["target_p_value"][s]),
+                "target_reachable": _flag(record["target_reachable"][s]),
+                "shared_incidents": float(record["shared_incidents"][s]),
                 "attack_attempts": float(record["attack_attempts"][s]),
             }
         years[str(record["fiscal_year"])] = {
@@ -239,6 +251,7 @@ def summary(model: CriticalInfrastructureModel) -> dict:
             "loss": {layer: float(loss[:, k].sum()) for k, layer in enumerate(LAYERS)},
             "anxious_share": float(record["anxious_share"]),
             "anxious_target": _number(record["anxious_target"]),
+            "anxious_floor": float(record["anxious_floor"]),
             "anxiety_index": float(record["anxiety_index"]),
             "botnet_size": round(float(record["botnet_size"])),
             "infected_share": float(record["infected_share"]),
@@ -248,6 +261,15 @@ def summary(model: CriticalInfrastructureModel) -> dict:
             "compliance": float(record["compliance"]),
             "security_spend": float(record["security_spend"]),
             "ceptoar_share": float(record["ceptoar_share"]),
+            "ceptoar_members": int(record["ceptoar_members"]),
+            "alert_coverage": _number(record["alert_coverage"]),
+            "sharing_cost": float(record["sharing_cost"]),
+            "exercise_cost": float(record["exercise_cost"]),
+            "state_cost": float(record["state_cost"]),
+            "penalties": float(record["penalties"]),
+            "news": int(record["news"]),
+            "campaign": bool(record["campaign"]),
+            "it_use": float(record["it_use"]),
             "sectors": sectors,
         }
     return {"scenario": world.name, "seed": model.seed, "fiscal_years": years}

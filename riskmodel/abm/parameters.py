@@ -31,6 +31,8 @@ LEVERS: dict[str, str] = {
     "concealment": "abm.concealment.enabled",
     "blame": "abm.concealment.blame",
     "immunity_from_fiscal_year": "abm.concealment.immunity_from_fiscal_year",
+    "detection_probability": "abm.concealment.detection_probability",
+    "investigation": "abm.investigation.enabled",
     "pdca": "abm.pdca.enabled",
     "information_sharing": "abm.information_sharing.enabled",
     "attackers": "abm.attackers.enabled",

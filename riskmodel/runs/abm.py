@@ -37,7 +37,8 @@ REPLICATIONS_SCHEMA = pa.schema(
     [
         *(outputs.YEARLY_SCHEMA.field(name) for name in FIGURE_KEYS),
         described("n", pa.int32(), "replications with a value"),
-        described("mean", pa.float64(), "mean over the replications (the figure's unit)"),
+        described("mean", pa.float64(), "mean over the replications (the figure's unit; NaN: undefined)",
+                  nullable=True),
         described("se", pa.float64(), "standard error of the mean (NaN with one replication)", nullable=True),
         described("ci_low", pa.float64(), f"lower end of the {LEVEL:.0%} t interval of the mean", nullable=True),
         described("ci_high", pa.float64(), f"upper end of the {LEVEL:.0%} t interval of the mean", nullable=True),
