@@ -295,15 +295,16 @@ def test_concealments_effect_on_loss_and_spending_has_a_direction_and_an_interva
     assert -margin < low < high < margin
 
 
+@pytest.mark.slow
 def test_fewer_failures_mean_less_anxiety(japan):
     """Operators that invest cut outages, leaks and news, and so anxiety (paired seeds)."""
 
     def later_anxiety(model) -> float:
         return float(np.mean(yearly(model, "anxious_share")[1:]))
 
-    seeds = range(3)
-    invest = over_seeds(japan, only("operators"), later_anxiety, seeds, 2)
-    idle = over_seeds(japan, only(), later_anxiety, seeds, 2)
+    seeds = range(4)
+    invest = over_seeds(japan, only("operators"), later_anxiety, seeds, 3)
+    idle = over_seeds(japan, only(), later_anxiety, seeds, 3)
     assert paired_interval(invest, idle)[1] < 0
 
 
