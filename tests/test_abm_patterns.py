@@ -62,16 +62,27 @@ def test_the_odd_parameter_list_is_the_scenarios():
     """docs/ODD.md's parameter table names every key of the default scenario's ``[abm]``
     tables with its default, nothing else, each with a provenance."""
     text = ODD.read_text(encoding="utf-8")
-    row = r"^\| `(abm\.[a-z_]+\.[a-z_]+)` \| ([^|]*) \| (source|assumption|switch) \| ([^|]+) \|$"
+    row = r"^\| `(abm(?:\.[a-z_]+){2,3})` \| ([^|]*) \| (source|assumption|switch) \| ([^|]+) \|$"
     rows = re.findall(row, text, re.M)
     listed = {path: default.strip() for path, default, _, why in rows if why.strip()}
     scenario = tomllib.loads((resources.files("riskmodel") / "data" / "japan.toml").read_text(encoding="utf-8"))
-    expected = {
-        f"abm.{table}.{key}": _cell(value)
-        for table, body in scenario["abm"].items()
-        for key, value in body.items()
-        if key not in ("source", "assumption")
-    }
+
+    def parameters(prefix: str, body: dict) -> dict[str, str]:
+        """A table's keys; a sub-table with its own provenance (``[abm.operators.beliefs]``)
+        is a table of parameters, each listed, not a table of entries."""
+        found: dict[str, str] = {}
+        for key, value in body.items():
+            if key in ("source", "assumption"):
+                continue
+            if isinstance(value, dict) and ("source" in value or "assumption" in value):
+                found |= parameters(f"{prefix}.{key}", value)
+            else:
+                found[f"{prefix}.{key}"] = _cell(value)
+        return found
+
+    expected: dict[str, str] = {}
+    for table, body in scenario["abm"].items():
+        expected |= parameters(f"abm.{table}", body)
     assert len(rows) == len(listed), "a parameter listed twice or without its reason"
     assert set(listed) == set(expected), set(listed) ^ set(expected)
     assert listed == expected
