@@ -320,3 +320,24 @@ def test_the_shipped_specs_are_valid():
     for path in sorted((ROOT / "experiments").glob("*.toml")):
         spec = load_spec(path)
         assert len(build_design(spec).points) > 1, path
+
+
+def test_the_abm_screening_covers_every_stated_assumption():
+    """experiments/abm_assumptions_morris.toml screens every real-valued parameter of an
+    [abm] table that states an assumption: a new assumption must join the screening."""
+    import tomllib
+
+    from riskmodel.scenario import default_scenario_path
+
+    def assumed(table: dict, path: str) -> set[str]:
+        found = set()
+        if "assumption" in table:
+            found |= {f"{path}.{k}" for k, v in table.items() if isinstance(v, float) and v != 0}
+        for key, value in table.items():
+            if isinstance(value, dict):
+                found |= assumed(value, f"{path}.{key}")
+        return found
+
+    scenario = tomllib.loads(default_scenario_path().read_text(encoding="utf-8"))
+    spec = tomllib.loads((Path(__file__).parents[1] / "experiments" / "abm_assumptions_morris.toml").read_text())
+    assert {u["path"] for u in spec["uncertainties"]} == assumed(scenario["abm"], "abm")
