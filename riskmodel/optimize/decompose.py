@@ -51,7 +51,9 @@ from riskmodel.optimize.milp import Goal
 from riskmodel.optimize.result import Solution, SolverOptions, goal_value
 
 SectorSolver = Callable[[Instance, Goal, SolverOptions], Solution]
-PENALTY = 1e2  # model units per unit of a relaxed coupling row in the master LP (bounds the duals)
+PENALTY = 1.0  # first price, model units per unit, of relaxing a coupling row in the master LP
+PENALTY_GROWTH = 10.0  # the price's factor whenever the LP relaxes a row and no column helps
+MAX_PENALTY = 1e6  # beyond this the rows are taken as out of the columns' reach
 PRICING_SHARE = 0.25  # pricing MILPs stop at this share of the requested gap
 MASTER_SECONDS = 60.0  # at most this long for one master MILP
 ROW_TOLERANCE = 1e-9  # relative: a master solution above a cut's bar by more gets a new cut
@@ -111,6 +113,8 @@ class _Master:
         self.unit = money_scale(instance)
         self.cuts: list[_Cut] = []
         self.weights = np.zeros(0)  # the last LP's column weights
+        self.penalty = PENALTY
+        self.relaxed = False  # whether the last LP relaxed a coupling row
 
     def split(self) -> dict[int, float]:
         """Sectors the last LP splits between columns, and the cost of their mix."""
@@ -178,7 +182,9 @@ class _Master:
         """Solve the LP (cuts added until it breaks none); returns its value (yen), the
         sectors' convexity duals (model units), the budget's dual ``mu`` (yen per yen of
         cost) and ``rho[bar, year]`` (yen per yen of loss). Coupling rows may be relaxed
-        at PENALTY per unit, so the LP is always feasible and the duals bounded."""
+        at ``penalty`` per unit, so the LP is always feasible and its duals bounded: the
+        columns it prices then are the ones that make the rows hold (a phase one that
+        needs no feasible start); the bound is valid for any duals."""
         while True:
             value, convex, a, b, _ = self._rows()
             n_rows = a.shape[0]
@@ -186,7 +192,7 @@ class _Master:
             kind = self._row_kinds()
             slack_cols = np.zeros((n_rows, 1 + len(self.coupled)))
             slack_cols[np.arange(n_rows), kind] = -1.0
-            c = np.concatenate([value, np.full(slack_cols.shape[1], PENALTY)])
+            c = np.concatenate([value, np.full(slack_cols.shape[1], self.penalty)])
             result = scipy_optimize.linprog(
                 c,
                 A_ub=sparse.csr_matrix(np.hstack([a, slack_cols])) if n_rows else None,
@@ -202,6 +208,7 @@ class _Master:
             if not self._separate(weights, result.x[value.size + 1 :]):
                 break
         self.weights = weights
+        self.relaxed = bool(np.any(result.x[value.size :] > 1e-9))
         sigma = result.eqlin.marginals
         duals = -result.ineqlin.marginals if n_rows else np.zeros(0)
         kind = self._row_kinds()
@@ -325,16 +332,12 @@ def solve_coupled(instance: Instance, goal: Goal, options: SolverOptions, solve_
             tail = tuple((int(y), float(weights[y])) for y in np.flatnonzero(weights > 0))
             solution = price(s, Goal("total", price=goal.price + mu, tail=tail))
             if solution.x is None:
-                return (
-                    finish("time_limit", best_x, upper, lower)
-                    if best_x is not None
-                    else finish("time_limit", None, math.nan, lower)
-                )
+                return finish("time_limit", best_x, upper, lower)
             bound += solution.bound
             if solution.objective / master.unit < sigma[s] - ROW_TOLERANCE:
                 added += columns[s].add(sector, solution.x[0], goal)
         lower = max(lower, bound)
-        if added == 0:  # the LP bound is reached: columns the integer optimum may need
+        if added == 0 and not master.relaxed:  # the LP bound is reached: columns the integer optimum may need
             for s, mix_cost in master.split().items():
                 limited = sectors[s].replace(budget=np.minimum(sectors[s].budget, mix_cost))
                 weights = sum((rho[b] for b in coupled if s in instance.bars[b].sectors), np.zeros(instance.years))
@@ -354,7 +357,9 @@ def solve_coupled(instance: Instance, goal: Goal, options: SolverOptions, solve_
                     upper, best_x = objective, x
         if best_x is not None and upper - lower <= options.gap * abs(upper):
             return finish("optimal", best_x, upper, lower)
-        if added == 0:  # nothing new: only the direct formulation can close the rest
-            return finish("exhausted", best_x, upper, lower)
         if left() <= 0.0:
             return finish("time_limit", best_x, upper, lower)
+        if added == 0 and master.relaxed and master.penalty < MAX_PENALTY:  # the columns cannot meet
+            master.penalty *= PENALTY_GROWTH  # the rows at this price: raise it
+        elif added == 0:  # nothing new: only the direct formulation can close the rest (or prove infeasibility)
+            return finish("exhausted", best_x, upper, lower)
