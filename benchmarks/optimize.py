@@ -222,7 +222,7 @@ def bench_society(world: World, settings: Settings) -> tuple[list[Figure], dict[
     figures = []
     for r in runs:
         done = r.status == "optimal"
-        note = f"{r.status}, gap {r.gap:.3%}"
+        note = f"{r.status}, gap {r.gap:.3%}" if np.isfinite(r.gap) else f"{r.status}, no portfolio found"
         if r.method == "decomposition":
             note += f", {r.stats.get('rounds')} rounds, {r.stats.get('columns')} columns, {r.stats.get('cuts')} cuts"
         name = f"society {r.years:,} years, {r.method}: time to {settings.society_gap:.1%}"
@@ -239,13 +239,14 @@ def bench_society(world: World, settings: Settings) -> tuple[list[Figure], dict[
 def print_scaling(runs: list[SocietyRun], gap: float) -> None:
     """The scaling table: per size, each method's time and status, and the gap it proved."""
     print(f"\nsociety problem, time to a proven {gap:.1%} gap (10 sectors x full catalogue, budget and bar binding)")
-    print(f"{'years':>6}  {'decomposition':>28}  {'direct MILP':>28}")
+    print(f"{'years':>6}  {'decomposition':>32}  {'direct MILP':>32}")
     for years in sorted({r.years for r in runs}):
         cells = []
         for method in ("decomposition", "direct"):
             r = next(r for r in runs if r.years == years and r.method == method)
-            cells.append(f"{r.seconds:7.1f} s {r.status:>10} {r.gap:6.2%}")
-        print(f"{years:>6}  {cells[0]:>28}  {cells[1]:>28}")
+            gap = f"{r.gap:6.2%}" if np.isfinite(r.gap) else "no portfolio"
+            cells.append(f"{r.seconds:7.1f} s {r.status:>10} {gap}")
+        print(f"{years:>6}  {cells[0]:>32}  {cells[1]:>32}")
 
 
 def run(args: argparse.Namespace) -> int:
