@@ -360,7 +360,7 @@ def _coupled(instance: Instance, goal: Goal, bars: bool, options: SolverOptions,
             better = direct if direct.x is not None and not direct.objective > priced.objective else priced
             bound = np.nanmax([direct.bound, priced.bound])
             gap = max(0.0, better.objective - bound) / max(abs(better.objective), 1e-12)
-            status = "time_limit" if direct.status == "time_limit" and gap > options.gap else direct.status
+            status = "optimal" if better.x is not None and gap <= options.gap else direct.status
             stats = {**priced.stats, **{f"direct_{k}": v for k, v in direct.stats.items()}}
             result = replace(
                 better,
