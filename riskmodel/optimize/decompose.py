@@ -108,8 +108,8 @@ def tail_weights(losses: np.ndarray, level: float) -> np.ndarray:
 class _Master:
     """The restricted master over the columns found so far, LP and MILP (scipy's HiGHS)."""
 
-    def __init__(self, instance: Instance, coupled: list[int], columns: list[_Columns], goal: Goal):
-        self.instance, self.coupled, self.columns, self.goal = instance, coupled, columns, goal
+    def __init__(self, instance: Instance, coupled: list[int], columns: list[_Columns]):
+        self.instance, self.coupled, self.columns = instance, coupled, columns
         self.unit = money_scale(instance)
         self.cuts: list[_Cut] = []
         self.weights = np.zeros(0)  # the last LP's column weights
@@ -274,7 +274,7 @@ def solve_coupled(instance: Instance, goal: Goal, options: SolverOptions, solve_
     coupled = coupled_bars(instance)
     sectors = [instance.restrict([s]) for s in range(instance.n_sectors)]
     columns = [_Columns() for _ in sectors]
-    master = _Master(instance, coupled, columns, goal)
+    master = _Master(instance, coupled, columns)
     pricing_gap = options.gap * PRICING_SHARE
     stats = {"rounds": 0, "pricing_solves": 0, "columns": 0, "cuts": 0}
     build = 0.0
