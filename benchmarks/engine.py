@@ -46,7 +46,6 @@ from riskmodel.engine.kernels import (
     DISASTER,
     ELT_FLOAT_COLUMNS,
     ELT_INT_COLUMNS,
-    FN_BINS,
     LAYERS,
     OP_SECTOR,
     OT_SURVIVE,
@@ -62,6 +61,7 @@ from riskmodel.engine.kernels import (
 from riskmodel.engine.keyed import count_quantile, ndtri, philox4x32, table_quantile, u32, u53
 from riskmodel.engine.simulate import BLOCK_YEARS, engine_key, simulate
 from riskmodel.measures import no_measures, protection
+from riskmodel.metrics import FN_BINS
 from riskmodel.scenario import load_scenario
 from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson

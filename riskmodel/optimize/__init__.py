@@ -3,10 +3,12 @@
 ``optimize(world, mode=..., ...)`` returns an :class:`OptimizationResult`; the modules,
 in the order the work flows: ``settings`` (what a run is asked, checked), ``sample``
 (engine years with no measures), ``instance`` (the SAA data as arrays), ``build`` (that
-data from the engine years), ``milp`` (the PuLP model), ``solve`` (HiGHS or CBC,
-statuses, verification), ``evaluate`` (the numpy judge of any portfolio), ``diagnose``
-(infeasible bars), ``analysis`` (out of sample, gap, frontier, per measure, comparison),
-``run`` (the stages of a run), ``report`` (files).
+data from the engine years), ``milp`` (the PuLP model), ``result`` (what a solve
+returns), ``decompose`` (society problems coupled by a total budget or a shared bar, by
+column generation), ``solve`` (HiGHS or CBC, statuses, verification), ``evaluate`` (the
+numpy judge of any portfolio), ``diagnose`` (infeasible bars), ``analysis`` (out of
+sample, gap, frontier, per measure, comparison), ``run`` (the stages of a run),
+``report`` (files).
 """
 
 from riskmodel.optimize.run import OptimizationResult, optimize

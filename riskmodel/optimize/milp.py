@@ -60,11 +60,16 @@ TANGENTS = 8  # outer-approximation cuts per chain
 class Goal:
     """What to minimise: ``total`` (``price`` x annual cost + expected counted loss;
     price 1 is the planner's objective), ``cost``, the CVaR of bar ``index`` (``cvar``),
-    or the F-N ratio of sector ``index`` (``fn``)."""
+    or the F-N ratio of sector ``index`` (``fn``).
+
+    ``tail`` adds ``sum_y weight_y L_y(x)`` to a ``total`` goal, ``L_y`` the year's loss
+    (all layers) of the instance's sectors as the CVaR rows count it: the price the
+    decomposition (:mod:`.decompose`) puts on a coupled CVaR bar's years."""
 
     kind: str = "total"
     index: int = 0
     price: float = 1.0  # for ``total``: yen of expected loss one yen of measures must remove
+    tail: tuple[tuple[int, float], ...] = ()  # for ``total``: (year, yen per yen of its loss)
 
 
 TOTAL = Goal()
@@ -424,6 +429,9 @@ class _Formulation:
             expr = Affine()
             expr.add(self.cost(list(range(inst.n_sectors))), goal.price)
             expr.add(self.linear(inst.counted_mean() / self.unit), 1.0)
+            every = tuple(range(inst.n_sectors))
+            for y, weight in goal.tail:
+                expr.add(self.year_loss(every, y), weight)
         elif goal.kind == "cost":
             expr = self.cost(list(range(inst.n_sectors)))
         elif goal.kind == "cvar":

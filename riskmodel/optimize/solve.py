@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 import pulp
 
+from riskmodel.optimize.decompose import solve_coupled
 from riskmodel.optimize.evaluate import (
     TOLERANCE,
     Evaluation,
@@ -34,49 +35,13 @@ from riskmodel.optimize.evaluate import (
 )
 from riskmodel.optimize.instance import EventLosses, Instance
 from riskmodel.optimize.milp import TOTAL, Active, Goal, Model, build_model
+from riskmodel.optimize.result import Solution, SolverOptions, VerificationError, goal_value
 
 SOLVERS = ("highs", "cbc")
 SEPARABLE = ("total", "cost")  # goals that are sums over sectors
 ABSOLUTE_GAP = 1e-10  # in model units (objectives near 1): the relative gap decides
 MIN_SOLVE_SECONDS = 0.01  # a time-limited loop stops rather than start a shorter solve
 OBJECTIVE_TOLERANCE = 1e-5  # solver's objective against the evaluator's, relative to the instance's money scale
-
-
-class VerificationError(RuntimeError):
-    """The solver's portfolio fails a rule or a bar, or its objective does not match the
-    evaluator's: a solver or model fault, never reported as a result."""
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """Which solver, the relative gap at which it may stop, a time limit, and threads (1
-    by default: the same answer on every run)."""
-
-    solver: str = "highs"
-    gap: float = 1e-4
-    time_limit: float | None = None
-    threads: int = 1
-
-
-@dataclass(frozen=True)
-class Solution:
-    """A solved (or proven infeasible) model, verified.
-
-    ``status``: ``optimal`` (proven within the requested gap), ``time_limit`` (stopped
-    early; ``x`` is the best portfolio found, if any) or ``infeasible``. ``objective`` is
-    the goal's value of ``x`` from the evaluator and ``bound`` the solver's proven lower
-    bound, both in yen a year (or a ratio for an F-N goal).
-    """
-
-    status: str
-    x: np.ndarray | None
-    evaluation: Evaluation | None
-    objective: float
-    bound: float
-    gap: float
-    build_seconds: float
-    solve_seconds: float
-    stats: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -189,17 +154,6 @@ def parse_cbc_log(text: str, time_limited: bool = False) -> _Outcome:
     raise RuntimeError(f"CBC ended with an unexpected verdict: {result.group(1)}")
 
 
-def goal_value(evaluation: Evaluation, goal: Goal) -> float:
-    """The evaluator's value of what ``goal`` minimises."""
-    if goal.kind == "total":
-        return goal.price * float(evaluation.cost.sum()) + float(evaluation.counted.sum())
-    if goal.kind == "cost":
-        return float(evaluation.cost.sum())
-    if goal.kind == "cvar":
-        return float(evaluation.cvar[goal.index])
-    return float(evaluation.fn_ratio[goal.index])
-
-
 def _breaches(instance: Instance, evaluation: Evaluation, bars: bool) -> list[str]:
     """The rules, budgets and (with ``bars``) risk bars a portfolio breaks."""
     problems = []
@@ -220,7 +174,7 @@ def verify(instance: Instance, model: Model, outcome: _Outcome, bars: bool) -> t
     x = model.portfolio()
     evaluation = evaluate(instance, x)
     problems = _breaches(instance, evaluation, bars)
-    mine = goal_value(evaluation, model.goal)
+    mine = goal_value(instance, x, evaluation, model.goal)
     scale = 1.0 if model.goal.kind == "fn" else money_scale(instance)
     theirs = outcome.objective * (1.0 if model.goal.kind == "fn" else model.unit)
     if not abs(mine - theirs) <= OBJECTIVE_TOLERANCE * max(abs(mine), scale):
@@ -243,7 +197,7 @@ def _solve_model(
     if not outcome.has_solution:
         return Solution(outcome.status, None, None, np.nan, bound, np.nan, built - start, solved - built, model.stats)
     x, evaluation = verify(instance, model, outcome, bars)
-    objective = goal_value(evaluation, goal)
+    objective = goal_value(instance, x, evaluation, goal)
     gap = max(0.0, objective - bound) / max(abs(objective), 1e-12) if np.isfinite(bound) else np.nan
     return Solution(outcome.status, x, evaluation, objective, bound, gap, built - start, solved - built, model.stats)
 
@@ -312,7 +266,7 @@ def _lazy(instance: Instance, goal: Goal, options: SolverOptions) -> Solution:
             return Solution(outcome.status, None, None, np.nan, bound, np.nan, built, solved, stats)
         x, evaluation = verify(instance, model, outcome, bars=False)
         if bool(evaluation.feasible):
-            objective = goal_value(evaluation, goal)
+            objective = goal_value(instance, x, evaluation, goal)
             gap = max(0.0, objective - bound) / max(abs(objective), 1e-12)
             return Solution(outcome.status, x, evaluation, objective, bound, gap, built, solved, stats)
         if outcome.status == "time_limit":  # out of time with a portfolio that breaks a bar
@@ -377,10 +331,49 @@ def _solve_parts(
     problems = _breaches(instance, evaluation, bars)
     if problems:
         raise VerificationError(f"the assembled portfolio breaks {', '.join(problems)}")
-    objective = goal_value(evaluation, goal)
+    objective = goal_value(instance, x, evaluation, goal)
     gap = max(0.0, objective - bound) / max(abs(objective), 1e-12)
     status = "optimal" if statuses == {"optimal"} else "time_limit"
     return Solution(status, x, evaluation, objective, bound, gap, build, solving, stats)
+
+
+def _coupled(instance: Instance, goal: Goal, bars: bool, options: SolverOptions, lazy: bool) -> Solution:
+    """Sectors coupled by a total budget or a bar over several sectors: column
+    generation (:mod:`.decompose`), each sector's pricing problem solved as its own
+    MILP. Where the Lagrangian bound cannot prove the requested gap (its columns are
+    exhausted first, on small instances), the joint MILP finishes within the time left,
+    and the better portfolio and the higher bound of the two are kept."""
+    start = time.perf_counter()
+    relaxed = instance if bars else instance.replace(bars=(), fn_imposed=False)
+
+    def sector(part: Instance, sector_goal: Goal, sector_options: SolverOptions) -> Solution:
+        return solve(part, sector_goal, True, sector_options, lazy=lazy, decompose=False)
+
+    priced = solve_coupled(relaxed, goal, options, sector)
+    result = priced
+    if priced.status == "exhausted":
+        left = _time_left(options, start)
+        if left is None:
+            result = replace(priced, status="time_limit")
+        else:
+            direct = solve(instance, goal, bars, left, lazy=lazy, decompose=False)
+            better = direct if direct.x is not None and not direct.objective > priced.objective else priced
+            bound = np.nanmax([direct.bound, priced.bound])
+            gap = max(0.0, better.objective - bound) / max(abs(better.objective), 1e-12)
+            status = "optimal" if better.x is not None and gap <= options.gap else direct.status
+            stats = {**priced.stats, **{f"direct_{k}": v for k, v in direct.stats.items()}}
+            result = replace(
+                better,
+                status=status,
+                bound=bound,
+                gap=gap if better.x is not None else np.nan,
+                build_seconds=priced.build_seconds + direct.build_seconds,
+                solve_seconds=priced.solve_seconds + direct.solve_seconds,
+                stats=stats,
+            )
+    if result.x is None or bars:
+        return result
+    return replace(result, evaluation=evaluate(instance, result.x))  # figures of the bars dropped for the solve
 
 
 def solve(
@@ -397,9 +390,11 @@ def solve(
     ``bars=False`` drops the CVaR bars and F-N lines (rules and budgets stay). Two exact
     shortcuts: with ``decompose`` a problem whose sectors share no budget or bar is
     solved sector by sector (a joint branch-and-bound over independent parts closes its
-    gap far more slowly); with ``lazy`` the risk rows are generated as needed
-    (:func:`_lazy`). ``events`` selects the naive formulation (benchmark only; no
-    shortcuts).
+    gap far more slowly), and a ``total`` goal whose sectors do share a budget or a bar
+    by pricing the coupling (:func:`_coupled`); with ``lazy`` the risk rows are
+    generated as needed (:func:`_lazy`). ``events`` selects the naive formulation
+    (benchmark only; no shortcuts). ``decompose=False`` solves a coupled problem as one
+    MILP: the reference the decomposition is tested and benchmarked against.
     """
     options = options or SolverOptions()
     if options.solver not in SOLVERS:
@@ -410,6 +405,8 @@ def solve(
         parts = independent_parts(instance)
         if len(parts) > 1:
             return _solve_parts(instance, parts, goal, bars, options)
+        if goal.kind == "total" and instance.n_sectors > 1:
+            return _coupled(instance, goal, bars, options, lazy)
     if bars and lazy and goal.kind in SEPARABLE:
         return _lazy(instance, goal, options)
     return _solve_model(instance, goal, bars, options, None)
