@@ -66,3 +66,18 @@ def test_frontier_draws_the_cvar_bar_and_the_partial_optima():
     assert any("CVaR bar" in text for text in labels(right))
     assert any("partial optima" in text for text in labels(left))
     assert any(line.get_ydata()[0] == 1e3 for line in right.get_lines())  # the bar at 1,000 bn yen
+
+
+def test_a_discovery_tree_draws_and_saves(tmp_path):
+    """plot_tree measures its boxes with the figure's renderer: the figure must have one."""
+    import numpy as np
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 2))
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(x, x[:, 0] > 0.5)
+    fig = figures.decision_tree(tree, ["rate", "severity"])
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    assert any("rate <= " in text for text in texts)
+    figures.save(fig, tmp_path / "tree.png", dpi=60)
+    assert (tmp_path / "tree.png").stat().st_size > 1000

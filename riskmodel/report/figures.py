@@ -356,9 +356,11 @@ def sensitivity_bars(rows: pd.DataFrame, outcome: str, method: str) -> Figure:
 
 def decision_tree(tree: object, features: list[str]) -> Figure:
     """A fitted scikit-learn classification tree (scenario discovery's CART)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from sklearn.tree import plot_tree
 
     fig = Figure(figsize=(10, 6), layout="constrained")
+    FigureCanvasAgg(fig)  # plot_tree measures its text boxes: it needs a canvas that renders
     ax = fig.subplots()
     plot_tree(tree, feature_names=features, class_names=["other", "of interest"], filled=True, ax=ax, fontsize=7)
     return fig
