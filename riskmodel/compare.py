@@ -12,15 +12,14 @@ the cost of its measures at every operator of each sector (``none`` is no measur
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskmodel.engine.kernels import LAYERS
+from riskmodel.intervals import mean_interval
 from riskmodel.measures import annual_cost
 from riskmodel.metrics import ACCEPTABILITY_CLASSES
 from riskmodel.optimize.evaluate import cvar
@@ -54,14 +53,6 @@ def _year_losses(ylt: pd.DataFrame, sectors: list[str], years: int) -> dict[str,
         table = ylt.pivot(index="year", columns="sector", values=layer).reindex(range(years), fill_value=0.0)
         out[layer] = table.reindex(columns=sectors, fill_value=0.0)
     return out
-
-
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    mean = float(values.mean())
-    if values.size < 2 or not np.any(values != values[0]):
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
-    return mean, mean - half, mean + half
 
 
 def compare_portfolios(
@@ -116,7 +107,8 @@ def compare_portfolios(
             for measure in (*LAYERS, "loss", "social_cost"):
                 layer = "total" if measure in ("loss", "social_cost") else measure
                 extra = cost - base_cost if measure == "social_cost" else 0.0
-                mean, low, high = _interval(year[layer] - base[layer] + extra)
+                row = mean_interval(year[layer] - base[layer] + extra)
+                mean, low, high = row["mean"], row["ci_low"], row["ci_high"]
                 diffs.append((portfolio, sector, measure, mean, low, high))
             diffs.append((portfolio, sector, "cost", cost - base_cost, cost - base_cost, cost - base_cost))
             observed = float(cvar(year["total"], level) - cvar(base["total"], level))
