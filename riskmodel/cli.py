@@ -1073,6 +1073,67 @@ def calibrate_recover(
     console.print(f"wrote {folder}/recovery.csv, recovery_runs.csv")
 
 
+TRUTH_HELP = "NAME=VALUE: synthetic targets from the model at these values (the others the scenario's); repeatable."
+
+
+@calibrate_app.command("abm")
+@reports_input_errors
+def calibrate_abm(
+    data: Annotated[str | None, typer.Option(help=DATA_HELP)] = None,
+    targets: Annotated[str | None, typer.Option(help=TARGETS_HELP)] = None,
+    out: Annotated[str, typer.Option(help="Folder for the pyABC history, draws and summary.")] = "calibration_abm",
+    scenario: ScenarioOption = None,
+    populations: Annotated[int, typer.Option(help="ABC-SMC populations in all (a resumed run may ask more).")] = 3,
+    particles: Annotated[int, typer.Option(help="Particles per population.")] = 16,
+    replications: Annotated[int, typer.Option(help="Replication seeds of every particle (common random numbers).")] = 2,
+    years: Annotated[int, typer.Option(help="Fiscal years each replication runs (3: FY2006-08).")] = 3,
+    workers: Annotated[int, typer.Option(help="Processes for the replications (results do not depend on it).")] = 2,
+    draws: Annotated[int, typer.Option(help="Posterior draws to write.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 0,
+    truth: Annotated[list[str] | None, typer.Option(help=TRUTH_HELP)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the calibration held in --out.")] = False,
+) -> None:
+    """Calibrate agent-model parameters (press threshold, hiding, sharing) by ABC-SMC (pyABC) to
+    the press counts of incident data or to synthetic targets; a killed run resumes with --resume."""
+    import logging
+
+    from riskmodel.calibration.agents import DRAWS_FILE, HISTORY_FILE, SUMMARY_FILE, calibrate
+
+    folder = _out(out)
+    counts = (("--populations", populations, 1, 50), ("--particles", particles, 2, 10_000),
+              ("--replications", replications, 1, 100), ("--years", years, 1, 200), ("--workers", workers, 1, 64),
+              ("--draws", draws, 1, 100_000))  # fmt: skip
+    for name, value, low, high in counts:
+        if not low <= value <= high:
+            raise InputError("(command line)", name, value, f"a whole number from {low} to {high:,}")
+    known = None
+    if truth:
+        known = {}
+        for item in truth:
+            name, _, text = item.partition("=")
+            try:
+                known[name.strip()] = float(text)
+            except ValueError:
+                raise InputError("(command line)", "--truth", item, "NAME=VALUE such as base_probability=0.3") from None
+    config = {"data": data, "targets": targets, "truth": known, "scenario": scenario, "years": years,
+              "replications": replications, "particles": particles, "populations": populations, "seed": seed,
+              "workers": workers, "draws": draws}  # fmt: skip
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    with _progress() as report:
+        summary, _ = calibrate(folder, config, resume, report)
+    source = "synthetic targets" if known else (data or "the packaged press-reported failures")
+    table = Table(title=f"agent model calibrated to {source}: ABC-SMC, {populations} populations of {particles} "
+                  f"particles, {replications} replications x {years} fiscal years (90% intervals)")  # fmt: skip
+    for name in ("parameter", "path", "prior", "estimate", "interval", "width/prior", "identified"):
+        table.add_column(name, justify="right" if name in ("estimate", "width/prior") else "left")
+    for row in summary.to_dict("records"):
+        table.add_row(row["parameter"], row["path"], f"{row['prior_low']:.3g} - {row['prior_high']:.3g} "
+                      f"({row['scale']})", f"{row['estimate']:.3g}", f"{row['low']:.3g} - {row['high']:.3g}",
+                      f"{row['width_share']:.2f}", "yes" if row["identified"] else "prior")  # fmt: skip
+    console.print(table)
+    console.print(f"wrote {folder}/{', '.join((HISTORY_FILE, DRAWS_FILE, SUMMARY_FILE))}")
+
+
 def main() -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate)
