@@ -65,6 +65,7 @@ from riskmodel.streams import derived_seed, replication_seed
 from riskmodel.world import World, load_world, with_overrides
 
 STATISTICS = ("news", "reported", "shared")
+NOISE_RUNS = 8  # runs at the truth that give synthetic targets their standard errors
 SYNTHETIC_TARGET_SEED = 5  # purpose of derived_seed: the synthetic data's own seeds (riskmodel.streams' 1-4 taken)
 PARAMETERS = (
     Prior("public_persons", "abm.concealment.public_persons", 1e4, 1e7, log=True,
@@ -124,14 +125,17 @@ class AbmSimulator:
 
     def mean(self, values: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> Statistics:
         """The mean statistics of one run per (values, seed) pair."""
+        runs = self.each(values, seeds)
+        return {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
+
+    def each(self, values: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> list[Statistics]:
+        """The statistics of one run per (values, seed) pair, in order."""
         tasks = [(self.scenario, v, s, self.years) for v, s in zip(values, seeds, strict=True)]
         if self.workers > 1 and len(tasks) > 1:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self.workers)
-            runs = list(self._pool.map(replicate, *zip(*tasks, strict=True)))
-        else:
-            runs = [replicate(*task) for task in tasks]
-        return {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
+            return list(self._pool.map(replicate, *zip(*tasks, strict=True)))
+        return [replicate(*task) for task in tasks]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -170,11 +174,15 @@ def data_targets(data: str | Path | None, targets: str | Path | None, years: Seq
 
 
 def synthetic_targets(simulator: AbmSimulator, truth: Mapping[str, float], seed: int) -> Observed:
-    """Every statistic from one run at ``truth`` on a seed no calibration replication uses,
-    with Poisson standard errors: data whose parameters are known."""
-    data_seed = derived_seed(seed, SYNTHETIC_TARGET_SEED)
-    values = simulator.mean([truth], [data_seed])
-    return Observed(values, {key: poisson_se(value) for key, value in values.items()})
+    """Every statistic from one run at ``truth`` on a seed no calibration replication uses
+    (the data), with standard errors from ``NOISE_RUNS`` more runs at ``truth`` on seeds of
+    their own (the model's counts are over-dispersed, so Poisson errors would be too small;
+    at least 1, so that a statistic that is always 0 at the truth divides by something)."""
+    seeds = [derived_seed(seed, SYNTHETIC_TARGET_SEED, i) for i in range(NOISE_RUNS + 1)]
+    runs = simulator.each([truth] * len(seeds), seeds)
+    values = runs[0]
+    se = {key: max(float(np.std([run[key] for run in runs[1:]], ddof=1)), 1.0) for key in values}
+    return Observed(values, se)
 
 
 def check_truth(truth: Mapping[str, float]) -> dict[str, float]:
