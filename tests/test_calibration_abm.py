@@ -90,32 +90,36 @@ class Killed(RuntimeError):
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path):
-    """Run 1: three populations straight. Run 2: limited to one population, resumed, killed
-    inside the third population's sampling, resumed again: same particles, weights and
-    tolerances as run 1, float for float."""
+    """Run 1: three populations straight. Run 2: killed inside the first population, resumed
+    but limited to one population, resumed to two, killed inside the third, resumed again:
+    the same particles, weights, tolerances and simulation counts as run 1, float for float."""
     settings = Settings(3, 12, seed=5, replications=2)
     straight = run_abc(PRIORS, linear, observed(), tmp_path / "straight.db", settings)
     path = tmp_path / "stopped.db"
-    run_abc(PRIORS, linear, observed(), path, Settings(1, 12, seed=5, replications=2))
-    assert finished_populations(path) == 1
-    run_abc(PRIORS, linear, observed(), path, Settings(2, 12, seed=5, replications=2))
-    calls = 0
 
-    def dying(values):
-        nonlocal calls
-        calls += 1
-        if calls > 5:
-            raise Killed
-        return linear(values)
+    def dying_after(calls_left: int):
+        def simulate(values):
+            nonlocal calls_left
+            calls_left -= 1
+            if calls_left < 0:
+                raise Killed
+            return linear(values)
+
+        return simulate
 
     with pytest.raises(Killed):
-        run_abc(PRIORS, dying, observed(), path, settings)
+        run_abc(PRIORS, dying_after(5), observed(), path, settings)
+    assert finished_populations(path) == 0
+    run_abc(PRIORS, linear, observed(), path, Settings(1, 12, seed=5, replications=2))
+    run_abc(PRIORS, linear, observed(), path, Settings(2, 12, seed=5, replications=2))
+    with pytest.raises(Killed):
+        run_abc(PRIORS, dying_after(5), observed(), path, settings)
     assert finished_populations(path) == 2
     resumed = run_abc(PRIORS, linear, observed(), path, settings)
     for t in range(3):
         pd.testing.assert_frame_equal(population_table(straight, PRIORS, t), population_table(resumed, PRIORS, t))
-    np.testing.assert_array_equal(straight.get_all_populations()["epsilon"], resumed.get_all_populations()["epsilon"])
-    np.testing.assert_array_equal(straight.get_all_populations()["samples"], resumed.get_all_populations()["samples"])
+    for column in ("epsilon", "samples"):
+        np.testing.assert_array_equal(straight.get_all_populations()[column], resumed.get_all_populations()[column])
 
 
 def test_draws_file_resamples_the_weights(tmp_path: Path):

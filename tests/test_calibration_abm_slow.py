@@ -34,3 +34,21 @@ def test_the_agent_model_recovers_three_parameters(tmp_path: Path):
         assert row["width_share"] < 1.0, (name, row.to_dict())
     draws = read_draws(tmp_path / "c" / "abm_posterior_draws.parquet")
     assert len(draws) == 200 and set(summary["path"]) <= set(draws.columns)
+
+
+@pytest.mark.slow
+def test_common_seeds_and_workers_do_not_change_the_statistics():
+    """Every call runs the same replication seeds (those of ``riskmodel abm --replications``),
+    so the same values give the same statistics, in this process or in two workers; other
+    values change them."""
+    from riskmodel.calibration.agents import AbmSimulator
+
+    values = {"abm.concealment.base_probability": 0.3}
+    alone = AbmSimulator(years=1, replications=2, seed=7, workers=1)
+    pooled = AbmSimulator(years=1, replications=2, seed=7, workers=2)
+    try:
+        first = alone(values)
+        assert alone(values) == first == pooled(values)
+        assert alone({"abm.concealment.base_probability": 0.8}) != first
+    finally:
+        pooled.close()

@@ -8,5 +8,8 @@ likelihood (truncated at the reporting threshold) with profile-likelihood interv
 threat kind, partially pooled across sectors; :mod:`.fit` puts them together into fitted
 values, posterior draws (one column per override path) and a calibrated scenario;
 :mod:`.check` asks whether each incident is a plausible draw of the calibrated model;
-:mod:`.recovery` fits synthetic data sets drawn from known parameters.
+:mod:`.recovery` fits synthetic data sets drawn from known parameters. The agent model's
+behavioural parameters are calibrated by ABC-SMC: :mod:`.abc` (pyABC: priors, distance,
+stopping rule, resumable history, draws) and :mod:`.agents` (the agent model as simulator,
+its statistics and targets).
 """

@@ -191,6 +191,8 @@ def run_abc(
     history_path = Path(history_path)
     url = database_url(history_path)
     done = finished_populations(history_path)
+    if done == 0:
+        history_path.unlink(missing_ok=True)  # a first population that never finished: nothing to keep
     saved = np.random.get_state()
     try:
         for t in range(done, settings.populations):

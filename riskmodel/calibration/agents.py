@@ -201,7 +201,7 @@ def check_truth(truth: Mapping[str, float]) -> dict[str, float]:
 
 HISTORY_FILE, CONFIG_FILE = "abm_history.db", "abm_calibration.json"
 DRAWS_FILE, SUMMARY_FILE = "abm_posterior_draws.parquet", "abm_posterior.csv"
-RESUMABLE = ("populations", "workers")  # settings a resumed calibration may change
+RESUMABLE = ("populations", "workers", "draws")  # settings a resumed calibration may change
 
 
 def calibrate(folder: Path, config: dict, resume: bool, progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
