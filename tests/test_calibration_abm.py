@@ -133,6 +133,8 @@ def test_draws_file_resamples_the_weights(tmp_path: Path):
     expected = table.set_index(["a", "b", "c"])["w"] * 1000
     for key, n in expected.items():
         assert math.floor(n) - 1e-9 <= counts.get(key, 0) <= math.ceil(n) + 1e-9
+    first = draws.head(len(table))  # shuffled: the first draws are not all one particle
+    assert first[["x.a", "x.b", "x.c"]].drop_duplicates().shape[0] > 1
     draws.to_parquet(tmp_path / "d.parquet", index=False)
     assert read_draws(tmp_path / "d.parquet").shape == (1000, 4)
 

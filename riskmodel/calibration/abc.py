@@ -241,12 +241,13 @@ def posterior_summary(history: pyabc.History, priors: list[Prior]) -> pd.DataFra
 
 def posterior_draws(history: pyabc.History, priors: list[Prior], count: int, seed: int) -> pd.DataFrame:
     """``count`` equally weighted draws from the last population (systematic resampling on a
-    keyed stream): a ``draw`` column and one column per override path, the draws-file format
+    keyed stream, then shuffled): a ``draw`` column and one column per override path, the draws-file format
     of :mod:`riskmodel.calibration.posterior`."""
     table = population_table(history, priors)
     cumulative = np.cumsum(table["w"].to_numpy(float))
-    start = counter_rng(seed, CALIBRATION_STREAM, ABC_DRAWS).random()
-    picks = np.minimum(np.searchsorted(cumulative, (start + np.arange(count)) / count), len(table) - 1)
+    rng = counter_rng(seed, CALIBRATION_STREAM, ABC_DRAWS)
+    picks = np.minimum(np.searchsorted(cumulative, (rng.random() + np.arange(count)) / count), len(table) - 1)
+    picks = rng.permutation(picks)  # in random order: a run that uses the first few draws gets a fair sample
     draws = pd.DataFrame({"draw": np.arange(count, dtype=np.int64)})
     for p in priors:
         draws[p.path] = table[p.name].to_numpy(float)[picks]
