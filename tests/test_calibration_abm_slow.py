@@ -52,3 +52,62 @@ def test_common_seeds_and_workers_do_not_change_the_statistics():
         assert alone({"abm.concealment.base_probability": 0.8}) != first
     finally:
         pooled.close()
+
+
+KILLED_RUN = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from riskmodel.calibration.abc import Settings, run_abc
+from tests.test_calibration_abm import PRIORS, linear, observed
+
+def slow(values):
+    time.sleep(0.02)
+    return linear(values)
+
+run_abc(PRIORS, slow, observed(), Path({path!r}), Settings(4, 12, seed=5, replications=2))
+"""
+
+
+@pytest.mark.slow
+def test_a_sigkilled_calibration_resumes_to_the_uninterrupted_result(tmp_path: Path):
+    """A calibration process killed with SIGKILL at random moments (three kills, each once
+    at least one more population is stored) resumes to the populations an uninterrupted
+    run stores, float for float."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    from riskmodel.calibration.abc import Settings, finished_populations, population_table, run_abc
+    from tests.test_calibration_abm import PRIORS, linear, observed
+
+    settings = Settings(4, 12, seed=5, replications=2)
+    straight = run_abc(PRIORS, linear, observed(), tmp_path / "straight.db", settings)
+    path = tmp_path / "killed.db"
+    root = str(Path(__file__).resolve().parents[1])
+    def stored() -> int:
+        try:
+            return finished_populations(path)
+        except Exception:  # the child is creating the file's tables: nothing stored yet
+            return 0
+
+    chooser = random.Random(0)
+    for _ in range(3):
+        before = stored()
+        process = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(root=root, path=str(path))],
+                                   env={**os.environ, "PYTHONPATH": root})  # fmt: skip
+        while stored() <= before and process.poll() is None:
+            time.sleep(0.1)
+        time.sleep(chooser.uniform(0.0, 0.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    resumed = run_abc(PRIORS, linear, observed(), path, settings)
+    for t in range(4):
+        pd.testing.assert_frame_equal(population_table(straight, PRIORS, t), population_table(resumed, PRIORS, t))
+    for column in ("epsilon", "samples"):
+        np.testing.assert_array_equal(straight.get_all_populations()[column], resumed.get_all_populations()[column])

@@ -173,9 +173,10 @@ def database_url(path: Path) -> str:
 
 def finished_populations(path: Path) -> int:
     """Populations stored in the history at ``path`` (0 when there is none)."""
-    if not Path(path).exists():
+    try:
+        return int(pyabc.History(database_url(path), create=False).max_t + 1)
+    except ValueError:  # pyABC's word for "no such file"
         return 0
-    return int(pyabc.History(database_url(path), create=False).max_t + 1)
 
 
 def run_abc(
