@@ -25,10 +25,11 @@ for FY2006-14 is at hand, so on the default data ``base_probability`` and
 ``share_probability`` stay prior-driven; :func:`synthetic_targets` gives every statistic,
 from the model run at known values on seeds the calibration never uses (recovery).
 
-**Cost.** One replication of the default world takes about 0.6 s a fiscal year plus about
-1 s of spin-up (2 cores, warm Numba cache), so the default simulator runs FY2006-08 - the
-three years in which the press counts of the default data are complete - with two
-replications spread over ``workers`` processes.
+**Cost.** One replication of the default world, warm (Numba cache loaded), takes about
+1-2 s of set-up (the operators' six-year spin-up) and 0.3-0.8 s a fiscal year: a full
+FY2006-14 run about 9 s, FY2006-08 about 2 s. ABC needs some hundred particles, so the
+default simulator runs FY2006-08 - the three years in which the press counts of the
+default data are complete - with two replications spread over ``workers`` processes.
 """
 
 from __future__ import annotations
