@@ -342,7 +342,7 @@ class Measure(Strict):
 
 class Incidents(Sourced):
     """The seed's table of reported IT failures (calibration data), a CSV file beside the
-    scenario file (see :data:`riskmodel.interdependency.INCIDENT_COLUMNS`)."""
+    scenario file (format: :mod:`riskmodel.incidents`)."""
 
     file: DataFile
 

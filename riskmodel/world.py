@@ -22,7 +22,8 @@ from statistics import NormalDist
 import numpy as np
 
 from riskmodel.errors import InputError
-from riskmodel.interdependency import Cascade, build_cascade, data_file, read_incidents, resolve_data_file
+from riskmodel.incidents import read_incident_data
+from riskmodel.interdependency import Cascade, build_cascade, data_file, resolve_data_file
 from riskmodel.overrides import Override, apply_overrides
 from riskmodel.scenario import load_scenario, resolve_scenario
 from riskmodel.schema import THREAT_KINDS, Scenario
@@ -336,7 +337,8 @@ def _check_data_files(scenario: Scenario, path: Path | None) -> None:
 
 def _compile(scenario: Scenario, path: Path | None) -> World:
     if scenario.incidents is not None:  # calibration data: read and checked, so a broken file is not carried along
-        read_incidents(data_file(scenario.incidents.file, path, "incidents.file"))
+        critical = [s.id for s in scenario.sectors if s.critical]
+        read_incident_data(data_file(scenario.incidents.file, path, "incidents.file"), critical)
     cascade = build_cascade(scenario, path)
     n_regions = len(scenario.regions)
     output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0
