@@ -933,17 +933,20 @@ def experiment_sensitivity(
     out: FiguresOption = None,
     outcome: OutcomesOption = None,
 ) -> None:
-    """Morris or Sobol indices (SALib) with bootstrap intervals and Monte Carlo noise."""
+    """Morris or Sobol indices (SALib), or first-order indices of a posterior's parameters
+    (given data), with bootstrap intervals and Monte Carlo noise."""
     from riskmodel.experiments import load_experiment, sensitivity
 
     data = load_experiment(store)
     _known_outcomes(data, outcome)
+    method = sensitivity.method_of(data)
     table = sensitivity.sensitivity(data, outcome)
     folder = _figures_folder(store, out)
     folder.mkdir(parents=True, exist_ok=True)
-    _show(table, f"{data.spec['design']['uncertainties'].capitalize()} indices")
+    titles = {"morris": "Morris indices", "sobol": "Sobol indices", "posterior": "First-order indices (given draws)"}
+    _show(table, titles[method])
     table.to_csv(folder / "sensitivity.csv", index=False)
-    written = sensitivity.figures(table, data.spec["design"]["uncertainties"], folder)
+    written = sensitivity.figures(table, method, folder)
     console.print(f"wrote {folder}/sensitivity.csv and {len(written)} figures")
 
 

@@ -337,18 +337,21 @@ def setting_intervals(table: pd.DataFrame, outcome: str, title: str) -> Figure:
 
 
 def sensitivity_bars(rows: pd.DataFrame, outcome: str, method: str) -> Figure:
-    """Sensitivity indices of one outcome: mu* (Morris) or S1 and ST (Sobol), each with
-    SALib's bootstrap interval."""
+    """Sensitivity indices of one outcome: mu* (Morris), S1 and ST (Sobol) or S1 (given
+    posterior draws), each with SALib's bootstrap interval."""
     fig = Figure(figsize=(7, 0.6 + 0.35 * len(rows)), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(rows))
     if method == "morris":
         ax.barh(y, rows["mu_star"], xerr=rows["mu_star_conf"], capsize=3)
         ax.set_xlabel("mu* (mean absolute elementary effect per unit quantile)")
-    else:
+    elif method == "sobol":
         ax.barh(y - 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], capsize=3, label="S1")
         ax.barh(y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], capsize=3, label="ST")
         ax.legend()
+    else:
+        ax.barh(y, rows["S1"], xerr=rows["S1_conf"], capsize=3)
+        ax.set_xlabel("S1: share of the outcome's variance that knowing the parameter removes")
     ax.set_yticks(y, rows["factor"], fontsize=8)
     ax.set_title(outcome, fontsize=9)
     return fig
