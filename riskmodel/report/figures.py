@@ -349,9 +349,17 @@ def sensitivity_bars(rows: pd.DataFrame, outcome: str, method: str) -> Figure:
         ax.barh(y - 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], capsize=3, label="S1")
         ax.barh(y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], capsize=3, label="ST")
         ax.legend()
-    else:
-        ax.barh(y, rows["S1"], xerr=rows["S1_conf"], capsize=3)
-        ax.set_xlabel("S1: share of the outcome's variance that knowing the parameter removes")
+    else:  # given posterior draws: the dummy factor is drawn as the noise floor, not as a bar
+        dummy = rows["factor"].str.startswith("(dummy")
+        floor = float((rows.loc[dummy, "S1"] + rows.loc[dummy, "S1_conf"]).max()) if dummy.any() else None
+        linked = rows["linked"].fillna("").astype(str).str.split(", ").map(lambda names: len([n for n in names if n]))
+        rows = rows.assign(factor=rows["factor"] + linked.map(lambda n: f" (+{n} linked)" if n else ""))[~dummy]
+        y = np.arange(len(rows))
+        ax.barh(y, rows["S1"], xerr=rows["S1_conf"], capsize=3, label="S1 with its 95% interval")
+        if floor is not None:
+            ax.axvline(floor, color="grey", linestyle="--", label="noise floor (dummy factor, upper bound)")
+        ax.set_xlabel("S1: share of the variance explained")
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_yticks(y, rows["factor"], fontsize=8)
     ax.set_title(outcome, fontsize=9)
     return fig
