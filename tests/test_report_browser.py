@@ -102,5 +102,5 @@ def test_the_calibration_report_renders_in_the_browser(browser, calibration_repo
     """A calibration folder with a recovery beside it: one what-was-fitted table (the
     recovery files record no provenance)."""
     opens_cleanly(browser, calibration_report, tmp_path / "calibration.html", CALIBRATION_EXPECTED, 1)
-    browser.execute_script("window.scrollTo(0, document.querySelector('table.fitted').offsetTop - 60)")
+    browser.execute_script("window.scrollTo(0, document.querySelector('img.figure').offsetTop - 40)")
     keep_screenshot(browser, "report_calibration.png")

@@ -267,7 +267,8 @@ def convergence(frame: pd.DataFrame) -> Figure:
 
 
 def area_grid(counts: pd.DataFrame, title: str) -> Figure:
-    """A power area x sector table of counts as a heat map with the numbers written in."""
+    """A power area x sector table of operators in an outage as a heat map with the
+    numbers written in."""
     fig = Figure(figsize=(7, 4.8), constrained_layout=True)
     ax = fig.subplots()
     values = counts.to_numpy(dtype=float)
@@ -280,7 +281,7 @@ def area_grid(counts: pd.DataFrame, title: str) -> Figure:
             colour = "white" if value > top / 2 else "black"
             ax.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=colour)
     ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, label="IT failures")
+    fig.colorbar(image, ax=ax, label="operators in an outage", ticks=MaxNLocator(integer=True))
     return fig
 
 
