@@ -86,7 +86,7 @@ def context(folder: Path, summary: dict) -> dict[str, Any]:
 
 def recovery_context(folder: Path, summary: dict) -> dict[str, Any]:
     """``recovery.csv``: coverage of the nominal 90% intervals over synthetic data sets."""
-    table = pd.read_csv(folder / "recovery.csv", keep_default_na=False, na_values={"truth": [""]})
+    table = pd.read_csv(folder / "recovery.csv", keep_default_na=False)  # an empty sector: a kind's parameter
     table = table[RECOVERY_SCHEMA.names]
     within = (table["coverage"] - 0.9).abs() <= 2 * table["coverage_se"]
     rows = [{**r, "within": bool(w)} for r, w in zip(table.to_dict("records"), within, strict=True)]
