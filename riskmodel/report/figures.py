@@ -415,7 +415,7 @@ def calibration_fits(fitted: pd.DataFrame) -> Figure:
         names = {"duration_shift": "delta (log-median shift)", "duration_spread": "kappa (log-sd factor)"}
         labels = [f"{r.kind}: {names[r.parameter]}" for r in durations.itertuples()]
         _fit_rows(right, durations, labels)
-        right.set(xlabel="delta: added to log median hours; kappa: factor", title="Outage durations")
+        right.set(xlabel="delta (log hours); kappa (factor)", title="Outage durations")
         right.legend(fontsize=7, loc="lower right")
     else:
         right.set_axis_off()
