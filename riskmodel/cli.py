@@ -600,7 +600,8 @@ def compare(
 @app.command()
 @reports_input_errors
 def report(
-    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize, or an experiment store.")],
+    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm, optimize or calibrate (fit, recover), "
+                                         "or an experiment store.")],
     out: Annotated[
         Path | None, typer.Option(help="HTML file to write (default: PATH/report.html, or STORE.html for a store).")
     ] = None,
