@@ -34,6 +34,7 @@ from riskmodel.optimize.robust import COLUMNS, _fn_counts, per_draw
 from riskmodel.optimize.run import problems_of
 from riskmodel.optimize.sample import draw_events
 from riskmodel.portfolio import in_place_matrix
+from riskmodel.report.build import build_report
 from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson_document, write_toml
 from riskmodel.world import build_world
@@ -186,6 +187,7 @@ def test_cli_prints_and_writes_the_table_same_seed_same_bytes(tmp_path, two_regi
     table = pd.read_csv(tmp_path / "a" / "robustness.csv")
     assert list(table.columns) == list(COLUMNS)
     assert set(table["figure"]) == {"social_cost", "objective", "acceptable"}
+    assert "Robust to parameter uncertainty" in build_report(tmp_path / "a")
 
 
 @pytest.mark.parametrize(
