@@ -35,6 +35,7 @@ from riskmodel.optimize.run import problems_of
 from riskmodel.optimize.sample import draw_events
 from riskmodel.portfolio import in_place_matrix
 from riskmodel.report.build import build_report
+from riskmodel.runs import optimize as optimize_kind
 from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson_document, write_toml
 from riskmodel.world import build_world
@@ -124,6 +125,10 @@ def test_robust_differs_from_the_plug_in_and_is_better_out_of_sample(two_regimes
     total = result.robustness.set_index(["sector", "figure"]).loc[("total", "social_cost")]
     assert total["robust_minus_mean_ci_high"] < 0 < total["posterior_mean"] - total["robust"]
     assert total["draws"] == 40
+    outcomes = optimize_kind.outcomes(result)  # what an experiment records of the run
+    assert outcomes["value_of_robustness"] == -total["robust_minus_mean"]
+    assert outcomes["value_of_robustness_ci_low"] == -total["robust_minus_mean_ci_high"] > 0
+    assert outcomes["acceptable_share_robust.sector_0"] == outcomes["acceptable_share_posterior_mean.total"] == 1.0
 
 
 def test_per_draw_figures_are_direct_runs_of_each_draws_world(japan, tmp_path):
