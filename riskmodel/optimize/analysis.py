@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskmodel.calibration.posterior import PosteriorDraws
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import simulate
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
 from riskmodel.optimize.instance import OTHERS, USERS, Instance
 from riskmodel.optimize.milp import Goal
-from riskmodel.optimize.posterior import PosteriorDraws
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.solve import SolverOptions, solve
 from riskmodel.portfolio import in_place_matrix

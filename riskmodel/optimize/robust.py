@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from statsmodels.stats.proportion import proportion_confint
 
+from riskmodel.calibration.posterior import PosteriorDraws
 from riskmodel.engine.kernels import DISASTER, LAYERS
 from riskmodel.engine.simulate import simulate
 from riskmodel.intervals import LEVEL, mean_interval
@@ -42,7 +43,6 @@ from riskmodel.measures import annual_cost
 from riskmodel.metrics import FN_BINS, fn_exceeds
 from riskmodel.optimize.build import _fn_bins
 from riskmodel.optimize.evaluate import cvar
-from riskmodel.optimize.posterior import PosteriorDraws
 from riskmodel.portfolio import in_place_matrix
 from riskmodel.world import World
 

@@ -20,6 +20,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from riskmodel.calibration.posterior import PosteriorDraws
 from riskmodel.optimize.analysis import (
     ExternalityPrice,
     GapEstimate,
@@ -38,7 +39,7 @@ from riskmodel.optimize.diagnose import BarCheck, Diagnosis, diagnose
 from riskmodel.optimize.evaluate import evaluate
 from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.instruments import instruments_table
-from riskmodel.optimize.posterior import PosteriorDraws, blocks_of
+from riskmodel.optimize.posterior import blocks_of, check_saa
 from riskmodel.optimize.robust import per_draw, robustness_table
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.settings import Settings
@@ -288,7 +289,7 @@ def optimize(
     report = progress or (lambda stage, done, total: None)
     posterior = PosteriorDraws.read(world, settings.posterior) if settings.posterior is not None else None
     if posterior is not None:
-        posterior.check_saa(settings.years)
+        check_saa(posterior, settings.years)
     if sample is None:
         sample = draw_events(world, settings.years, settings.seed, settings.threads, partial(report, "drawing years"),
                              block_inputs=posterior.block_inputs(None) if posterior is not None else None)  # fmt: skip
