@@ -227,3 +227,19 @@ def test_bad_shared_systems_are_refused(change, field, tmp_path):
     path = write_toml(doc, tmp_path / "bad.toml")
     with pytest.raises(InputError, match=field):
         build_world(load_scenario(path), path)
+
+
+def test_default_world_keeps_each_sectors_it_dependence(japan):
+    """In the default scenario operators differ, and each sector's output-weighted IT
+    dependence is its table's value to 1e-12; the shared systems have their members."""
+    op = japan.operators
+    for s in japan.critical_sectors:
+        rows = op.sector == s
+        mean = float(op.it_dependence[rows] @ op.revenue[rows] / op.revenue[rows].sum())
+        assert abs(mean - japan.it_dependence[s]) < 1e-12
+        assert np.ptp(op.it_dependence[rows]) > 0
+    aviation, railways = japan.sector_ids.index("aviation"), japan.sector_ids.index("railways")
+    kanto = int(((op.sector == railways) & (op.region == japan.region_ids.index("tokyo"))).sum())
+    for s, members in ((aviation, 3), (railways, kanto)):
+        assert japan.shared_first[s + 1] - japan.shared_first[s] == members
+        assert japan.shared_share[s] > 0

@@ -26,9 +26,9 @@ with probability ``survive`` (thinning); every event draws the same random numbe
 whether it is kept or not, and measures only scale durations, depths and losses down.
 So two portfolios see the same random years, and adding a measure can never raise a
 year's total loss, nor any sector's own or users' loss: the property a sample-average
-optimiser relies on. (The value added lost in a disaster whose cascade hits the clip is
-shared between the sectors hit in proportion to their unclipped contributions, so that
-one sector's share can rise when another sector's measures shrink the total.)
+optimiser relies on. (The value added lost in a disaster or a shared-system failure whose
+cascade hits the clip is shared between the operators hit in proportion to their unclipped
+contributions, so that one sector's share can rise when another's measures shrink the total.)
 
 Cascade. Each event (a single operator's failure, or all operators a disaster hits)
 forces direct inoperability ``c*`` on its (region, sector) nodes for its duration. When
