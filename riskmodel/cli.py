@@ -472,6 +472,44 @@ def _print_instruments(frame) -> None:
     console.print(table)
 
 
+def _print_robustness(result) -> None:
+    """The robust portfolio against the one chosen at the posterior means, across draws."""
+    from riskmodel.engine.simulate import BLOCK_YEARS
+    from riskmodel.optimize.run import saa_draws
+
+    frame = result.robustness
+    table = Table(title=f"robust (SAA years across {saa_draws(result)} posterior draws) against the portfolio chosen "
+                  f"at the posterior means: out of sample, each block of {BLOCK_YEARS:,} fresh years under its draw, "
+                  f"{int(frame['draws'].iloc[0])} draws, paired (billion yen a year; 95% intervals)")  # fmt: skip
+    for name in ("sector", "social cost robust", "at means", "robust - means", "P(acceptable) robust", "at means"):
+        table.add_column(name, justify="left" if name == "sector" else "right")
+    rows = frame.set_index(["sector", "figure"])
+    for sector in dict.fromkeys(frame["sector"]):
+        money, share = rows.loc[(sector, "social_cost")], rows.loc[(sector, "acceptable")]
+        table.add_row(
+            sector, _money(money["robust"]), _money(money["posterior_mean"]),
+            f"{_money(money['robust_minus_mean'])} ({_money(money['robust_minus_mean_ci_low'])} to "
+            f"{_money(money['robust_minus_mean_ci_high'])})",
+            *(f"{share[k]:.2f} ({share[k + '_ci_low']:.2f}-{share[k + '_ci_high']:.2f})"
+              for k in ("robust", "posterior_mean")),
+        )  # fmt: skip
+    console.print(table)
+    total = rows.loc[("total", "social_cost")]
+    low, high = _money(-total["robust_minus_mean_ci_high"]), _money(-total["robust_minus_mean_ci_low"])
+    console.print(f"value of robustness (social cost at the posterior means minus robust): "
+                  f"{_money(-total['robust_minus_mean'])} bn yen a year (95% CI {low} to {high})")  # fmt: skip
+    if result.settings.mode != "society":  # the objective counts the own layer: say what the run minimised too
+        own = rows.loc[("total", "objective")]
+        low, high = _money(own["robust_minus_mean_ci_low"]), _money(own["robust_minus_mean_ci_high"])
+        console.print(f"objective (cost + own loss), robust - means: {_money(own['robust_minus_mean'])} bn yen a year "
+                      f"(95% CI {low} to {high})")  # fmt: skip
+
+
+OPTIMIZE_POSTERIOR_HELP = ("Posterior draws file (riskmodel calibrate fit): each block of 1,024 SAA and fresh years "
+                           "takes one draw (needs --years and --eval-years of at least 2,048); compares the robust "
+                           "portfolio with the one chosen at the posterior means (robustness.csv).")  # fmt: skip
+
+
 @app.command()
 @reports_input_errors
 def optimize(
@@ -506,6 +544,7 @@ def optimize(
     ] = False,
     out: Annotated[str, typer.Option(help="Folder for portfolio.toml, optimize_summary.json, frontier.*")] = "out",
     set_: SetOption = None,
+    posterior: Annotated[str | None, typer.Option(help=OPTIMIZE_POSTERIOR_HELP)] = None,
 ) -> None:
     """The most cost-effective countermeasure portfolio under the acceptable-risk bars.
 
@@ -522,7 +561,7 @@ def optimize(
         "mode": _mode(sector, partial, society), "sector": sector, "budget": budget, "cvar_level": cvar_level,
         "cvar_max": cvar_max, "fn": fn, "solver": solver, "gap": gap, "time_limit": time_limit,
         "eval_years": eval_years, "replications": replications, "frontier_points": frontier_points, "threads": threads,
-        "instruments": instruments,
+        "instruments": instruments, "posterior": posterior,
     }  # fmt: skip
     spec = _spec("optimize", scenario, set_, seed=seed, size=years, options=options)
     try:
@@ -538,6 +577,10 @@ def optimize(
             problems.setdefault(relaxation.sentence(), []).append(relaxation.problem)
         for sentence, labels in problems.items():
             console.print(f"[bold]bar out of reach[/bold] ({' and '.join(labels)}): {sentence}")
+        if result.robustness is not None:
+            _print_robustness(result)
+        elif result.posterior is not None:
+            console.print("no portfolio meets the bars at the posterior means: nothing to compare the robust one with")
     else:
         what = "infeasible: no portfolio meets the bars within the budget" if result.status == "infeasible" else (
             "time limit: no feasible portfolio found in time")  # fmt: skip
@@ -600,7 +643,8 @@ def compare(
 @app.command()
 @reports_input_errors
 def report(
-    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm or optimize, or an experiment store.")],
+    path: Annotated[Path, typer.Argument(help="Output folder of simulate, abm, optimize or calibrate (fit, recover), "
+                                         "or an experiment store.")],
     out: Annotated[
         Path | None, typer.Option(help="HTML file to write (default: PATH/report.html, or STORE.html for a store).")
     ] = None,
@@ -933,17 +977,20 @@ def experiment_sensitivity(
     out: FiguresOption = None,
     outcome: OutcomesOption = None,
 ) -> None:
-    """Morris or Sobol indices (SALib) with bootstrap intervals and Monte Carlo noise."""
+    """Morris or Sobol indices (SALib), or first-order indices of a posterior's parameters
+    (given data), with bootstrap intervals and Monte Carlo noise."""
     from riskmodel.experiments import load_experiment, sensitivity
 
     data = load_experiment(store)
     _known_outcomes(data, outcome)
+    method = sensitivity.method_of(data)
     table = sensitivity.sensitivity(data, outcome)
     folder = _figures_folder(store, out)
     folder.mkdir(parents=True, exist_ok=True)
-    _show(table, f"{data.spec['design']['uncertainties'].capitalize()} indices")
+    titles = {"morris": "Morris indices", "sobol": "Sobol indices", "posterior": "First-order indices (given draws)"}
+    _show(table, titles[method])
     table.to_csv(folder / "sensitivity.csv", index=False)
-    written = sensitivity.figures(table, data.spec["design"]["uncertainties"], folder)
+    written = sensitivity.figures(table, method, folder)
     console.print(f"wrote {folder}/sensitivity.csv and {len(written)} figures")
 
 

@@ -27,8 +27,6 @@ same row sums as the national one; lifelines act inside a region only.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from riskmodel.errors import InputError
 from riskmodel.scenario import packaged_file
-from riskmodel.schema import HOURS_PER_YEAR as MAX_HOURS
-from riskmodel.schema import MAX_PERSONS, THREAT_KINDS, Scenario
+from riskmodel.schema import Scenario
 
 RECOVERY_LEVEL = 0.01  # q_T = 0.01 q_0 in the recovery coefficient (Lian & Haimes 2006)
 HOURS_PER_YEAR = 8760.0
@@ -139,84 +136,6 @@ def data_file(name: str, scenario_path: Path | None, field: str) -> Path:
     if size > MAX_DATA_BYTES:
         raise InputError(path, "", f"{size:,} bytes", f"a data file of at most {MAX_DATA_BYTES:,} bytes")
     return path
-
-
-# The incidents file: one reported IT failure a row. Empty cells are unknown values.
-INCIDENT_COLUMNS = ("date", "sector", "event", "magnitude", "threat_kind", "duration_hours_low",
-                    "duration_hours_high", "persons_affected", "source")  # fmt: skip
-MAX_INCIDENTS = 1_000_000
-
-
-def _incident_date(text: str) -> bool:
-    for form in ("%Y-%m-%d", "%Y-%m", "%Y"):
-        try:
-            dt.datetime.strptime(text, form)
-        except ValueError:
-            continue
-        return len(text) in (4, 7, 10)
-    return False
-
-
-def read_incidents(path: Path) -> list[dict[str, str]]:
-    """Read and check an incidents CSV: its columns (:data:`INCIDENT_COLUMNS`), a date
-    (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``), a sector and an event on every row, a
-    threat kind, durations in hours within a year (low not above high) and a number of
-    persons, where given. Raises InputError for the first problem."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle, strict=True)
-            header = next(reader, None)
-            if header is None:
-                raise InputError(path, "columns", "(empty file)", f"a header row: {', '.join(INCIDENT_COLUMNS)}")
-            missing = [c for c in INCIDENT_COLUMNS if c not in header]
-            if missing:
-                raise InputError(path, "columns", missing[0], f"the columns {', '.join(INCIDENT_COLUMNS)}")
-            rows = []
-            for number, cells in enumerate(reader, start=2):
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) != len(header):
-                    raise InputError(path, f"line {number}", f"{len(cells)} cells", f"{len(header)} cells (the header)")
-                if len(rows) >= MAX_INCIDENTS:
-                    raise InputError(path, f"line {number}", "(more rows)", f"at most {MAX_INCIDENTS:,} incidents")
-                row = dict(zip(header, cells, strict=True))
-                _check_incident(path, number, row)
-                rows.append(row)
-    except UnicodeDecodeError:
-        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 CSV text") from None
-    except csv.Error as exc:
-        raise InputError(path, "(syntax)", str(exc), "valid CSV") from None
-    except OSError as exc:
-        raise InputError(path, "", exc.strerror or str(exc), "a readable CSV file") from None
-    return rows
-
-
-def _check_incident(path: Path, number: int, row: dict[str, str]) -> None:
-    where = f"line {number}"
-    if not _incident_date(row["date"].strip()):
-        raise InputError(path, f"{where}, date", row["date"], "a date YYYY, YYYY-MM or YYYY-MM-DD")
-    for column in ("sector", "event"):
-        if not row[column].strip():
-            raise InputError(path, f"{where}, {column}", "(empty)", f"the {column} of the incident")
-    if row["threat_kind"] not in THREAT_KINDS:
-        raise InputError(path, f"{where}, threat_kind", row["threat_kind"], f"one of {', '.join(THREAT_KINDS)}")
-    numbers: dict[str, float] = {}
-    for column, top, unit in (("duration_hours_low", MAX_HOURS, "hours"), ("duration_hours_high", MAX_HOURS, "hours"),
-                              ("persons_affected", MAX_PERSONS, "persons")):  # fmt: skip
-        text = row[column].strip()
-        if not text:
-            continue
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and 0 <= value <= top):
-            raise InputError(path, f"{where}, {column}", row[column], f"empty or a number of {unit} from 0 to {top:g}")
-        numbers[column] = value
-    low, high = numbers.get("duration_hours_low"), numbers.get("duration_hours_high")
-    if low is not None and high is not None and low > high:
-        raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"],
-                         f"at most duration_hours_high ({row['duration_hours_high']})")  # fmt: skip
 
 
 def split_matrix(scenario: Scenario, table: IOTable, path: Path) -> np.ndarray:

@@ -180,6 +180,10 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
                     entry.share,
                     f"shares of io_sector {entry.io_sector!r} that add up to at most 1",
                 )
+        if sector.shared_system is not None:
+            for i, region in enumerate(sector.shared_system.regions):
+                if region not in regions:
+                    raise InputError(path, f"{where}.shared_system.regions[{i}]", region, f"one of {sorted(regions)}")
     for ministry in scenario.ministries:
         where = f"ministries[id={ministry.id}]"
         for field, names, known in (

@@ -150,9 +150,47 @@ class ITDependence(Sourced):
 
     A failure's depth (share of service lost) is its Beta draw times this: a software
     fault at a power utility stops billing, not the grid.
+
+    ``concentration`` lets operators differ: each operator's share is drawn from a Beta
+    with the sector's share as its mean and this precision (``alpha + beta``), then scaled
+    so that the output-weighted mean over the sector's operators is ``share`` exactly
+    (see :func:`riskmodel.world.operator_it_dependence`); without it every operator has
+    the sector's share.
     """
 
     share: Probability
+    concentration: Annotated[float, Field(gt=0.0, le=1e6)] | None = None
+
+
+class Reach(Sourced):
+    """Share of an operator's users that a failure of its IT at full depth reaches.
+
+    A failure's reach is apart from its lost output: a check-in system down delays every
+    passenger who checks in while it is down although the aircraft still fly. Persons
+    affected are the operator's users times the failure's Beta draw times this share
+    (times the outage's share of the day for trips). Without it, the reach is the
+    operator's IT dependence (a failure reaches the users of the output it stops).
+    """
+
+    share: Probability
+
+
+class SharedSystem(Sourced):
+    """A system several of the sector's operators share (a transit IC-card centre, an
+    exchange's trading system, an airline's reservation and check-in system).
+
+    ``share`` of the sector's failure events strike it instead of one operator's own
+    systems; such an event takes every member down at once with one outage (one duration,
+    depth and direct-loss draw, each member's own measures and size applied). The
+    sector's expected number of failure events stays the scenario's: a shared-system
+    event is one event with several operators down. Members are the ``members`` largest
+    operators (by users) of the ``regions`` listed (all regions when empty); every
+    operator of those regions when ``members`` is left out.
+    """
+
+    share: Probability
+    members: Annotated[int, Field(ge=1, le=MAX_OPERATORS)] | None = None
+    regions: list[Identifier] = []
 
 
 class OutageScale(Sourced):
@@ -199,6 +237,8 @@ class Sector(Strict):
     users: Users | None = None
     exposure: Exposure | None = None
     it_dependence: ITDependence | None = None
+    reach: Reach | None = None
+    shared_system: SharedSystem | None = None
     outage: OutageScale | None = None
     cascade: CascadeShare | None = None
     acceptability: Acceptability | None = None
@@ -342,7 +382,7 @@ class Measure(Strict):
 
 class Incidents(Sourced):
     """The seed's table of reported IT failures (calibration data), a CSV file beside the
-    scenario file (see :data:`riskmodel.interdependency.INCIDENT_COLUMNS`)."""
+    scenario file (format: :mod:`riskmodel.incidents`)."""
 
     file: DataFile
 

@@ -16,6 +16,7 @@ ABM_STREAM = 1  # the agent model
 THINNING_STREAM = 2  # the optimiser's blocking coins
 BOOTSTRAP_STREAM = 3  # resamples of years for paired intervals (riskmodel.compare)
 CALIBRATION_STREAM = 4  # posterior draws, synthetic incident data and their reporting coins (riskmodel.calibration)
+OPERATOR_STREAM = 5  # operators' traits drawn when a world is compiled (IT dependence), one stream per sector
 
 # Purposes of the root seeds a run derives for further runs of its own (riskmodel.optimize:
 # fresh years out of sample, and the gap's replication batches; the agent model's replications).

@@ -22,10 +22,12 @@ from statistics import NormalDist
 import numpy as np
 
 from riskmodel.errors import InputError
-from riskmodel.interdependency import Cascade, build_cascade, data_file, read_incidents, resolve_data_file
+from riskmodel.incidents import read_incident_data
+from riskmodel.interdependency import Cascade, build_cascade, data_file, resolve_data_file
 from riskmodel.overrides import Override, apply_overrides
 from riskmodel.scenario import load_scenario, resolve_scenario
 from riskmodel.schema import THREAT_KINDS, Scenario
+from riskmodel.streams import OPERATOR_STREAM, counter_rng
 
 SERVICE_KINDS = ("continuous", "trips")
 
@@ -41,6 +43,8 @@ class Operators:
     revenue: np.ndarray  # yen per year
     node_share: np.ndarray  # share of its node's output
     sector_share: np.ndarray  # share of its sector's users and revenue
+    it_dependence: np.ndarray  # share of its output an IT failure can stop at most
+    reach: np.ndarray  # share of its users a failure of its IT at full depth reaches
 
     def __len__(self) -> int:
         return int(self.sector.size)
@@ -121,6 +125,9 @@ class World:
     catalogue: Catalogue
     cascade: Cascade
     sector_rate: np.ndarray = field(repr=False)  # [sector, threat] events per year, no measures
+    shared_share: np.ndarray = field(repr=False)  # [sector] share of its failure events that strike its shared system
+    shared_first: np.ndarray = field(repr=False)  # [sector + 1] members: shared_ops[first[s]:first[s + 1]]
+    shared_ops: np.ndarray = field(repr=False)  # operators of the shared systems, by sector, ascending
     content_hash: str = ""  # of the scenario's content and its data files (see scenario_hash)
 
     @property
@@ -183,6 +190,19 @@ def _operators(scenario: Scenario, output: np.ndarray, path: Path) -> Operators:
     table = np.array(rows, dtype=float).reshape(-1, 6)
     sector = table[:, 0].astype(np.int64)
     region = table[:, 1].astype(np.int64)
+    it_dependence = np.zeros(sector.size)
+    reach = np.zeros(sector.size)
+    for s, spec in enumerate(scenario.sectors):
+        rows_of = np.flatnonzero(sector == s)
+        if rows_of.size == 0 or spec.it_dependence is None:
+            continue
+        it = spec.it_dependence
+        if it.concentration is None:
+            it_dependence[rows_of] = it.share
+        else:
+            rng = counter_rng(0, OPERATOR_STREAM, s)  # a world is the scenario's one draw: root seed 0
+            it_dependence[rows_of] = operator_it_dependence(it.share, it.concentration, table[rows_of, 5], rng)
+        reach[rows_of] = spec.reach.share if spec.reach is not None else it_dependence[rows_of]
     return Operators(
         sector=sector,
         region=region,
@@ -191,7 +211,69 @@ def _operators(scenario: Scenario, output: np.ndarray, path: Path) -> Operators:
         revenue=table[:, 3].copy(),
         node_share=table[:, 4].copy(),
         sector_share=table[:, 5].copy(),
+        it_dependence=it_dependence,
+        reach=reach,
     )
+
+
+def operator_it_dependence(
+    share: float, concentration: float, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Operators' IT dependence around their sector's ``share``, output-weighted mean exact.
+
+    Each operator draws Beta(``share`` x ``concentration``, (1 - ``share``) x
+    ``concentration``) (mean ``share``); the draws are then scaled by one common factor so
+    that their mean weighted by ``weights`` (the operators' output) is ``share``, operators
+    the factor would push above 1 held at 1 and the factor found again for the rest. So a
+    sector's output-weighted IT dependence, which sets its expected lost output, stays the
+    scenario's value however the operators differ.
+    """
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    alpha, beta = share * concentration, (1.0 - share) * concentration
+    if alpha <= 0.0 or beta <= 0.0:  # a share of 0 or 1 (or one that underflows): no spread
+        return np.full(w.size, share)
+    x = rng.beta(alpha, beta, w.size)
+    capped = np.zeros(w.size, dtype=bool)
+    while True:
+        free = ~capped
+        mass = float(w[free] @ x[free])
+        left = share - float(w[capped].sum())
+        if mass <= 0.0:  # every free draw underflowed to 0: share what is left equally
+            x[free] = left / float(w[free].sum())
+        else:
+            x[free] *= left / mass
+        over = free & (x > 1.0)
+        if not over.any():
+            return x
+        x[over] = 1.0
+        capped |= over
+
+
+def _shared_systems(scenario: Scenario, operators: Operators, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sector's share of failures on its shared system and the system's members
+    (the ``members`` largest operators by users in its regions), as CSR arrays."""
+    region_index = {r.id: i for i, r in enumerate(scenario.regions)}
+    share = np.zeros(len(scenario.sectors))
+    first = np.zeros(len(scenario.sectors) + 1, dtype=np.int64)
+    members: list[np.ndarray] = []
+    for s, sector in enumerate(scenario.sectors):
+        spec = sector.shared_system
+        chosen = np.zeros(0, dtype=np.int64)
+        if spec is not None and sector.operators is not None:
+            candidates = operators.sector == s
+            if spec.regions:
+                candidates &= np.isin(operators.region, [region_index[r] for r in spec.regions])
+            rows = np.flatnonzero(candidates)
+            count = rows.size if spec.members is None else spec.members
+            if count > rows.size:
+                raise InputError(path, f"sectors[id={sector.id}].shared_system.members", count,
+                                 f"at most {rows.size} (the sector's operators in those regions)")  # fmt: skip
+            by_size = rows[np.argsort(-operators.users[rows], kind="stable")]
+            chosen = np.sort(by_size[:count])
+            share[s] = spec.share
+        members.append(chosen)
+        first[s + 1] = first[s] + chosen.size
+    return share, first, np.concatenate(members).astype(np.int64)
 
 
 def _threats(scenario: Scenario) -> Threats:
@@ -336,12 +418,14 @@ def _check_data_files(scenario: Scenario, path: Path | None) -> None:
 
 def _compile(scenario: Scenario, path: Path | None) -> World:
     if scenario.incidents is not None:  # calibration data: read and checked, so a broken file is not carried along
-        read_incidents(data_file(scenario.incidents.file, path, "incidents.file"))
+        critical = [s.id for s in scenario.sectors if s.critical]
+        read_incident_data(data_file(scenario.incidents.file, path, "incidents.file"), critical)
     cascade = build_cascade(scenario, path)
     n_regions = len(scenario.regions)
     output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0
     where = path or Path("<scenario>")
     operators = _operators(scenario, output, where)
+    shared_share, shared_first, shared_ops = _shared_systems(scenario, operators, where)
     threats = _threats(scenario)
     sectors = scenario.sectors
     exposure = np.array([[getattr(s.exposure, kind) if s.exposure else 0.0 for kind in THREAT_KINDS] for s in sectors])
@@ -368,6 +452,9 @@ def _compile(scenario: Scenario, path: Path | None) -> World:
         catalogue=_catalogue(scenario),
         cascade=cascade,
         sector_rate=rate,
+        shared_share=shared_share,
+        shared_first=shared_first,
+        shared_ops=shared_ops,
     )
 
 

@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 from riskmodel.calibration.check import predictive_check, reported_events
 from riskmodel.calibration.fit import calibrate, posterior_draws, reported_counts
 from riskmodel.calibration.frequency import RatePosterior, rate_posterior
-from riskmodel.calibration.incidents import read_incident_data
 from riskmodel.calibration.model import CalibrationModel
 from riskmodel.calibration.observation import ReportingFilter, major_share, read_targets, reported_rates
 from riskmodel.calibration.severity import DurationData, fit_durations, log_likelihood
 from riskmodel.calibration.write import calibrated_scenario
 from riskmodel.cli import app
 from riskmodel.errors import InputError
+from riskmodel.incidents import read_incident_data
 from riskmodel.scenario import load_scenario, packaged_file
 from riskmodel.world import load_world
 

@@ -131,8 +131,10 @@ def test_convergence_table(japan_run):
 
 
 def test_default_scenario_reproduces_failure_counts(japan_run, japan):
-    """Failures per sector-year equal the sector's rates plus the expected disaster hits
-    (sum over areas of rate x hit probability x exposure x operators there), within 4 SE."""
+    """Failures per sector-year equal the sector's rates (each shared-system failure, a
+    share p of them, taking its M members down: rate x (1 - p + p M)) plus the expected
+    disaster hits (sum over areas of rate x hit probability x exposure x operators there),
+    within 4 SE."""
     counts = japan_run.ylt.pivot(index="year", columns="sector", values="events")
     threats, ops = japan.threats, japan.operators
     disaster = [h for h, kind in enumerate(threats.kind) if kind == DISASTER]
@@ -142,7 +144,9 @@ def test_default_scenario_reproduces_failure_counts(japan_run, japan):
             (threats.regional_rate[h] * in_region).sum() * threats.hit_probability[h] * japan.exposure[s, DISASTER]
             for h in disaster
         )
-        expected = japan.sector_rate[s].sum() + hits
+        members = japan.shared_first[s + 1] - japan.shared_first[s]
+        shared = japan.shared_share[s]
+        expected = japan.sector_rate[s].sum() * (1 - shared + shared * members) + hits
         observed = counts[japan.sector_ids[s]]
         assert abs(observed.mean() - expected) < 4 * observed.std() / math.sqrt(len(observed))
 

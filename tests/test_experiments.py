@@ -22,7 +22,7 @@ from riskmodel.experiments import build_design, load_experiment, load_spec, run_
 from riskmodel.experiments.analysis import paired_differences, summarize
 from riskmodel.experiments.discovery import discover
 from riskmodel.experiments.seeds import run_seed
-from riskmodel.experiments.sensitivity import sensitivity
+from riskmodel.experiments.sensitivity import DUMMY, sensitivity
 
 ROOT = Path(__file__).resolve().parent.parent
 X = (1, 2, 3)
@@ -135,6 +135,39 @@ def test_ishigami_sobol_indices_through_the_runner_match_the_published_values(tm
         row = table.loc[factor]
         assert abs(row.S1 - s1) <= 3 * row.S1_conf + 0.01, (factor, row.S1, row.S1_conf)
         assert abs(row.ST - st) <= 3 * row.ST_conf + 0.01, (factor, row.ST, row.ST_conf)
+
+
+def test_posterior_first_order_indices_match_the_closed_form(tmp_path):
+    """Given-data indices of a posterior's columns: ``y = slope * x`` (``noisy_line``; its
+    noise is common to every point) with x ~ U(0, 1) and slope ~ U(1, 2) drawn
+    independently, so S1(x) = E[slope]^2 Var(x) / Var(y) = 0.871 and S1(slope) =
+    Var(slope) E[x]^2 / Var(y) = 0.097; ``other`` is drawn but unused (S1 = 0). Binning a
+    uniform input into M >= 5 equiprobable classes lowers an index by at most 1/M^2 of
+    itself; the rest of the tolerance is 3 standard errors (SALib's 95% half-width / 1.96).
+    ``x_linked`` (an increasing function of x) and ``minus_slope`` are reported with the
+    column they follow, and only the parameters that matter stand above the dummy."""
+    import pandas as pd
+
+    n = 512
+    rng = np.random.default_rng(11)
+    x, slope, other = rng.random(n), 1 + rng.random(n), rng.random(n)
+    pd.DataFrame({"x": x, "slope": slope, "other": other, "x_linked": 3 * x - 1,
+                  "minus_slope": -slope}).to_parquet(tmp_path / "draws.parquet")  # fmt: skip
+    spec = toy_spec(replications=1, levers=[], outcomes={"keep": ["y"]},
+                    uncertainties=[{"distribution": "posterior", "file": "draws.parquet"}],
+                    design={"uncertainties": "lhs", "samples": n})  # fmt: skip
+    report = run_experiment(write_spec(tmp_path, spec), tmp_path / "s.duckdb", progress=False)
+    data = load_experiment(report.store)
+    assert sorted(data.points["x"]) == sorted(x)  # a Latin hypercube of n points takes every draw once
+    table = sensitivity(data, resamples=200).set_index("factor")
+    var_y = (2.25 + 1 / 12) / 3 - 2.25 * 0.25
+    dummy = table.loc[DUMMY]
+    for factor, s1 in (("x", 2.25 / 12 / var_y), ("slope", 0.25 / 12 / var_y), ("other", 0.0)):
+        row = table.loc[factor]
+        assert abs(row.S1 - s1) <= 3 * row.S1_conf / 1.96 + s1 / 25, (factor, row.S1, row.S1_conf)
+        assert (row.S1 - row.S1_conf > dummy.S1 + dummy.S1_conf) == (s1 > 0), factor
+    assert table.loc["x", "linked"] == "x_linked" and table.loc["slope", "linked"] == "minus_slope"
+    assert len(table) == 4
 
 
 def test_morris_with_replications_separates_noise(tmp_path):
@@ -316,9 +349,17 @@ def test_toml_syntax_error_is_one_line(tmp_path):
     assert done.exit_code == 2 and len(done.stderr.strip().splitlines()) == 1 and "(syntax)" in done.stderr
 
 
-def test_the_shipped_specs_are_valid():
+def test_the_shipped_specs_are_valid(tmp_path):
+    """Every spec in experiments/ loads and has a design; a spec that reads the
+    calibration's posterior draws (``../out/calibration/``) is read beside a fresh fit."""
+    fitted = CliRunner().invoke(app, ["calibrate", "fit", "--out", str(tmp_path / "out" / "calibration"),
+                                      "--draws", "40", "--check-years", "0"])  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    (tmp_path / "experiments").mkdir()
     for path in sorted((ROOT / "experiments").glob("*.toml")):
-        spec = load_spec(path)
+        copy = tmp_path / "experiments" / path.name
+        copy.write_bytes(path.read_bytes())
+        spec = load_spec(copy)
         assert len(build_design(spec).points) > 1, path
 
 

@@ -387,7 +387,7 @@ DATA = {
     ),
     "incidents-bad-date": (_replace_incidents(_row(date="yesterday")), "line 2, date", "got 'yesterday'", "a date"),
     "incidents-bad-month": (_replace_incidents(_row(date="2005-13")), "line 2, date", "got '2005-13'", "a date"),
-    "incidents-no-sector": (_replace_incidents(_row(sector="")), "line 2, sector", "the sector"),
+    "incidents-no-sector": (_replace_incidents(_row(sector="")), "line 2, sector", "the sector of the incident"),
     "incidents-bad-kind": (_replace_incidents(_row(threat_kind="aliens")), "threat_kind", "got 'aliens'", "one of"),
     "incidents-bad-duration": (
         _replace_incidents(_row(duration_hours_low="long")), "duration_hours_low", "got 'long'", "number of hours",

@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 from test_report import EXPECTED, reports, run_folders  # noqa: F401  (session fixtures shared with the report tests)
+from test_report_calibration import (  # noqa: F401  (session fixtures shared with the report tests)
+    CALIBRATION_EXPECTED,
+    calibration_folder,
+    calibration_report,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -63,16 +68,16 @@ def is_blank(png: bytes) -> bool:
     return max(ImageStat.Stat(Image.open(io.BytesIO(png)).convert("L")).stddev) < 2.0
 
 
-@pytest.mark.parametrize("kind", list(EXPECTED))
-def test_a_report_renders_in_the_browser(browser, reports, tmp_path, kind):  # noqa: F811
+def opens_cleanly(browser, html: str, page: Path, expected: tuple[list[str], int, list[str]], what: int) -> None:
+    """The page opens with no console error, every figure drawn (loaded, not one flat
+    colour), each table with rows, and ``what`` tables of what was run."""
     from selenium.webdriver.common.by import By
 
-    page = tmp_path / f"{kind}.html"
-    page.write_text(reports[kind], encoding="utf-8")
+    page.write_text(html, encoding="utf-8")
     browser.get_log("browser")  # start from an empty console
     browser.get(page.as_uri())
     assert console_errors(browser) == []
-    _, n_figures, tables = EXPECTED[kind]
+    _, n_figures, tables = expected
     images = browser.find_elements(By.CSS_SELECTOR, "img.figure")
     assert len(images) == n_figures
     for image in images:
@@ -82,7 +87,20 @@ def test_a_report_renders_in_the_browser(browser, reports, tmp_path, kind):  # n
     for name in tables:
         rows = browser.find_elements(By.CSS_SELECTOR, f"table.{name} tr")
         assert len(rows) > 1, name
-    assert len(browser.find_elements(By.CSS_SELECTOR, "table.what")) == len(EXPECTED[kind][0])
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table.what")) == what
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_a_report_renders_in_the_browser(browser, reports, tmp_path, kind):  # noqa: F811
+    opens_cleanly(browser, reports[kind], tmp_path / f"{kind}.html", EXPECTED[kind], len(EXPECTED[kind][0]))
     if kind == "simulate":
         browser.execute_script("window.scrollTo(0, document.querySelector('table.sectors').offsetTop - 60)")
         keep_screenshot(browser, "report.png")
+
+
+def test_the_calibration_report_renders_in_the_browser(browser, calibration_report, tmp_path):  # noqa: F811
+    """A calibration folder with a recovery beside it: one what-was-fitted table (the
+    recovery files record no provenance)."""
+    opens_cleanly(browser, calibration_report, tmp_path / "calibration.html", CALIBRATION_EXPECTED, 1)
+    browser.execute_script("window.scrollTo(0, document.querySelector('img.figure').offsetTop - 40)")
+    keep_screenshot(browser, "report_calibration.png")

@@ -21,7 +21,7 @@ import numpy as np
 
 from riskmodel.abm.valuation import by_sector
 from riskmodel.engine.inputs import KernelInputs
-from riskmodel.engine.kernels import OP_DEPTH_SCALE, OP_SHOCK, OP_USERS, OT_DIRECT, OT_LOG_DURATION, OT_SURVIVE
+from riskmodel.engine.kernels import OP_REACH, OP_SHOCK, OP_USERS, OT_DIRECT, OT_LOG_DURATION, OT_SURVIVE
 from riskmodel.measures import no_measures, protection
 from riskmodel.world import World
 
@@ -50,7 +50,7 @@ class Targeting:
         node_loss = self.world.cascade.others_weight[self.world.operators.node]
         worth = {
             "direct": op_threat[:, :, OT_DIRECT],
-            "persons": (op_float[:, OP_USERS] * op_float[:, OP_DEPTH_SCALE])[:, None],
+            "persons": (op_float[:, OP_USERS] * op_float[:, OP_REACH])[:, None],
             "economy": (op_float[:, OP_SHOCK] * node_loss)[:, None] * np.exp(op_threat[:, :, OT_LOG_DURATION]),
         }
         return {kind: by_sector(self.world, kept * value) for kind, value in worth.items()}

@@ -127,7 +127,7 @@ class DailyEngine:
 
     @property
     def op_float(self) -> np.ndarray:
-        """The kernel's effective ``[operator, (users, depth scale, shock)]``."""
+        """The kernel's effective ``[operator, (users, depth scale, shock, reach)]``."""
         return self._op_float
 
     def refresh(self, threats: np.ndarray | None = None) -> None:

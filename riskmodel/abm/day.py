@@ -98,6 +98,7 @@ class DaySchedule:
         self.foreign_bots *= (1.0 + abm.botnet.foreign_growth) ** (1.0 / DAYS_PER_YEAR)
         botnet = self.foreign_bots + self.cohorts.bots()
         self.ddos_capacity = (botnet / abm.botnet.bots) ** abm.botnet.ddos_elasticity
+        self.outages.update(self.day, events)
 
     def _alert(self, sector: int, threat: int) -> None:
         """A member shared an incident: the CEPTOAR's members (every CEPTOAR's, once the

@@ -49,7 +49,14 @@ from riskmodel.abm.investment import Investment
 from riskmodel.abm.objective import Press
 from riskmodel.abm.outsourcing import outsourcing_rates
 from riskmodel.abm.parameters import lever_overrides
-from riskmodel.abm.reporters import AGENT_REPORTERS, DAILY_ATTRIBUTES, DAILY_SERIES, YEARLY_FIGURES, figure
+from riskmodel.abm.reporters import (
+    AGENT_REPORTERS,
+    DAILY_ATTRIBUTES,
+    DAILY_SERIES,
+    YEARLY_FIGURES,
+    OutagesInProgress,
+    figure,
+)
 from riskmodel.abm.rules import Rules
 from riskmodel.abm.streams import AGENTS, ATTACKERS, ENGINE, OUTSOURCING, PROPENSITY, SETUP, stream
 from riskmodel.abm.targets import BasicPlans
@@ -134,6 +141,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.ddos_threat = world.threat_ids.index(settings.botnet.ddos_threat)
         self._outage_hours = np.zeros(len(world.region_ids))  # person-hours of outage a day, by power area
         self._leaks = np.zeros(len(world.region_ids))  # persons whose data leaked that day
+        self.outages = OutagesInProgress()  # the outages running on the last day simulated
 
         given = None if in_place is None else np.array(in_place, dtype=bool)
         spin_up = settings.operators.enabled and settings.operators.start.enabled

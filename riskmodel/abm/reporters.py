@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 
 if TYPE_CHECKING:
     from riskmodel.abm.model import CriticalInfrastructureModel
+    from riskmodel.engine.events import Events
 
+HOURS_PER_DAY = 24.0
 FY_MEANS = ("anxious_share", "anxiety_index", "infected_share", "hygiene")
 DAILY_ATTRIBUTES = {"true_failures": "day_true", "reported_failures": "day_reported", "loss": "day_loss"}
 DAILY_SERIES = {
@@ -104,3 +108,36 @@ AGENT_REPORTERS = {
         for name in ("region_id", "age_band", "users", "hygiene", "infected_share", "anxiety_index", "anxious_share")
     },
 }
+
+
+class OutagesInProgress:
+    """The outages running on the last day simulated, one entry per failing operator: what
+    a map of today's outages shows (the daily series count failures as they start).
+
+    The daily engine draws the day a failure starts, not its hour, so a failure is taken to
+    start as its day does: one lasting ``h`` hours (``h > 0``) started on day ``d`` runs
+    on days ``d`` to ``ceil(d + h / 24) - 1``. Each entry keeps its operator, power area,
+    sector and threat (indices into the world's lists), its first day and the day (as a
+    fraction) it ends.
+    """
+
+    FIELDS = ("operator", "region", "sector", "threat", "start", "end")
+
+    def __init__(self) -> None:
+        self.day = -1  # the day the entries are in progress on (-1: none simulated yet)
+        self.columns: dict[str, np.ndarray] = {name: np.zeros(0, dtype=np.int64) for name in self.FIELDS[:-1]}
+        self.columns["end"] = np.zeros(0)
+
+    def update(self, day: int, events: Events) -> None:
+        """Day ``day`` was simulated with ``events`` starting on it: drop the outages that
+        ended before it, add its own that last."""
+        new = {name: getattr(events, name) for name in self.FIELDS[:4]}
+        new["start"] = np.full(len(events), day, dtype=np.int64)
+        new["end"] = day + events.duration_hours / HOURS_PER_DAY
+        running = {name: np.concatenate([self.columns[name], new[name]]) for name in self.FIELDS}
+        keep = running["end"] > day
+        self.columns = {name: values[keep] for name, values in running.items()}
+        self.day = day
+
+    def __len__(self) -> int:
+        return int(self.columns["end"].size)

@@ -111,9 +111,11 @@ def event_values(world: World) -> EventValues:
     a, b = t.depth_alpha, t.depth_beta
     depth_sq = (a + 1.0) * (a + b) / (a * (a + b + 1.0))  # E[D^2] / E[D]^2 of a Beta depth
 
-    depth = (t.depth_alpha / (t.depth_alpha + t.depth_beta))[None, :] * world.it_dependence[s][:, None]
-    persons = op.users[:, None] * depth * person_factor[s]
-    person_hours = op.users[:, None] * depth * user_hours[s]
+    mean_draw = (t.depth_alpha / (t.depth_alpha + t.depth_beta))[None, :]
+    depth = mean_draw * op.it_dependence[:, None]
+    reach = mean_draw * op.reach[:, None]  # the share of users reached, apart from the output lost
+    persons = op.users[:, None] * reach * person_factor[s]
+    person_hours = op.users[:, None] * reach * user_hours[s]
     users = person_hours * world.value_of_time[s][:, None]
     c = world.cascade
     shock = depth * (op.node_share * world.cascade_share[s])[:, None]
@@ -123,7 +125,11 @@ def event_values(world: World) -> EventValues:
     rate = np.zeros((len(op), n_threats))
     sector_weight = op.sector_share / np.bincount(s, weights=op.sector_share)[s]
     single = t.kind != DISASTER
-    rate[:, single] = world.sector_rate[s][:, single] * sector_weight[:, None]
+    # a share of the sector's failures strikes its shared system and takes every member down
+    member = np.zeros(len(op))
+    member[world.shared_ops] = 1.0
+    p = world.shared_share[s]
+    rate[:, single] = world.sector_rate[s][:, single] * ((1.0 - p) * sector_weight + p * member)[:, None]
     hit = t.hit_probability[None, ~single] * world.exposure[s, DISASTER][:, None]
     rate[:, ~single] = t.regional_rate[~single][:, op.region].T * hit
     return EventValues(

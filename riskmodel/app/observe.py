@@ -13,14 +13,28 @@ from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.engine.kernels import LAYERS
 
 
-def failures_by_area(model: CriticalInfrastructureModel) -> pd.DataFrame:
-    """IT failures so far this fiscal year by power area (rows) and critical sector
-    (columns), from the operators' own counters."""
+def outages_today(model: CriticalInfrastructureModel) -> pd.DataFrame:
+    """Outages in progress on the last day simulated by power area (rows) and critical
+    sector (columns): failing operators whose outage started that day or earlier and has
+    not ended (the model's :class:`~riskmodel.abm.reporters.OutagesInProgress`)."""
     world = model.world
-    ops = world.operators
-    counts = np.zeros((len(world.region_ids), world.n_sectors))
-    np.add.at(counts, (ops.region, ops.sector), model.op_failures[:, 0])
+    running = model.outages.columns
+    counts = np.zeros((len(world.region_ids), world.n_sectors), dtype=np.int64)
+    np.add.at(counts, (running["region"], running["sector"]), 1)
     return pd.DataFrame(counts[:, world.critical_sectors], index=world.region_ids, columns=world.critical_ids)
+
+
+def last_day(model: CriticalInfrastructureModel) -> str:
+    """The date of the last day simulated (fiscal years of 365 days from 1 April, as in the
+    outputs), or that none has been."""
+    day = model.outages.day
+    if day < 0:
+        return "no day simulated yet"
+    return f"{_date(model, day):%d %b %Y}"
+
+
+def _date(model: CriticalInfrastructureModel, day: int) -> dt.date:
+    return dt.date(model.start_year + day // DAYS_PER_YEAR, 4, 1) + dt.timedelta(days=day % DAYS_PER_YEAR)
 
 
 def daily(model: CriticalInfrastructureModel) -> pd.DataFrame:
@@ -48,5 +62,5 @@ def today(model: CriticalInfrastructureModel) -> str:
     """The day counter as a reader wants it: days simulated, and the date and fiscal year
     of the next day (fiscal years start on 1 April and have 365 days, as in the outputs)."""
     fiscal_year = model.start_year + model.day // DAYS_PER_YEAR
-    date = dt.date(fiscal_year, 4, 1) + dt.timedelta(days=model.day % DAYS_PER_YEAR)
+    date = _date(model, model.day)
     return f"Day {model.day:,} of {model.total_days:,}: next {date:%d %b %Y}, fiscal year {fiscal_year}"

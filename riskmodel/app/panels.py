@@ -9,7 +9,7 @@ import solara
 
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.app.levers import LABELS, in_force
-from riskmodel.app.observe import daily, failures_by_area, today
+from riskmodel.app.observe import daily, last_day, outages_today, today
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.report import figures
 
@@ -24,8 +24,8 @@ def status(model: CriticalInfrastructureModel) -> solara.HTML:
 
 
 def outages(model: CriticalInfrastructureModel) -> solara.FigureMatplotlib:
-    grid = failures_by_area(model)
-    return solara.FigureMatplotlib(figures.area_grid(grid, "IT failures this fiscal year, power area x sector"))
+    title = f"Outages in progress on {last_day(model)}, power area x sector"
+    return solara.FigureMatplotlib(figures.area_grid(outages_today(model), title))
 
 
 def failures(model: CriticalInfrastructureModel) -> solara.FigureMatplotlib:

@@ -1,6 +1,6 @@
 """Calibration of the Monte Carlo model's frequencies and severities to incident data.
 
-The data flow, one module each: :mod:`.incidents` reads and checks an incident table;
+The data flow, one module each: :mod:`riskmodel.incidents` reads and checks an incident table;
 :mod:`.observation` says what a data set's reporting filter lets through (and so what the
 model predicts a data set holds); :mod:`.severity` fits outage durations by maximum
 likelihood (truncated at the reporting threshold) with profile-likelihood intervals;

@@ -33,16 +33,24 @@ LIKE = 1.5  # durations within this factor of an incident's range count as like 
 
 def reported_events(world: World, f: ReportingFilter, years: int, seed: int) -> pd.DataFrame:
     """The failures of ``years`` simulated years (no measures) that pass filter ``f``:
-    kind, threshold and major operator."""
-    events = simulate(world, years=years, seed=seed, elt=True).elt
-    kind = dict(zip(world.threat_ids, world.threats.kind, strict=True))
+    kind, threshold and major operator.
+
+    A failure is an event of a sector: a shared system's failure (several operators down at
+    once, one row each in the event table) is one failure, with the persons of all its
+    members, its longest outage, and the members' sector share together."""
+    elt = simulate(world, years=years, seed=seed, elt=True).elt
     op = world.operators
     sector_total = np.bincount(op.sector, weights=op.sector_share)
-    share = op.sector_share / sector_total[op.sector]
+    elt["share"] = (op.sector_share / sector_total[op.sector])[elt["operator"].to_numpy()]
+    events = elt.groupby(["year", "event", "sector", "threat"], observed=True, sort=False).agg(
+        duration_hours=("duration_hours", "max"), persons=("persons", "sum"), share=("share", "sum")
+    )
+    events = events.reset_index()
+    kind = dict(zip(world.threat_ids, world.threats.kind, strict=True))
     keep = (
         events["threat"].map(lambda t: THREAT_KINDS[kind[t]] in f.kinds)
         & (events["duration_hours"] >= f.min_duration_hours)
-        & (share[events["operator"].to_numpy()] >= f.min_operator_share)
+        & (events["share"] >= f.min_operator_share)
     )
     return events.loc[keep, ["year", "sector", "threat", "duration_hours", "persons"]].reset_index(drop=True)
 

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.calibration.frequency import RatePosterior, rate_posterior
-from riskmodel.calibration.incidents import read_incident_data
 from riskmodel.calibration.model import CalibrationModel
 from riskmodel.calibration.observation import (
     DEFAULT_DATA,
@@ -37,6 +36,7 @@ from riskmodel.calibration.severity import (
     prior_interval,
 )
 from riskmodel.errors import InputError
+from riskmodel.incidents import read_incident_data
 from riskmodel.scenario import packaged_file
 from riskmodel.streams import CALIBRATION_STREAM, counter_rng
 from riskmodel.world import World

@@ -20,14 +20,22 @@ within-block variances ``s2_b``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from riskmodel.engine.inputs import KernelInputs
+from riskmodel.engine.simulate import BLOCK_YEARS
 from riskmodel.errors import InputError
+from riskmodel.measures import no_measures, protection
 from riskmodel.overrides import Override, parse_path
+from riskmodel.world import World, with_overrides
+
+BlockInputs = Callable[[int], KernelInputs]
 
 Z90 = 1.6448536269514722
 MAX_DRAWS = 1_000_000
@@ -70,6 +78,63 @@ def draw_overrides(draws: pd.DataFrame, index: int) -> list[Override]:
     """The overrides of draw ``index`` (a row position)."""
     row = draws.iloc[index]
     return [Override(path, float(row[path])) for path in draws.columns if path != "draw"]
+
+
+@dataclass
+class PosteriorDraws:
+    """A checked draws file over a world: draw ``d``'s world (built once), the world at
+    the draws' means, and the kernel inputs each block of years takes (block ``b``: draw
+    ``b mod D``), for every estimate that runs over the posterior."""
+
+    world: World
+    path: str
+    draws: pd.DataFrame
+    _worlds: dict[int, World] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def read(cls, world: World, path: str | Path) -> PosteriorDraws:
+        posterior = cls(world, str(path), read_draws(path))
+        posterior.world_of(0)  # a bad file is reported before any year is simulated
+        return posterior
+
+    @property
+    def n_draws(self) -> int:
+        return len(self.draws)
+
+    def world_of(self, draw: int) -> World:
+        if draw not in self._worlds:
+            drawn = with_overrides(self.world, draw_overrides(self.draws, draw))
+            if len(drawn.operators) != len(self.world.operators):
+                raise InputError(self.path, "columns", "(operators change)", "draws that keep the scenario's operators")
+            self._worlds[draw] = drawn
+        return self._worlds[draw]
+
+    def mean_world(self) -> World:
+        """The scenario with every override path at the mean of its draws."""
+        paths = [c for c in self.draws.columns if c != "draw"]
+        return with_overrides(self.world, [Override(p, float(self.draws[p].mean())) for p in paths])
+
+    def draw_of_block(self, block: int) -> int:
+        return block % self.n_draws
+
+    def draw_of_year(self, years: np.ndarray) -> np.ndarray:
+        """The draw (row position in the file) each year takes."""
+        return (np.asarray(years) // BLOCK_YEARS) % self.n_draws
+
+    def block_inputs(self, in_place: np.ndarray | None) -> BlockInputs:
+        """Block ``b``'s kernel inputs with the measures ``in_place`` (``None``: none):
+        those of draw ``b mod D``, each built once."""
+        matrix = no_measures(self.world) if in_place is None else in_place
+        built: dict[int, KernelInputs] = {}
+
+        def inputs(block: int) -> KernelInputs:
+            draw = self.draw_of_block(block)
+            if draw not in built:
+                drawn = self.world_of(draw)
+                built[draw] = KernelInputs.build(drawn, protection(drawn, matrix))
+            return built[draw]
+
+        return inputs
 
 
 def variance_split(block_means: np.ndarray, block_vars: np.ndarray, block_years: np.ndarray) -> dict[str, float]:

@@ -49,7 +49,7 @@ class KernelInputs:
         region_first = np.searchsorted(op.region[region_ops], np.arange(len(world.region_ids) + 1)).astype(np.int64)
         op_int = np.stack([op.sector, op.region, op.node], axis=1).astype(np.int64)
         shock = op.node_share * world.cascade_share[op.sector] * prot.cascade
-        op_float = np.stack([op.users, world.it_dependence[op.sector] * prot.depth, shock], axis=1)
+        op_float = np.stack([op.users, op.it_dependence * prot.depth, shock, op.reach * prot.depth], axis=1)
         with np.errstate(divide="ignore"):  # a measure that removes all outage time gives log(0)
             log_duration = np.log(prot.duration) + np.log(world.duration_scale[op.sector])[:, None]
         op_threat = np.stack([prot.survive, log_duration, op.revenue[:, None] * prot.direct], axis=2)
@@ -60,6 +60,7 @@ class KernelInputs:
                 world.service_hours,
                 world.delay_hours,
                 world.exposure[:, DISASTER],
+                world.shared_share,
             ],
             axis=1,
         )
@@ -86,8 +87,9 @@ class KernelInputs:
         c = world.cascade
         node_weight = np.ascontiguousarray(np.stack([c.va_weight, c.others_weight, c.clip_bound], axis=1))  # NODE_*
         f = np.ascontiguousarray
+        shared = (world.shared_first, world.shared_ops)  # each sector's shared-system members
         return cls(
-            ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first),
+            ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first, *shared),
             sect=(f(world.sector_rate), f(sector_float)),
             thr=(f(threat_float), f(t.regional_rate), beta_quantile_table(t.depth_alpha, t.depth_beta)),
             casc=(c.local, c.spread, c.region_weight, c.k, c.value_added, c.sector_va_weight, c.leontief, node_weight),

@@ -26,9 +26,9 @@ with probability ``survive`` (thinning); every event draws the same random numbe
 whether it is kept or not, and measures only scale durations, depths and losses down.
 So two portfolios see the same random years, and adding a measure can never raise a
 year's total loss, nor any sector's own or users' loss: the property a sample-average
-optimiser relies on. (The value added lost in a disaster whose cascade hits the clip is
-shared between the sectors hit in proportion to their unclipped contributions, so that
-one sector's share can rise when another sector's measures shrink the total.)
+optimiser relies on. (The value added lost in a disaster or a shared-system failure whose
+cascade hits the clip is shared between the operators hit in proportion to their unclipped
+contributions, so that one sector's share can rise when another's measures shrink the total.)
 
 Cascade. Each event (a single operator's failure, or all operators a disaster hits)
 forces direct inoperability ``c*`` on its (region, sector) nodes for its duration. When
@@ -87,6 +87,14 @@ parameter governs is all a change of it can alter; with the same key:
   the events move where 7.4% must. The least needs an exponential race over all of a
   sector's operators per event (``argmin E_i / w_i``), O(operators) keyed draws per event,
   too slow here.
+* Shared systems. Whether single failure ``k`` strikes its sector's shared system is a
+  keyed uniform of its own kind (``KEY_SHARED``) below the sector's shared share, drawn
+  only where that share is positive: switching shared systems on changes nothing else,
+  and raising the share only turns more of the same events into shared ones. A shared
+  event keeps the event's own numbers (its survival, depth, day and severity draws) and
+  applies them to every member (each with its own measures, size, IT dependence and
+  reach): one outage of one system, one event with several operators down, whose lost
+  output, persons and losses are the sums over the members.
 * Numbers and thinning. The draws of a kept event never depend on which other events are
   kept, so measures still only thin events and scale them down (the property above); and
   results do not depend on blocks, threads or reruns of a block.
@@ -124,6 +132,7 @@ KEY_FAILURE = 2  # single failure k of a (period, sector, threat): call 0 operat
 KEY_REGION_COUNT = 3  # a (period, region, disaster)'s count of events
 KEY_DISASTER = 4  # disaster k: call 0 its day, call 1 + j // 4 the hit of the j-th operator of the region
 KEY_HIT = 5  # disaster k's hit of the region's j-th operator: calls 2 j and 2 j + 1
+KEY_SHARED = 6  # single failure k of a (period, sector, threat): whether it strikes the shared system
 MAX_THREATS = 256
 MAX_SLOTS = 65536  # sectors or regions
 
@@ -309,12 +318,12 @@ def trips_share(duration, service_hours):
 
 
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
-# ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first),
+# ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops),
 # sect = (sector_rate, sector_float), thr = (threat_float, regional_rate, depth_table).
 OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
-OP_USERS, OP_DEPTH_SCALE, OP_SHOCK = 0, 1, 2  # op_float[operator, :]
+OP_USERS, OP_DEPTH_SCALE, OP_SHOCK, OP_REACH = 0, 1, 2, 3  # op_float[operator, :]
 OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
-SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER = 0, 1, 2, 3, 4  # sector_float[sector, :]
+SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_SHARED = range(6)  # sector_float[sector, :]
 (
     TH_KIND,
     TH_DISPERSION,
@@ -338,12 +347,15 @@ NODE_VA, NODE_OTHERS, NODE_CLIP = 0, 1, 2
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s):
-    """Duration, depth, shock, persons, users loss and direct loss of operator o's failure."""
+    """Duration, depth, shock, persons, users loss and direct loss of operator o's failure.
+
+    The depth (share of output lost, which the cascade sees) and the reach (share of users
+    affected) are the same Beta draw times the operator's IT dependence and its reach."""
     log_duration = threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration
     duration = min(math.exp(log_duration + op_threat[o, h, OT_LOG_DURATION]), MAX_OUTAGE_HOURS)
     depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
     shock = depth * op_float[o, OP_SHOCK]
-    persons = op_float[o, OP_USERS] * depth
+    persons = op_float[o, OP_USERS] * (depth_draw * op_float[o, OP_REACH])
     if sector_float[s, SEC_KIND] == 0.0:
         person_hours = persons * duration
     else:
@@ -428,6 +440,38 @@ def severity_draws(k0, k1, label, c1, k: int, call: int):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def shared_uniform(k0, k1, label, c_shared, k: int) -> float:
+    """The uniform deciding whether single failure ``k`` strikes its sector's shared system
+    (its own counter kind, so that switching shared systems on moves no other draw)."""
+    w0, w1, _, _ = philox4x32(label, c_shared, np.uint64(k), ZERO, k0, k1)
+    return u53(w0, w1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shared_others(nodes, shocks, durations, n_hits, casc, others):
+    """Value added others lose through the cascade from each member of a shared-system
+    failure, into ``others[:n_hits]``: ``v' (S - I) c* d`` per member where the clip cannot
+    bind (``sum c* max_m S[m, n] <= 1``), else the clipped cascade's total shared out in
+    proportion to the members' linear contributions, as for a single failure."""
+    node_weight = casc[7]
+    bound = 0.0
+    for e in range(n_hits):
+        others[e] = node_weight[nodes[e], NODE_OTHERS] * shocks[e] * durations[e]
+        bound += shocks[e] * node_weight[nodes[e], NODE_CLIP]
+    if bound <= 1.0:
+        return
+    by_sector = np.zeros(casc[0].shape[0])
+    event_economy(nodes, shocks, durations, n_hits, casc, by_sector)
+    linear = 0.0
+    for e in range(n_hits):
+        linear += node_weight[nodes[e], NODE_VA] * shocks[e] * durations[e]
+    if linear > 0.0:
+        scale = by_sector.sum() / linear
+        for e in range(n_hits):
+            others[e] *= scale
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def hit_uniform(k0, k1, label, c1, k: int, j: int, words):
     """The uniform deciding whether disaster ``k`` hits the region's ``j``-th operator: word
     ``j % 4`` of call ``1 + j // 4`` (``words`` caches the call, refilled when ``j % 4 == 0``)."""
@@ -449,7 +493,7 @@ def simulate_periods(
     words as ``uint32``). Returns the number of event-loss-table rows written, or -1 if the
     ELT buffers (``elt_i``, ``elt_f``; zero rows for none) overflowed.
     """
-    op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops
+    op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops = ops
     sector_rate, sector_float = sect
     threat_float, regional_rate, depth_table = thr
     node_weight = casc[7]
@@ -467,6 +511,7 @@ def simulate_periods(
     durations = np.zeros(n_ops)
     hit_ops = np.zeros(n_ops, dtype=np.int64)  # operators a disaster hits
     hit_vals = np.zeros((n_ops, 4))  # and their depth, persons, users loss, direct loss
+    hit_others = np.zeros(n_ops)  # a shared-system failure's members' loss to others
     sector_loss = np.zeros(n_sectors)  # a disaster's loss and persons by sector
     sector_persons = np.zeros(n_sectors)
     words = np.zeros(4, dtype=np.uint64)  # one call's words of disaster hit uniforms
@@ -483,6 +528,7 @@ def simulate_periods(
                 continue
             sum_own = sum_users = sum_others = max_loss = 0.0
             failures = 0
+            p_shared = sector_float[s, SEC_SHARED]
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
@@ -491,8 +537,54 @@ def simulate_periods(
                     sector_p0[s, h],
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
+                c_shared = counter_word(KEY_SHARED, h, s)
                 for k in range(count):
                     a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    if p_shared > 0.0 and shared_uniform(k0, k1, label, c_shared, k) < p_shared:
+                        # the sector's shared system fails: every member down with one outage
+                        z, depth_draw, u_loss = ndtri(u53(b0, b1)), table_quantile(depth_table, h, u32(a2)), u53(b2, b3)
+                        n_hits = 0
+                        for idx in range(shared_first[s], shared_first[s + 1]):
+                            o = shared_ops[idx]
+                            if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
+                                continue
+                            duration, depth, shock, persons, users, direct = hit_outcome(
+                                o, h, z, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s
+                            )
+                            hit_ops[n_hits] = o
+                            nodes[n_hits], shocks[n_hits], durations[n_hits] = op_int[o, OP_NODE], shock, duration
+                            hit_vals[n_hits, 0], hit_vals[n_hits, 1] = depth, persons
+                            hit_vals[n_hits, 2], hit_vals[n_hits, 3] = users, direct
+                            n_hits += 1
+                        if n_hits == 0:
+                            continue
+                        shared_others(nodes, shocks, durations, n_hits, casc, hit_others)
+                        event_loss = event_persons = 0.0
+                        for e in range(n_hits):
+                            o = hit_ops[e]
+                            own, users, others = hit_vals[e, 3], hit_vals[e, 2], hit_others[e]
+                            sum_own += own
+                            sum_users += users
+                            sum_others += others
+                            event_loss += own + users + others
+                            event_persons += hit_vals[e, 1]
+                            failures += 1
+                            if elt_capacity > 0:
+                                if n_elt >= elt_capacity:
+                                    return -1
+                                write_elt_row(
+                                    elt_i, elt_f, n_elt, year_label, event, int(u32(a3) * 365.0 * period), s,
+                                    op_int[o, OP_REGION], o, h, durations[e], hit_vals[e, 0], hit_vals[e, 1], own,
+                                    users, others,
+                                )  # fmt: skip
+                                n_elt += 1
+                        max_loss = max(max_loss, event_loss)
+                        b = fn_bin(event_persons)
+                        if b >= 0:
+                            fn_counts[s, b] += 1
+                            fn_counts[total, b] += 1
+                        event += 1
+                        continue
                     o = pick_operator(op_cum, first, last, u32(a0))
                     if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue
@@ -637,7 +729,7 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
     draws and the number of events drawn that the engine keeps (a test compares it with
     the engine's event table).
     """
-    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops
+    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops = ops
     sector_rate, sector_float = sect
     threat_float, regional_rate, depth_table = thr
     k0, k1 = np.uint64(key[0]), np.uint64(key[1])
@@ -652,6 +744,7 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
             first, last = sector_first[s], sector_first[s + 1]
             if last == first:
                 continue
+            p_shared = sector_float[s, SEC_SHARED]
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
@@ -660,8 +753,16 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
                     sector_p0[s, h],
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
+                c_shared = counter_word(KEY_SHARED, h, s)
                 for k in range(count):
                     a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
+                    if p_shared > 0.0 and shared_uniform(k0, k1, label, c_shared, k) < p_shared:
+                        z, u_loss = ndtri(u53(b0, b1)), u53(b2, b3)
+                        checksum += z + table_quantile(depth_table, h, u32(a2)) + ndtri(u_loss) + u32(a3)
+                        for idx in range(shared_first[s], shared_first[s + 1]):
+                            if u32(a1) < op_threat[shared_ops[idx], h, OT_SURVIVE]:
+                                kept += 1
+                        continue
                     o = pick_operator(op_cum, first, last, u32(a0))
                     if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                         continue

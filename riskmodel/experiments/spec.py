@@ -95,7 +95,7 @@ class Uncertainty(_Strict):
     mode: float | None = None
     mean: float | None = None
     sd: float | None = None
-    file: str | None = None  # posterior draws: a Parquet file, one column per override path
+    file: str | None = None  # posterior draws: a Parquet file, one column per override path (and "draw", ignored)
     scale: bool = False
 
     @model_validator(mode="after")
@@ -207,6 +207,7 @@ def _posterior(spec: SpecFile, index: int, source: str | Path, folder: Path) -> 
         frame = pq.read_table(path).to_pandas()
     except (OSError, ValueError) as exc:
         raise InputError(source, where, file, f"a readable Parquet file of draws ({type(exc).__name__})") from None
+    frame = frame.drop(columns="draw", errors="ignore")  # a calibration's draws file numbers its draws
     if len(frame) == 0 or len(frame.columns) == 0:
         raise InputError(source, where, file, "at least one draw and one column (an override path)")
     return frame

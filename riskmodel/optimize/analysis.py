@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskmodel.calibration.posterior import PosteriorDraws
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import simulate
 from riskmodel.optimize.evaluate import bar_losses, chain_values, cvar, evaluate
@@ -71,6 +72,7 @@ def out_of_sample(
     seed: int,
     threads: int = 1,
     progress: Progress | None = None,
+    posterior: PosteriorDraws | None = None,
 ) -> OutOfSample:
     """Run the engine with ``chosen`` (world sector -> options) in place and judge the
     counted loss of ``sectors`` (layers as in the instance) on ``years`` fresh years.
@@ -78,9 +80,10 @@ def out_of_sample(
     ``acceptability`` is the engine's class against the scenario's bars; ``cvar`` and
     ``meets_bar`` judge each sector's annual loss (all layers) against the bar the
     optimiser imposed (``bars``: world sector -> level, limit), which ``--cvar-max``
-    may have changed."""
-    result = simulate(world, in_place_matrix(world, chosen), years=years, seed=seed, threads=threads, ylt=True,
-                      progress=progress)  # fmt: skip
+    may have changed. With ``posterior`` each block of years takes its draw."""
+    in_place = in_place_matrix(world, chosen)
+    result = simulate(world, in_place, years=years, seed=seed, threads=threads, ylt=True, progress=progress,
+                      block_inputs=posterior.block_inputs(in_place) if posterior is not None else None)  # fmt: skip
     ylt = result.ylt
     counted = ylt[[LAYERS[k] for k in counted_layers]].sum(axis=1)
     table = pd.DataFrame({"year": ylt["year"], "sector": ylt["sector"], "loss": counted})
@@ -124,6 +127,7 @@ def mrp_gap(
     options: SolverOptions,
     threads: int = 1,
     progress: Progress | None = None,
+    posterior: PosteriorDraws | None = None,
 ) -> GapEstimate:
     """The multiple-replications procedure (Mak, Morton & Wood 1999).
 
@@ -138,14 +142,16 @@ def mrp_gap(
     too it can fail (a batch whose years happen to be mild admits cheaper portfolios than
     the true problem). The relaxed optimum is below the constrained one on every batch,
     so the estimate is conservative: an upper bound on the gap, exact when no bar binds.
-    Batches on whose years the candidate breaks a bar are counted (``violating``).
+    Batches on whose years the candidate breaks a bar are counted (``violating``). With
+    ``posterior`` the batches' years take their blocks' draws, as the SAA's did.
     """
     from scipy.stats import t as student_t
 
     gaps: list[float] = []
     violating = infeasible = 0
     for g in range(batches):
-        sample = draw_events(world, years, seeds[g], threads)
+        blocks = posterior.block_inputs(None) if posterior is not None else None
+        sample = draw_events(world, years, seeds[g], threads, block_inputs=blocks)
         z = f = 0.0
         broken = lost = False
         for instance, x in zip(problems_of(sample), candidate, strict=True):
@@ -371,15 +377,18 @@ def externality_price(
     society: OutOfSample,
     society_cost: float,
     threads: int = 1,
+    posterior: PosteriorDraws | None = None,
 ) -> ExternalityPrice:
     """The price of externalities judged in the engine: the partial optima (world sector
     -> options, and their annual cost) run on the fresh years of society's out-of-sample
     check (same seed, so common random numbers: the engine's streams depend on the seed
     and year, not on the portfolio), and the mean of the paired differences of social
     cost with a 95% interval. The in-sample figure of :func:`comparison` is biased in
-    society's favour (its portfolio was fitted to those years); this one is not."""
-    ylt = simulate(world, in_place_matrix(world, partial), years=society.years, seed=society.seed, threads=threads,
-                   ylt=True).ylt  # fmt: skip
+    society's favour (its portfolio was fitted to those years); this one is not. With
+    ``posterior`` each block of years takes its draw, as in society's check."""
+    in_place = in_place_matrix(world, partial)
+    ylt = simulate(world, in_place, years=society.years, seed=society.seed, threads=threads, ylt=True,
+                   block_inputs=posterior.block_inputs(in_place) if posterior is not None else None).ylt  # fmt: skip
     difference = (_all_layer_loss(ylt, society.years) + partial_cost) - (society.all_layer_loss + society_cost)
     mean, se, low, high = _mean_ci(difference)
     return ExternalityPrice(mean, se, low, high, society.years, society.seed)

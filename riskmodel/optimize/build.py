@@ -376,24 +376,16 @@ def _fn_entries(
     ``fn_exceeds`` judges the engine's curve at the upper edge of the bin ``N`` falls in,
     so the margin of one bin makes the grid imply the engine's check. Persons of trips
     services also shrink with shorter outages, which is not credited (conservative). A
-    disaster's hits in one sector are one F-N event (persons summed, as in the kernel);
-    the engine thins each hit on its own, so a disaster with several hits gets no credit
-    for survival (an upper bound of the chance that enough of its persons are reached).
+    disaster's hits in one sector, and a shared system's members, are one F-N event
+    (persons summed, as in the kernel); the engine thins each hit on its own, so an event
+    with several hits gets no credit for survival (an upper bound of the chance that
+    enough of its persons are reached).
     """
-    disaster = world.threats.kind[ev["threat"]] == DISASTER
-    single = ~disaster
-    persons = [ev["persons"][single]]
-    sector = [s_pos[single]]
-    threat = [ev["threat"][single]]
-    alone = [np.ones(int(single.sum()), dtype=bool)]
-    if disaster.any():
-        key = np.stack([ev["year"][disaster], ev["event"][disaster], s_pos[disaster]], axis=1)
-        groups, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        persons.append(np.bincount(inverse.ravel(), weights=ev["persons"][disaster], minlength=len(groups)))
-        sector.append(s_pos[disaster][first])
-        threat.append(ev["threat"][disaster][first])
-        alone.append(np.bincount(inverse.ravel(), minlength=len(groups)) == 1)
-    persons_all, sector_all, threat_all, alone_all = (np.concatenate(a) for a in (persons, sector, threat, alone))
+    key = np.stack([ev["year"], ev["event"], s_pos], axis=1)  # a shared system's failure: one event too
+    groups, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    persons_all = np.bincount(inverse.ravel(), weights=ev["persons"], minlength=len(groups))
+    sector_all, threat_all = s_pos[first], ev["threat"][first]
+    alone_all = np.bincount(inverse.ravel(), minlength=len(groups)) == 1
     bins = _fn_bins(np.ascontiguousarray(persons_all, dtype=float))
     counted = bins >= 0
     n_threats = len(world.threat_ids)

@@ -1,5 +1,7 @@
 """The files of an optimisation run: summary JSON, portfolio TOML, frontier CSV and plot,
-per-measure CSV, instruments CSV (when asked). Money in yen a year; the same settings give the same bytes."""
+per-measure CSV, instruments CSV (when asked), and with a posterior the portfolio chosen at
+the posterior means and the robustness CSV. Money in yen a year; the same settings give the
+same bytes."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.optimize.analysis import ExternalityPrice, frontier_level, total_cvar
+from riskmodel.optimize.posterior import blocks_of
 from riskmodel.optimize.run import OptimizationResult
 from riskmodel.portfolio import write_portfolio
 from riskmodel.report.figures import frontier, save
@@ -81,6 +84,30 @@ def _comparison(frame: pd.DataFrame, fresh: ExternalityPrice | None) -> dict[str
     return document
 
 
+def _posterior(result: OptimizationResult) -> dict[str, object]:
+    """The draws file, the draws the SAA and the fresh years took, and the robust portfolio
+    against the one chosen at the posterior means (totals; per sector in robustness.csv)."""
+    posterior, settings = result.posterior, result.settings
+    assert posterior is not None
+    document: dict[str, object] = {
+        "draws_file": posterior.path,
+        "draws": posterior.n_draws,
+        "saa_draws": min(posterior.n_draws, blocks_of(settings.years)),
+        "posterior_mean_portfolio": (OptimizationResult(result.world, settings, "optimal", result.posterior_mean)
+                                     .portfolio() if result.posterior_mean else None),
+    }  # fmt: skip
+    if result.robustness is not None:
+        totals = result.robustness[result.robustness["sector"] == "total"].set_index("figure")
+        document["robust_against_posterior_mean"] = {
+            figure: {"robust": row["robust"], "posterior_mean": row["posterior_mean"],
+                     "robust_minus_mean": row["robust_minus_mean"],
+                     "ci": [row["robust_minus_mean_ci_low"], row["robust_minus_mean_ci_high"]]}
+            for figure, row in totals.iterrows()
+        }  # fmt: skip
+        document["eval_draws"] = int(totals["draws"].iloc[0])
+    return document
+
+
 def summary(result: OptimizationResult) -> dict[str, object]:
     """The ``optimize_summary.json`` document."""
     settings = result.settings
@@ -123,6 +150,8 @@ def summary(result: OptimizationResult) -> dict[str, object]:
         }
     if result.comparison is not None:
         document["comparison"] = _comparison(result.comparison, result.externality)
+    if result.posterior is not None:
+        document["posterior"] = _posterior(result)
     if result.relaxed:
         document["relaxed_bars"] = [
             {"problem": r.problem, "bar": r.bar, "kind": r.kind, "limit": r.limit, "lowest_reachable": r.reachable,
@@ -184,4 +213,12 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
     if result.instruments is not None:
         result.instruments.to_csv(folder / "instruments.csv", index=False)
         written.append("instruments.csv")
+    if result.posterior_mean and all(p.solution.x is not None for p in result.posterior_mean):
+        at_means = OptimizationResult(result.world, settings, "optimal", result.posterior_mean).portfolio()
+        named = ("optimize_posterior_mean", description + " (chosen at the posterior means)")
+        write_portfolio(folder / "portfolio_posterior_mean.toml", at_means, *named)
+        written.append("portfolio_posterior_mean.toml")
+    if result.robustness is not None:
+        result.robustness.to_csv(folder / "robustness.csv", index=False)
+        written.append("robustness.csv")
     return written

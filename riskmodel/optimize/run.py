@@ -4,7 +4,10 @@ The stages, each reported to ``progress(stage, done, total)``: draw the SAA year
 the engine (no measures), build the instance, solve the mode's problem(s) (in society
 mode also the partial ones, for the comparison), and, when a portfolio exists, judge it
 out of sample, estimate its optimality gap, sweep the frontier and price each measure.
-When the bars cannot be met, the diagnosis says what is reachable instead.
+When the bars cannot be met, the diagnosis says what is reachable instead. With a
+posterior, the SAA years (and the fresh years) take the draws block by block, and the
+portfolio chosen at the draws' means is solved too and compared out of sample
+(:mod:`riskmodel.optimize.robust`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from riskmodel.calibration.posterior import PosteriorDraws
 from riskmodel.optimize.analysis import (
     ExternalityPrice,
     GapEstimate,
@@ -35,6 +39,8 @@ from riskmodel.optimize.diagnose import BarCheck, Diagnosis, diagnose
 from riskmodel.optimize.evaluate import evaluate
 from riskmodel.optimize.instance import OWN_LAYERS, Bar, Instance
 from riskmodel.optimize.instruments import instruments_table
+from riskmodel.optimize.posterior import blocks_of, check_saa
+from riskmodel.optimize.robust import per_draw, robustness_table
 from riskmodel.optimize.sample import EventSample, draw_events
 from riskmodel.optimize.settings import Settings
 from riskmodel.optimize.solve import Solution, solve
@@ -97,6 +103,9 @@ class OptimizationResult:
     externality: ExternalityPrice | None = None  # society mode: the comparison judged out of sample
     instruments: pd.DataFrame | None = None  # society mode, when asked: what closes each sector's gap
     relaxed: list[Relaxation] = field(default_factory=list)  # scenario bars no portfolio meets
+    posterior: PosteriorDraws | None = None  # the draws the SAA years took
+    posterior_mean: list[Problem] = field(default_factory=list)  # the problems solved at the draws' means
+    robustness: pd.DataFrame | None = None  # robust against posterior-mean portfolio, out of sample (robust.COLUMNS)
 
     @property
     def has_portfolio(self) -> bool:
@@ -278,9 +287,12 @@ def optimize(
     settings = replace(settings or Settings(), **changes)  # type: ignore[arg-type]
     settings.check(world)
     report = progress or (lambda stage, done, total: None)
+    posterior = PosteriorDraws.read(world, settings.posterior) if settings.posterior is not None else None
+    if posterior is not None:
+        check_saa(posterior, settings.years)
     if sample is None:
-        sample = draw_events(world, settings.years, settings.seed, settings.threads,
-                             partial(report, "drawing years"))  # fmt: skip
+        sample = draw_events(world, settings.years, settings.seed, settings.threads, partial(report, "drawing years"),
+                             block_inputs=posterior.block_inputs(None) if posterior is not None else None)  # fmt: skip
     report("building", 0, 1)
     full = build_instance(world, sample)
     report("building", 1, 1)
@@ -288,7 +300,8 @@ def optimize(
     problems = _solve_all(pairs, settings, report, "solving")
     problems, relaxed, diagnoses = _answer_unreachable(problems, settings, report, "unreachable bars")
     status = _status(problems)
-    result = OptimizationResult(world, settings, status, problems, diagnoses=diagnoses, relaxed=relaxed)
+    result = OptimizationResult(world, settings, status, problems, diagnoses=diagnoses, relaxed=relaxed,
+                                posterior=posterior)  # fmt: skip
     if settings.mode == "society":
         # Like for like: the partial optimum faces the very constraints of society's problem
         # (its total budget and bar, each sector's bars, F-N line and budget) but each sector
@@ -305,7 +318,50 @@ def optimize(
     if not result.has_portfolio:
         return result
     _evaluate(result, world, settings, report)
+    if posterior is not None:
+        _robustness(result, posterior, report)
     return result
+
+
+def solve_at(world: World, settings: Settings, report: Progress) -> list[Problem]:
+    """The mode's problems on ``settings.years`` years of ``world`` (seed ``settings.seed``),
+    solved, with unreachable scenario bars relaxed as in :func:`optimize`."""
+    sample = draw_events(world, settings.years, settings.seed, settings.threads, partial(report, "drawing years"))
+    pairs = problems_of(build_instance(world, sample), settings)
+    problems = _solve_all(pairs, settings, report, "solving at the posterior means")
+    return _answer_unreachable(problems, settings, report, "unreachable bars")[0]
+
+
+def _robustness(result: OptimizationResult, posterior: PosteriorDraws, report: Progress) -> None:
+    """The portfolio chosen at the posterior means, and both portfolios judged per draw on
+    the same fresh years (:mod:`riskmodel.optimize.robust`)."""
+    world, settings = result.world, result.settings
+    result.posterior_mean = solve_at(posterior.mean_world(), settings, report)
+    if not all(p.solution.x is not None for p in result.posterior_mean):
+        return  # no portfolio at the means: nothing to compare
+    first = result.problems[0].instance
+    sectors = [world.sector_ids.index(s) for p in result.problems for s in p.instance.sector_ids]
+    # a sector is acceptable in a draw when it meets the bars asked for: the --cvar-max bar
+    # that replaced its own (sector and partial modes), else the scenario's (never a relaxed one)
+    user_bar = settings.cvar_max is not None and settings.mode != "society"
+    rules = {s: world.scenario.sectors[s].acceptability for s in sectors}
+    bars = {s: (settings.cvar_level, settings.cvar_max) if user_bar else (rule.cvar_level, rule.cvar_max)  # type: ignore[union-attr]
+            for s, rule in rules.items()}  # fmt: skip
+    judged = {}
+    for label, problems in (("robust", result.problems), ("posterior_mean", result.posterior_mean)):
+        judged[label] = per_draw(
+            world, posterior, _chosen(world, problems), sectors, first.layer_weights(), bars, settings.fn,
+            settings.eval_years, derived_seed(settings.seed, OUT_OF_SAMPLE_SEED), settings.threads,
+            partial(report, f"{label.replace('_', '-')} portfolio across draws"),
+        )  # fmt: skip
+    names = [world.sector_ids[s] for s in sectors]
+    result.robustness = robustness_table(judged["robust"], judged["posterior_mean"], names)
+
+
+def saa_draws(result: OptimizationResult) -> int:
+    """How many draws the SAA years took."""
+    assert result.posterior is not None
+    return min(result.posterior.n_draws, blocks_of(result.settings.years))
 
 
 def _evaluate(result: OptimizationResult, world: World, settings: Settings, report: Progress) -> None:
@@ -323,7 +379,7 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
     result.out_of_sample = out_of_sample(
         world, _chosen(world, problems), sectors, counted, bars, settings.eval_years,
         derived_seed(settings.seed, OUT_OF_SAMPLE_SEED), settings.threads,
-        partial(report, "out of sample"),
+        partial(report, "out of sample"), result.posterior,
     )  # fmt: skip
     if settings.replications:
         seeds = [derived_seed(settings.seed, REPLICATION_SEED, g) for g in range(settings.replications)]
@@ -332,7 +388,7 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
             lambda sample: [inst for _, inst in problems_of(build_instance(world, sample), settings)],
             [p.solution.x for p in problems],  # type: ignore[misc]
             settings.replications, settings.years, seeds, settings.solver, settings.threads,
-            partial(report, "replications"),
+            partial(report, "replications"), result.posterior,
         )  # fmt: skip
     frames, measures, bounds = [], [], []
     for i, problem in enumerate(problems):
@@ -359,6 +415,7 @@ def _evaluate(result: OptimizationResult, world: World, settings: Settings, repo
             world, _chosen(world, result.partial),
             float(sum(p.solution.evaluation.cost.sum() for p in result.partial)),  # type: ignore[union-attr]
             result.out_of_sample, float(society.solution.evaluation.cost.sum()), settings.threads,  # type: ignore[union-attr,arg-type]
+            result.posterior,
         )  # fmt: skip
         report("externalities out of sample", 1, 1)
     if settings.mode == "society" and settings.instruments:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from riskmodel.engine.events import Events
+from riskmodel.engine.inputs import KernelInputs
 from riskmodel.engine.simulate import simulate
 from riskmodel.world import World
 
@@ -34,12 +35,15 @@ def draw_events(
     seed: int,
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    block_inputs: Callable[[int], KernelInputs] | None = None,
 ) -> EventSample:
     """Simulate ``years`` years with the engine, no measures in place, and keep every event.
 
     Why the engine: the SAA must see exactly the hazards, severities and cascades the
     engine produces, so that the portfolio it picks is judged on the same model the rest of
-    riskmodel uses (``seed`` and ``threads`` as in :func:`riskmodel.engine.simulate.simulate`).
+    riskmodel uses (``seed``, ``threads`` and ``block_inputs``, a posterior's parameters
+    per block of years, as in :func:`riskmodel.engine.simulate.simulate`).
     """
-    result = simulate(world, years=years, seed=seed, threads=threads, elt=True, progress=progress)
+    result = simulate(world, years=years, seed=seed, threads=threads, elt=True, progress=progress,
+                      block_inputs=block_inputs)  # fmt: skip
     return EventSample(years=years, seed=seed, events=result.event_record())

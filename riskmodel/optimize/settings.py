@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from riskmodel.engine.simulate import BLOCK_YEARS
 from riskmodel.errors import InputError
 from riskmodel.optimize.solve import SOLVERS, SolverOptions
 from riskmodel.world import World
@@ -38,6 +39,11 @@ class Settings:
     society's total annual loss (society). ``fn`` imposes the sectors' F-N lines.
     ``instruments`` (society mode) prices, for each sector, the instruments that make its
     operators choose society's portfolio (:mod:`riskmodel.optimize.instruments`).
+    ``posterior``: a posterior draws file (``riskmodel calibrate fit``); block ``b`` of
+    ``BLOCK_YEARS`` SAA years (and of every out-of-sample year) takes draw ``b mod D``, so
+    the portfolio is chosen under parameter uncertainty too, and it is compared with the
+    portfolio chosen at the draws' means (:mod:`riskmodel.optimize.robust`). It needs at
+    least two blocks of SAA and of out-of-sample years, so that two draws are seen.
     """
 
     mode: str = "society"
@@ -55,6 +61,7 @@ class Settings:
     frontier_points: int = 8
     threads: int = 1
     instruments: bool = False
+    posterior: str | None = None
 
     def check(self, world: World) -> None:
         """Raise InputError for the first bad value, naming its run-spec field."""
@@ -68,6 +75,15 @@ class Settings:
             raise InputError(WHERE, "options.sector", None, f"a critical sector ({critical})")
         if self.instruments and self.mode != "society":
             raise InputError(WHERE, "options.instruments", True, "society mode (the instruments close its gap)")
+        if self.posterior is not None:
+            if self.instruments:
+                raise InputError(WHERE, "options.instruments", True, "no instruments with a posterior (not priced "
+                                 "under parameter uncertainty)")  # fmt: skip
+            for option, value in (("size", self.years), ("options.eval_years", self.eval_years)):
+                if value < 2 * BLOCK_YEARS:
+                    expected = (f"at least {2 * BLOCK_YEARS:,} years with a posterior (each block of "
+                                f"{BLOCK_YEARS:,} years takes one draw: two blocks, two draws)")  # fmt: skip
+                    raise InputError(WHERE, option, value, expected)
         if self.mode != "sector" and self.sector is not None:
             raise InputError(
                 WHERE, "options.sector", self.sector, f"no sector in {self.mode} mode (it covers every sector)"

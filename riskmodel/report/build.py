@@ -37,15 +37,16 @@ def build_report(folder: Path) -> str:
             made=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )  # fmt: skip
     if not folder.is_dir():
-        raise InputError(folder, "PATH", "(not a folder)", "the output folder of simulate, abm or optimize, or a store")
+        raise InputError(folder, "PATH", "(not a folder)",
+                         "the output folder of simulate, abm, optimize or calibrate, or a store")
     parts = []
     for section in SECTIONS:
         marker = folder / section.marker
         if not marker.exists():
             continue
-        summary = json.loads(marker.read_text(encoding="utf-8"))
+        summary = json.loads(marker.read_text(encoding="utf-8")) if marker.suffix == ".json" else {}
         body = env.get_template(section.template).render(section.context(folder, summary))
-        parts.append({"title": section.title, "file": section.marker, "provenance": summary["provenance"],
+        parts.append({"title": section.title, "file": section.marker, "provenance": summary.get("provenance"),
                       "written": _written(marker), "body": body})  # fmt: skip
     if not parts:
         names = ", ".join(s.marker for s in SECTIONS)

@@ -267,7 +267,8 @@ def convergence(frame: pd.DataFrame) -> Figure:
 
 
 def area_grid(counts: pd.DataFrame, title: str) -> Figure:
-    """A power area x sector table of counts as a heat map with the numbers written in."""
+    """A power area x sector table of operators in an outage as a heat map with the
+    numbers written in."""
     fig = Figure(figsize=(7, 4.8), constrained_layout=True)
     ax = fig.subplots()
     values = counts.to_numpy(dtype=float)
@@ -280,7 +281,7 @@ def area_grid(counts: pd.DataFrame, title: str) -> Figure:
             colour = "white" if value > top / 2 else "black"
             ax.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=colour)
     ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, label="IT failures")
+    fig.colorbar(image, ax=ax, label="operators in an outage", ticks=MaxNLocator(integer=True))
     return fig
 
 
@@ -337,18 +338,29 @@ def setting_intervals(table: pd.DataFrame, outcome: str, title: str) -> Figure:
 
 
 def sensitivity_bars(rows: pd.DataFrame, outcome: str, method: str) -> Figure:
-    """Sensitivity indices of one outcome: mu* (Morris) or S1 and ST (Sobol), each with
-    SALib's bootstrap interval."""
+    """Sensitivity indices of one outcome: mu* (Morris), S1 and ST (Sobol) or S1 (given
+    posterior draws), each with SALib's bootstrap interval."""
     fig = Figure(figsize=(7, 0.6 + 0.35 * len(rows)), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(rows))
     if method == "morris":
         ax.barh(y, rows["mu_star"], xerr=rows["mu_star_conf"], capsize=3)
         ax.set_xlabel("mu* (mean absolute elementary effect per unit quantile)")
-    else:
+    elif method == "sobol":
         ax.barh(y - 0.2, rows["S1"], 0.4, xerr=rows["S1_conf"], capsize=3, label="S1")
         ax.barh(y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], capsize=3, label="ST")
         ax.legend()
+    else:  # given posterior draws: the dummy factor is drawn as the noise floor, not as a bar
+        dummy = rows["factor"].str.startswith("(dummy")
+        floor = float((rows.loc[dummy, "S1"] + rows.loc[dummy, "S1_conf"]).max()) if dummy.any() else None
+        linked = rows["linked"].fillna("").astype(str).str.split(", ").map(lambda names: len([n for n in names if n]))
+        rows = rows.assign(factor=rows["factor"] + linked.map(lambda n: f" (+{n} linked)" if n else ""))[~dummy]
+        y = np.arange(len(rows))
+        ax.barh(y, rows["S1"], xerr=rows["S1_conf"], capsize=3, label="S1 with its 95% interval")
+        if floor is not None:
+            ax.axvline(floor, color="grey", linestyle="--", label="noise floor (dummy factor, upper bound)")
+        ax.set_xlabel("S1: share of the variance explained")
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_yticks(y, rows["factor"], fontsize=8)
     ax.set_title(outcome, fontsize=9)
     return fig
@@ -363,4 +375,101 @@ def decision_tree(tree: object, features: list[str]) -> Figure:
     FigureCanvasAgg(fig)  # plot_tree measures its text boxes: it needs a canvas that renders
     ax = fig.subplots()
     plot_tree(tree, feature_names=features, class_names=["other", "of interest"], filled=True, ax=ax, fontsize=7)
+    return fig
+
+
+def _fit_rows(ax: Axes, rows: pd.DataFrame, labels: list[str]) -> None:
+    """Fitted parameters one a row: the prior's 90% interval as a grey bar, the fit's 90%
+    interval and its estimate in colour (blue: identified by the data; orange: the prior
+    decides). Infinite ends (the data set no bound) are drawn to the axis edge."""
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y, rows["prior_high"] - rows["prior_low"], left=rows["prior_low"], height=0.6, color="0.85",
+            label="prior 90%")  # fmt: skip
+    for identified, colour, label in ((True, "tab:blue", "fit 90%: data identify it"),
+                                      (False, "tab:orange", "fit 90%: the prior decides")):  # fmt: skip
+        part = rows["identified"].to_numpy(dtype=bool) == identified
+        if not part.any():
+            continue
+        est = rows["estimate"].to_numpy(dtype=float)[part]
+        low, high = rows["low"].to_numpy(dtype=float)[part], rows["high"].to_numpy(dtype=float)[part]
+        edge_low, edge_high = ax.get_xlim()
+        low = np.where(np.isfinite(low) & (low > 0 if ax.get_xscale() == "log" else True), low, edge_low)
+        high = np.where(np.isfinite(high), high, edge_high)
+        ax.errorbar(est, y[part], xerr=[est - low, high - est], fmt="o", color=colour, capsize=3, label=label)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+
+
+def calibration_fits(fitted: pd.DataFrame) -> Figure:
+    """The calibration's fitted parameters (``fitted``: the columns of
+    :data:`riskmodel.calibration.outputs.FITTED_SCHEMA`) against their priors: the rate
+    factors on a log scale (left), the duration shift delta and spread kappa (right)."""
+    factors = fitted[fitted["parameter"].isin(["common_factor", "exposure_factor"])]
+    durations = fitted[fitted["parameter"].isin(["duration_shift", "duration_spread"])]
+    fig = Figure(figsize=(12, 1.2 + 0.22 * max(len(factors), 4)), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    if len(factors):
+        left.set_xscale("log")
+        ends = factors[["prior_low", "prior_high", "low", "high", "estimate"]].to_numpy(dtype=float)
+        ends = ends[np.isfinite(ends) & (ends > 0)]
+        left.set_xlim(ends.min() / 2, ends.max() * 2)
+        labels = [f"{r.kind}: {r.sector or 'common (mu)'}" for r in factors.itertuples()]
+        _fit_rows(left, factors, labels)
+        left.set(xlabel="factor on the scenario's failure rate (log scale)",
+                 title="Failure-rate factors by threat kind and sector")  # fmt: skip
+        left.axvline(1.0, color="black", lw=0.8, ls=":", label="scenario as written (1)")
+        left.legend(fontsize=7, loc="lower right")
+    if len(durations):
+        ends = durations[["prior_low", "prior_high", "low", "high", "estimate"]].to_numpy(dtype=float)
+        ends = ends[np.isfinite(ends)]
+        right.set_xlim(ends.min() - 0.5, ends.max() + 0.5)
+        names = {"duration_shift": "delta (log-median shift)", "duration_spread": "kappa (log-sd factor)"}
+        labels = [f"{r.kind}: {names[r.parameter]}" for r in durations.itertuples()]
+        _fit_rows(right, durations, labels)
+        right.set(xlabel="delta (log hours); kappa (factor)", title="Outage durations")
+        right.legend(fontsize=7, loc="lower right")
+    else:
+        right.set_axis_off()
+    left.set_title(left.get_title(), fontsize=9)
+    right.set_title(right.get_title(), fontsize=9)
+    return fig
+
+
+def predictive_check(check: pd.DataFrame, level: float = 0.05) -> Figure:
+    """Each incident's posterior predictive tail probabilities: P(a reported failure of the
+    sector is at most the figure) and P(at least it), on a log scale, with the ``level``
+    below which the figure lies outside the central 90% region."""
+    fig = Figure(figsize=(9, 1.0 + 0.28 * len(check)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(check))[::-1]
+    floor = 1e-4  # a probability of 0 (no simulated failure as small or large) drawn at the edge
+    for column, marker, label in (("p_below", "<", "P(at most the figure)"), ("p_above", ">", "P(at least it)")):
+        ax.scatter(np.maximum(check[column].to_numpy(dtype=float), floor), y, marker=marker, s=36, label=label)
+    ax.axvspan(floor / 2, level, color="tab:red", alpha=0.1, label=f"outside the central {1 - 2 * level:.0%} region")
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 2, 1.5)
+    labels = [f"{r.date} {r.sector}: {r.magnitude} {r.reported}" for r in check.itertuples()]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set(xlabel=f"posterior predictive probability (log scale; 0 drawn at {floor:g})",
+           title="Posterior predictive check of each incident")  # fmt: skip
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def recovery_coverage(table: pd.DataFrame, nominal: float = 0.9) -> Figure:
+    """Parameter recovery: the share of synthetic data sets whose 90% interval covered the
+    truth, with two binomial standard errors, against the nominal share."""
+    fig = Figure(figsize=(8, 1.0 + 0.25 * len(table)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(table["coverage"], y, xerr=2 * table["coverage_se"], fmt="o", capsize=3,
+                label="coverage ± 2 standard errors")  # fmt: skip
+    ax.axvline(nominal, color="black", ls="--", lw=1, label=f"nominal {nominal:.0%}")
+    labels = [f"{r.parameter} {r.kind}{': ' + r.sector if r.sector else ''}" for r in table.itertuples()]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set(xlim=(0, 1.05), xlabel="share of data sets whose 90% interval covers the truth",
+           title="Recovery of known parameters")  # fmt: skip
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
     return fig

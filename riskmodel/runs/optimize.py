@@ -27,6 +27,14 @@ OUTCOMES = (
             "sample, paired (society mode; NaN otherwise)"),
     Outcome("price_of_externalities_ci_low", "yen a year", "lower end of its 95% interval"),
     Outcome("price_of_externalities_ci_high", "yen a year", "upper end of its 95% interval"),
+    Outcome("value_of_robustness", "yen a year", "with a posterior: social cost of the portfolio chosen at the "
+            "posterior means minus the robust one's, out of sample across draws, paired (NaN otherwise)"),
+    Outcome("value_of_robustness_ci_low", "yen a year", "lower end of its 95% interval"),
+    Outcome("value_of_robustness_ci_high", "yen a year", "upper end of its 95% interval"),
+    Outcome("acceptable_share_robust", "share", "with a posterior: share of draws in which the sector meets its "
+            "bars under the robust portfolio (total: every sector)", ("sector",)),
+    Outcome("acceptable_share_posterior_mean", "share", "the same under the portfolio chosen at the posterior means",
+            ("sector",)),
 )
 
 
@@ -52,6 +60,7 @@ def outcomes(result: OptimizationResult) -> dict[str, float]:
     sectors = _sectors(result)
     oos = result.out_of_sample
     fresh = result.externality
+    robust = result.robustness.set_index(["sector", "figure"]) if result.robustness is not None else None
 
     def value(name: str, sector: str | None, layer: str | None) -> float:
         if name == "has_portfolio":
@@ -62,6 +71,16 @@ def outcomes(result: OptimizationResult) -> dict[str, float]:
             return result.objective
         if name == "gap":
             return result.gap.estimate if result.gap is not None else np.nan
+        if name.startswith("value_of_robustness"):
+            if robust is None:
+                return np.nan
+            row = robust.loc[(TOTAL, "social_cost")]
+            return {"value_of_robustness": -row["robust_minus_mean"],
+                    "value_of_robustness_ci_low": -row["robust_minus_mean_ci_high"],
+                    "value_of_robustness_ci_high": -row["robust_minus_mean_ci_low"]}[name]  # fmt: skip
+        if name.startswith("acceptable_share"):
+            column = "robust" if name.endswith("robust") else "posterior_mean"
+            return robust.loc[(sector, "acceptable"), column] if robust is not None else np.nan
         if name.startswith("price_of_externalities"):
             if fresh is None:
                 return np.nan
@@ -90,7 +109,7 @@ def tables(result: OptimizationResult) -> LazyTables:
         "sectors": lambda: result.sector_table().drop(columns="measures"),
         "portfolio": lambda: _portfolio_table(result),
     }
-    for name in ("frontier", "measures", "gordon_loeb", "comparison", "instruments"):
+    for name in ("frontier", "measures", "gordon_loeb", "comparison", "instruments", "robustness"):
         if getattr(result, name) is not None:
             makers[name] = lambda name=name: getattr(result, name)
     return LazyTables(makers)

@@ -97,6 +97,9 @@ def estimate(spec: RunSpec, world: World) -> Estimate:
     if spec.option("instruments"):  # four more engine runs, and the sectors' one-sector solves
         engine_years += 4 * eval_years
         solves += INSTRUMENT_SOLVES
+    if spec.option("posterior") is not None:  # the SAA at the means; both portfolios across draws (events on disk)
+        engine_years += years + 2 * eval_years
+        solves += 1
     seconds = engine_years * events * ENGINE_SECONDS_PER_EVENT + solves * years * options * MILP_SECONDS_PER_YEAR_OPTION
     memory = BASE_BYTES + years * events * SAA_BYTES_PER_EVENT + operators * options
     largest = max(("size", years), ("options.eval_years", eval_years / 10), key=lambda item: item[1])[0]

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.calibration.posterior import draw_overrides, read_draws, variance_split
-from riskmodel.engine.inputs import KernelInputs
+from riskmodel.calibration.posterior import PosteriorDraws, variance_split
 from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import BLOCK_YEARS, SimulationResult, simulate
-from riskmodel.errors import InputError
-from riskmodel.measures import no_measures, protection
 from riskmodel.metrics import ACCEPTABILITY_CLASSES
 from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
 from riskmodel.runs.spec import RunSpec
-from riskmodel.world import World, with_overrides
+from riskmodel.world import World
 
 OUTCOMES = (
     Outcome("aal", "yen a year", "average annual loss, all layers (own + users + others)", ("sector",)),
@@ -47,30 +43,15 @@ class PosteriorSimulation(SimulationResult):
     split: dict | None = None  # posterior_summary(), computed while the year loss table is at hand
 
 
-def posterior_inputs(world: World, in_place: np.ndarray | None, draws_file: str):
-    """Block ``b``'s kernel inputs (draw ``b mod D`` of the file, each built once) and the
-    number of draws ``D``."""
-    draws = read_draws(draws_file)
-    matrix = no_measures(world) if in_place is None else in_place
-
-    @cache
-    def inputs(draw: int) -> KernelInputs:
-        drawn = with_overrides(world, draw_overrides(draws, draw))
-        if len(drawn.operators) != len(world.operators):
-            raise InputError(draws_file, "columns", "(operators change)", "draws that keep the scenario's operators")
-        return KernelInputs.build(drawn, protection(drawn, matrix))
-
-    inputs(0)  # a bad file is reported before any year is simulated
-    return (lambda block: inputs(block % len(draws))), len(draws)
-
-
 def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
             stream_to: Path | None) -> SimulationResult:  # fmt: skip
     """Simulate ``spec.size`` years; the loss tables go to ``stream_to`` when given. With
     the ``posterior`` option each block of years takes one draw of the draws file."""
     elt = spec.option("elt")
     draws_file = spec.option("posterior")
-    block_inputs, n_draws = posterior_inputs(world, in_place, draws_file) if draws_file else (None, 0)
+    posterior = PosteriorDraws.read(world, draws_file) if draws_file else None
+    block_inputs = posterior.block_inputs(in_place) if posterior is not None else None
+    n_draws = posterior.n_draws if posterior is not None else 0
     result = simulate(
         world,
         in_place,

@@ -103,6 +103,7 @@ OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
         "frontier_points": (8, _integer),
         "threads": (1, _integer),
         "instruments": (False, _boolean),
+        "posterior": (None, _optional_text),  # a posterior draws file: the SAA's blocks of years take its draws
     },
 }
 

@@ -61,6 +61,8 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
         "frontier.csv",
         "frontier.png",
         "measures.csv",
+        "portfolio_posterior_mean.toml",
+        "robustness.csv",
     ),
     "compare": ("compare_summary.csv", "compare_differences.csv"),
 }

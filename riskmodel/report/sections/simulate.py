@@ -91,4 +91,14 @@ def context(folder: Path, summary: dict) -> dict[str, Any]:
         "readings": readings,
         "no_rules": why_not,
         "years": years,
+        "posterior": _posterior(summary.get("posterior")),
     }
+
+
+def _posterior(block: dict | None) -> dict[str, Any] | None:
+    """A ``--posterior`` run's AAL with its uncertainty split into Monte Carlo error and
+    parameter uncertainty (the summary's ``posterior`` block), one row a sector."""
+    if block is None:
+        return None
+    rows = [{"sector": name, **entry} for name, entry in block["aal"].items()]
+    return {**{k: v for k, v in block.items() if k != "aal"}, "rows": rows}

@@ -1,10 +1,14 @@
 """The incident data format: one row per reported failure, read and checked.
 
+One reader for every incident table: the scenario's own (``[incidents]``, checked when a
+world is built so a broken file is not carried along) and the data a calibration fits.
+
 Columns (a CSV with a header row; other columns are kept as further magnitudes, e.g.
 ``flights_cancelled``):
 
 * ``date``: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, from 1950 to this year;
 * ``sector``: a critical sector of the scenario;
+* ``event`` (optional): what failed, in words;
 * ``threat_kind``: ``cyber``, ``unintentional`` or ``disaster``;
 * ``duration_hours_low``, ``duration_hours_high``: the outage's length as reported, a
   range (equal for an exact figure; empty when unknown);
@@ -20,6 +24,7 @@ exits with status 2.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 from pathlib import Path
@@ -27,13 +32,12 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel.errors import InputError
-from riskmodel.schema import THREAT_KINDS
+from riskmodel.schema import HOURS_PER_YEAR as MAX_HOURS
+from riskmodel.schema import MAX_PERSONS, THREAT_KINDS
 
 REQUIRED = ("date", "sector", "threat_kind", "duration_hours_low", "duration_hours_high", "persons_affected", "source")
 NUMBERS = ("duration_hours_low", "duration_hours_high", "persons_affected")
 FIRST_YEAR = 1950
-MAX_HOURS = 8760.0  # an outage lasts at most a year, as in the engine
-MAX_PERSONS = 1e10
 MAX_ROWS = 100_000
 
 
@@ -49,38 +53,20 @@ def _year(text: str) -> int | None:
     return None
 
 
-def read_incident_data(path: str | Path, sectors: list[str], filters: list[str]) -> pd.DataFrame:
+def read_incident_data(path: str | Path, sectors: list[str], filters: list[str] | None = None) -> pd.DataFrame:
     """The incidents of ``path`` as a DataFrame, every row checked.
 
     ``sectors``: the scenario's critical sectors; ``filters``: the ids of the data set's
-    reporting filters (the first is the default). Adds ``year`` (int) and fills
-    ``observation``; numbers are floats with NaN where the file leaves them empty.
+    reporting filters (the first is the default; ``None`` leaves ``observation`` as the
+    file gives it, for a table read before any filters are known). Adds ``year`` (int);
+    numbers are floats with NaN where the file leaves them empty.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "columns", "(empty file)", f"a header row with {', '.join(REQUIRED)}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 CSV text") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(path, "(syntax)", str(exc).strip().splitlines()[0], "valid CSV") from None
-    except OSError as exc:
-        raise InputError(path, "", exc.strerror or str(exc), "a readable CSV file") from None
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise InputError(path, "columns", missing[0], f"the columns {', '.join(REQUIRED)}")
-    frame = frame[frame.apply(lambda row: any(str(v).strip() for v in row), axis=1)].reset_index(drop=True)
-    if frame.empty:
-        raise InputError(path, "rows", "(no incidents)", "at least one incident below the header")
-    if len(frame) > MAX_ROWS:
-        raise InputError(path, "rows", len(frame), f"at most {MAX_ROWS:,} incidents")
-    if "observation" not in frame.columns:
-        frame["observation"] = ""
+    header, rows = _read_rows(path)
     this_year = dt.date.today().year
     years, numbers = [], {c: [] for c in NUMBERS}
-    for i, row in frame.iterrows():
-        where = f"line {int(i) + 2}"  # type: ignore[call-overload]
+    for number, row in rows:
+        where = f"line {number}"
         year = _year(row["date"].strip())
         if year is None:
             raise InputError(path, f"{where}, date", row["date"], "a date YYYY, YYYY-MM or YYYY-MM-DD")
@@ -88,13 +74,17 @@ def read_incident_data(path: str | Path, sectors: list[str], filters: list[str])
             raise InputError(path, f"{where}, date", row["date"], f"a date from {FIRST_YEAR} to {this_year}")
         years.append(year)
         if row["sector"] not in sectors:
-            raise InputError(path, f"{where}, sector", row["sector"], f"a critical sector: one of {', '.join(sectors)}")
+            raise InputError(path, f"{where}, sector", row["sector"] or "(empty)",
+                             f"the sector of the incident, a critical sector: one of {', '.join(sectors)}")  # fmt: skip
         if row["threat_kind"] not in THREAT_KINDS:
             raise InputError(path, f"{where}, threat_kind", row["threat_kind"], f"one of {', '.join(THREAT_KINDS)}")
-        observation = row["observation"].strip() or filters[0]
-        if observation not in filters:
-            raise InputError(path, f"{where}, observation", observation, f"a reporting filter: {', '.join(filters)}")
-        frame.loc[i, "observation"] = observation
+        if filters is not None:
+            observation = row.get("observation", "").strip() or filters[0]
+            if observation not in filters:
+                raise InputError(
+                    path, f"{where}, observation", observation, f"a reporting filter: {', '.join(filters)}"
+                )
+            row["observation"] = observation
         for column in NUMBERS:
             numbers[column].append(_number(path, where, column, row[column]))
         low, high = numbers["duration_hours_low"][-1], numbers["duration_hours_high"][-1]
@@ -104,10 +94,45 @@ def read_incident_data(path: str | Path, sectors: list[str], filters: list[str])
         if low > high:
             raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"],
                              f"at most duration_hours_high ({row['duration_hours_high']})")  # fmt: skip
+    frame = pd.DataFrame([row for _, row in rows], columns=header)
+    if filters is not None and "observation" not in frame.columns:
+        frame["observation"] = [row["observation"] for _, row in rows]
     frame["year"] = years
     for column, values in numbers.items():
         frame[column] = pd.Series(values, dtype=float)
     return frame
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the non-blank rows (with their line numbers) of a CSV file, each row
+    as many cells as the header, at least one row and at most ``MAX_ROWS``."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(path, "columns", "(empty file)", f"a header row with {', '.join(REQUIRED)}")
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise InputError(path, "columns", missing[0], f"the columns {', '.join(REQUIRED)}")
+            rows = []
+            for number, cells in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) != len(header):
+                    raise InputError(path, f"line {number}", f"{len(cells)} cells", f"{len(header)} cells (the header)")
+                if len(rows) >= MAX_ROWS:
+                    raise InputError(path, f"line {number}", "(more rows)", f"at most {MAX_ROWS:,} incidents")
+                rows.append((number, dict(zip(header, cells, strict=True))))
+    except UnicodeDecodeError:
+        raise InputError(path, "(encoding)", "undecodable bytes", "UTF-8 CSV text") from None
+    except csv.Error as exc:
+        raise InputError(path, "(syntax)", str(exc), "valid CSV") from None
+    except OSError as exc:
+        raise InputError(path, "", exc.strerror or str(exc), "a readable CSV file") from None
+    if not rows:
+        raise InputError(path, "rows", "(no incidents)", "at least one incident below the header")
+    return header, rows
 
 
 def _number(path: Path, where: str, column: str, text: str) -> float:
