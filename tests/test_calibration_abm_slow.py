@@ -90,6 +90,7 @@ def test_a_sigkilled_calibration_resumes_to_the_uninterrupted_result(tmp_path: P
     straight = run_abc(PRIORS, linear, observed(), tmp_path / "straight.db", settings)
     path = tmp_path / "killed.db"
     root = str(Path(__file__).resolve().parents[1])
+
     def stored() -> int:
         try:
             return finished_populations(path)

@@ -57,15 +57,14 @@ from riskmodel.calibration.abc import (
     posterior_summary,
     run_abc,
 )
-from riskmodel.calibration.incidents import read_incident_data
 from riskmodel.calibration.observation import DEFAULT_DATA, count_targets, read_targets
 from riskmodel.errors import InputError
+from riskmodel.incidents import read_incident_data
 from riskmodel.overrides import Override
 from riskmodel.scenario import packaged_file
 from riskmodel.streams import derived_seed, replication_seed
 from riskmodel.world import World, load_world, with_overrides
 
-STATISTICS = ("news", "reported", "shared")
 NOISE_RUNS = 8  # runs at the truth that give synthetic targets their standard errors
 SYNTHETIC_TARGET_SEED = 5  # purpose of derived_seed: the synthetic data's own seeds (riskmodel.streams' 1-4 taken)
 PARAMETERS = (
