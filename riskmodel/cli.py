@@ -331,10 +331,12 @@ def abm(
                                               "figures are their means with 95% intervals.")] = 1,
     out: Annotated[str, typer.Option(help="Folder for abm_summary.json, the Parquet tables, the plot.")] = "out",
     set_: SetOption = None,
+    posterior: Annotated[str | None, typer.Option(help="Posterior draws file (riskmodel calibrate fit): "
+                                                  "replication r runs on draw r mod D.")] = None,
 ) -> None:
     """Run the agent model day by day through the fiscal years; print and save its series."""
     spec = _spec("abm", scenario, set_, portfolio=portfolio, seed=seed, size=years,
-                 options={"replications": replications})  # fmt: skip
+                 options={"replications": replications, "posterior": posterior})  # fmt: skip
     result, written = _execute(spec, out)
     from riskmodel.engine.kernels import LAYERS
     from riskmodel.runs.abm import summary
@@ -380,6 +382,16 @@ def abm(
             f"{target:.1%}" if target is not None else "",
         )
     console.print(table)
+    drawn = over.get("posterior")
+    if drawn is not None:
+        console.print(f"replications ran on {drawn['draws_used']} of {drawn['draws']} posterior draws: "
+                      "the intervals carry parameter as well as Monte Carlo uncertainty")  # fmt: skip
+        split = drawn["variance_split"]
+        for key in ("loss.total.own", "security_spend", "targets_missed") if split else ():
+            parts = split[key]
+            if parts is not None and parts["parameter_share"] is not None:
+                console.print(f"  {key}: {parts['parameter_share']:.0%} of its variance across draws, "
+                              f"{1 - parts['parameter_share']:.0%} within")  # fmt: skip
     console.print(f"wrote {out}/{', '.join(written)}")
 
 

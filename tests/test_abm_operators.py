@@ -9,12 +9,14 @@ errors.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 import pytest
 from abm_helpers import only, with_abm
 
+from riskmodel.abm import investment
 from riskmodel.abm.beliefs import Beliefs, shared_evidence
 from riskmodel.abm.choices import LossWeights, evaluate_changes
 from riskmodel.abm.model import CriticalInfrastructureModel
@@ -261,6 +263,57 @@ def test_the_spin_up_lands_on_the_scenarios_incident_level(japan):
     expected = model.sector_sums(model.operator_rates() * model.measure_survive())
     np.testing.assert_allclose(expected, scenario, rtol=1e-9)
     assert (model.baseline >= 1.0 - 1e-12).all()  # measures only ever block
+
+
+def _spun_up(world, monkeypatch, seed: int = 0) -> tuple[CriticalInfrastructureModel, list[tuple]]:
+    """A spun-up model and every decision round of its spin-up: (rates it was decided at,
+    measures before, measures after, its random generator before)."""
+    rounds = []
+    decide = investment.Investment._decide
+
+    def recorded(model, rng):
+        before, rates, draws = model.in_place.copy(), model.baseline.copy(), copy.deepcopy(rng)
+        decide(model, rng)
+        rounds.append((rates, before, model.in_place.copy(), draws))
+
+    monkeypatch.setattr(investment.Investment, "_decide", recorded)
+    model = CriticalInfrastructureModel(with_abm(world, operators(start__enabled=True)), fiscal_years=0, seed=seed)
+    return model, rounds
+
+
+def test_the_spin_up_ends_at_a_fixed_point(japan, monkeypatch):
+    """The measures in place at FY2006 are what the operators decide, from the last spin-up
+    year's start and with its draws, at the very rates that make those measures land on the
+    scenario's incident level: deciding again at the final rates changes nothing."""
+    model, rounds = _spun_up(japan, monkeypatch)
+    years = japan.scenario.abm.operators.start.years
+    assert model.spin_up_converged and len(rounds) == years - 1 + model.spin_up_rounds
+    assert 2 <= model.spin_up_rounds < investment.FIXED_POINT_CAP  # the first round was not the fixed point
+    rates, before, after, draws = rounds[-1]
+    np.testing.assert_allclose(rates, model.baseline, rtol=investment.FIXED_POINT_TOLERANCE)
+    np.testing.assert_array_equal(after, model.in_place)
+    for _, start, _, _ in rounds[years - 1 :]:  # every round of the last year starts from the same measures
+        np.testing.assert_array_equal(start, before)
+    # once more at the final rates, from the year's start with the same draws: the same measures
+    model.in_place = before.copy()
+    model._decide(copy.deepcopy(draws))
+    np.testing.assert_array_equal(model.in_place, after)
+    level = model.sector_sums(model.public_rates() / model.baseline[japan.operators.sector])
+    expected = model.sector_sums(model.operator_rates() * model.measure_survive())
+    np.testing.assert_allclose(expected, level, rtol=1e-9)
+
+
+def test_the_spin_ups_iteration_stops_at_its_cap(japan, monkeypatch):
+    """With one round allowed the last year is decided once, as before the iteration: not
+    converged, and FY2006 still lands on the scenario's level (the rescaling is exact)."""
+    monkeypatch.setattr(investment, "FIXED_POINT_CAP", 1)
+    model, rounds = _spun_up(japan, monkeypatch)
+    assert model.spin_up_rounds == 1 and not model.spin_up_converged
+    rates = rounds[-1][0]
+    assert np.max(np.abs(rates / model.baseline - 1)) > 0.01  # decided at rates the rescaling then moved
+    level = model.sector_sums(model.public_rates() / model.baseline[japan.operators.sector])
+    expected = model.sector_sums(model.operator_rates() * model.measure_survive())
+    np.testing.assert_allclose(expected, level, rtol=1e-9)
 
 
 def test_a_portfolio_goes_on_top_of_the_spin_up_in_the_same_world(japan):

@@ -88,6 +88,21 @@ def test_the_odd_parameter_list_is_the_scenarios():
     assert listed == expected
 
 
+def test_the_replicated_screening_is_the_screening_with_replications_over_nine_years():
+    """experiments/abm_assumptions_morris_replicated.toml screens what the one-replication
+    screening does (factors, ranges, design, outcomes, seed): only the replications, the
+    fiscal years and the name differ, so the two cannot drift apart."""
+    folder = Path(__file__).parents[1] / "experiments"
+    once, replicated = (tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8"))
+                        for name in ("abm_assumptions_morris", "abm_assumptions_morris_replicated"))  # fmt: skip
+    assert (replicated["experiment"]["replications"], replicated["run"]["size"]) == (4, 9)
+    for spec in (once, replicated):
+        for key in ("name", "description", "replications"):
+            spec["experiment"].pop(key)
+        spec["run"].pop("size")
+    assert once == replicated
+
+
 # --- extreme conditions -------------------------------------------------------------------------
 
 

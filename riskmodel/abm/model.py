@@ -175,6 +175,8 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self.outsourcing = outsourcing_rates(world, settings.outsourcing, stream(seed, SETUP, OUTSOURCING))
         self._attack_factor = np.ones((n_sectors, n_threats))
         self.baseline = np.ones((n_sectors, n_threats))  # rates before measures over the scenario's
+        self.spin_up_rounds = 0  # rounds of the spin-up's last year to its fixed point (Investment._spin_up)
+        self.spin_up_converged = True
         self._set_rates()
         self._set_protection()
         self.beliefs = Beliefs(settings.operators.beliefs, (n_ops, n_threats))

@@ -10,7 +10,8 @@ units:
 * ``agents_yearly.parquet``: one row per agent and fiscal year, with the columns of its kind
   (the others null).
 
-``abm_summary.json`` gives each fiscal year's headline figures (with the costs of sharing,
+``abm_summary.json`` gives the spin-up's years and the rounds its last year took to its
+fixed point, each fiscal year's headline figures (with the costs of sharing,
 exercises and the state's policies) and, by sector, the Basic Plan's indicator (serious
 failures per operator corrected for reporting), its target, the test's mid-p value and
 verdict, whether the target is reachable, and the incidents shared.
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
+from riskmodel.abm.investment import FIXED_POINT_TOLERANCE
 from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.reporters import DAILY_SERIES, YEARLY_FIGURES
 from riskmodel.engine.kernels import LAYERS
@@ -272,7 +274,14 @@ def summary(model: CriticalInfrastructureModel) -> dict:
             "it_use": float(record["it_use"]),
             "sectors": sectors,
         }
-    return {"scenario": world.name, "seed": model.seed, "fiscal_years": years}
+    start = model.settings.operators.start
+    spin_up = {
+        "years": start.years if start.enabled and model.settings.operators.enabled else 0,
+        "last_year_rounds": model.spin_up_rounds,
+        "converged": model.spin_up_converged,
+        "tolerance": FIXED_POINT_TOLERANCE,
+    }
+    return {"scenario": world.name, "seed": model.seed, "spin_up": spin_up, "fiscal_years": years}
 
 
 def write_outputs(model: CriticalInfrastructureModel, folder: Path, document: dict) -> list[str]:

@@ -6,12 +6,22 @@ One seed of an agent model is one story, not an answer: ``replications`` runs th
 figure is then the mean over the replications with its 95% t interval
 (:mod:`riskmodel.intervals`). Replication 0's own files (summary, daily series, agents)
 are written as a single run's are, so one replication writes exactly what it always did.
+
+With a posterior draws file (``riskmodel calibrate fit``), replication ``r`` runs on draw
+``r mod D`` of its ``D`` draws (applying a draw is applying its overrides to the scenario),
+so the replications' spread carries parameter as well as Monte Carlo uncertainty. When
+every draw used has two or more replications, the variance of each headline outcome over
+the replications splits by the law of total variance into the part within a draw (the
+model's own randomness) and the part across draws (the parameters'), as the Monte Carlo
+estimate's does (:func:`~riskmodel.calibration.posterior.variance_split`). Without the
+file nothing changes: the streams and files are the same.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +33,15 @@ import pyarrow.parquet as pq
 from riskmodel.abm import outputs
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.model import CriticalInfrastructureModel
+from riskmodel.calibration.posterior import draw_overrides, read_draws, variance_split
 from riskmodel.engine.kernels import LAYERS
+from riskmodel.errors import InputError
 from riskmodel.intervals import LEVEL, grouped_intervals, mean_interval
 from riskmodel.outputs import described
 from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
 from riskmodel.runs.spec import RunSpec
 from riskmodel.streams import replication_seed
-from riskmodel.world import World
+from riskmodel.world import World, with_overrides
 
 FIGURE_KEYS = ["fiscal_year", "variable", "sector", "threat", "layer", "measure"]
 REPLICATIONS_FILE = "abm_replications.parquet"
@@ -48,10 +60,31 @@ REPLICATIONS_SCHEMA = pa.schema(
 
 @dataclass
 class Replications:
-    """The agent models of one run: replication ``r`` ran on ``seeds[r]``."""
+    """The agent models of one run: replication ``r`` ran on ``seeds[r]`` and, with a
+    posterior draws file, on the draw in row ``draws[r]`` of it (``n_draws`` rows)."""
 
     seeds: list[int]
     models: list[CriticalInfrastructureModel]
+    draws_file: str | None = None
+    draws: list[int] | None = None
+    n_draws: int = 0
+
+    @cached_property
+    def each(self) -> list[dict[str, float]]:
+        """Each replication's declared outcomes (computed once, read by every output)."""
+        return [model_outcomes(model) for model in self.models]
+
+    @cached_property
+    def yearly(self) -> pd.DataFrame:
+        """The tidy ``yearly`` tables of the replications, stacked."""
+        return _stacked(self, outputs.yearly_table)
+
+    @cached_property
+    def figure_intervals(self) -> pd.DataFrame:
+        """Every fiscal-year figure (the ``yearly`` table's rows) as its mean over the
+        replications with its t interval, in :data:`REPLICATIONS_SCHEMA`'s columns."""
+        return grouped_intervals(self.yearly, FIGURE_KEYS)
+
 
 OUTCOMES = (
     Outcome("true_failures", "events a year", "IT failures a year, mean over the fiscal years", ("sector",)),
@@ -71,35 +104,91 @@ OUTCOMES = (
 )
 
 
+def posterior_worlds(world: World, draws_file: str):
+    """Draw ``d``'s world (the scenario with the draw's overrides, each built once) and the
+    number of draws; a bad file, or draws that change the operators, are reported first."""
+    draws = read_draws(draws_file)
+
+    @cache
+    def drawn(index: int) -> World:
+        changed = with_overrides(world, draw_overrides(draws, index))
+        if len(changed.operators) != len(world.operators):
+            raise InputError(draws_file, "columns", "(operators change)", "draws that keep the scenario's operators")
+        return changed
+
+    drawn(0)
+    return drawn, len(draws)
+
+
 def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
             stream_to: Path | None) -> Replications:  # fmt: skip
-    """Run the agent model day by day through ``spec.size`` fiscal years, once per replication."""
+    """Run the agent model day by day through ``spec.size`` fiscal years, once per
+    replication; with the ``posterior`` option replication ``r`` runs on draw ``r mod D``."""
     count = spec.option("replications")
     seeds = [replication_seed(spec.seed, r) for r in range(count)]
+    draws_file = spec.option("posterior")
+    drawn, n_draws = posterior_worlds(world, draws_file) if draws_file else (None, 0)
+    draws = [r % n_draws for r in range(count)] if drawn is not None else None
     models = []
     for r, seed in enumerate(seeds):
-        model = CriticalInfrastructureModel(world, in_place, fiscal_years=spec.size, seed=seed)
+        model = CriticalInfrastructureModel(world if drawn is None else drawn(draws[r]), in_place,  # type: ignore[index]
+                                            fiscal_years=spec.size, seed=seed)  # fmt: skip
         while model.running:
             model.step()
             if model.day % DAYS_PER_YEAR == 0:
                 progress("agent model", r * model.total_days + model.day, count * model.total_days)
         models.append(model)
-    return Replications(seeds, models)
+    return Replications(seeds, models, draws_file, draws, n_draws)
 
 
 def outcomes(detail: Replications) -> dict[str, float]:
     """Each declared outcome's mean over the replications."""
-    each = [model_outcomes(model) for model in detail.models]
+    each = detail.each
     return {key: float(np.mean([values[key] for values in each])) for key in each[0]}
 
 
 def outcome_intervals(detail: Replications) -> pd.DataFrame:
     """Each outcome's mean over the replications with its t interval: key, n, mean, se, ci_low, ci_high."""
-    long = pd.DataFrame(
-        [(key, value) for model in detail.models for key, value in model_outcomes(model).items()],
-        columns=["key", "value"],
-    )
+    long = pd.DataFrame([(key, value) for values in detail.each for key, value in values.items()],
+                        columns=["key", "value"])  # fmt: skip
     return grouped_intervals(long, ["key"])
+
+
+HEADLINE_KEYS = [key for outcome in OUTCOMES for key, _, _ in outcome.keys([], LAYERS)]  # the totals
+
+
+def draw_split(each: list[dict[str, float]], draws: list[int], keys: list[str] = HEADLINE_KEYS) -> dict | None:
+    """Each outcome's variance over replications split by the law of total variance into
+    the part within a draw (``within_draw_variance``: the model's randomness, pooled over
+    the draws) and the part across draws (``between_draw_variance``: the variance of the
+    outcome's mean under a draw, less the Monte Carlo noise in the draws' means), with the
+    mean, its standard errors and its 90% interval as :func:`variance_split` gives them.
+    ``None`` unless every draw used has two or more replications; an outcome that is
+    undefined (NaN) in some replication maps to ``None``."""
+    draw = np.asarray(draws)
+    used, size = np.unique(draw, return_counts=True)
+    if used.size < 2 or size.min() < 2:
+        return None
+    split: dict[str, dict | None] = {}
+    for key in keys:
+        values = pd.Series([values[key] for values in each], dtype=float)
+        if values.isna().any():
+            split[key] = None
+            continue
+        stats = values.groupby(draw).agg(["mean", "var", "size"])
+        parts = variance_split(stats["mean"].to_numpy(), stats["var"].to_numpy(), stats["size"].to_numpy())
+        within, between = parts["within_draw_variance"], parts["between_draw_variance"]
+        total = within + between
+        split[key] = {
+            "mean": parts["aal"],
+            "within_draw_variance": within,
+            "between_draw_variance": between,
+            "parameter_share": between / total if total > 0 else None,
+            "monte_carlo_se": parts["monte_carlo_se"],
+            "parameter_sd": parts["parameter_sd"],
+            "interval_90": parts["interval_90"],
+        }
+    return split
 
 
 def model_outcomes(model: CriticalInfrastructureModel) -> dict[str, float]:
@@ -149,16 +238,10 @@ def _stacked(detail: Replications, table) -> pd.DataFrame:
     return frame[["replication", *frame.columns[:-1]]]
 
 
-def figure_intervals(detail: Replications) -> pd.DataFrame:
-    """Every fiscal-year figure (the tidy ``yearly`` table's rows) as its mean over the
-    replications with its t interval, in :data:`REPLICATIONS_SCHEMA`'s columns."""
-    return grouped_intervals(_stacked(detail, outputs.yearly_table), FIGURE_KEYS)
-
-
 def tables(detail: Replications) -> LazyTables:
     return LazyTables({
-        "yearly": lambda: _stacked(detail, outputs.yearly_table),
-        "yearly_intervals": lambda: figure_intervals(detail),
+        "yearly": lambda: detail.yearly,
+        "yearly_intervals": lambda: detail.figure_intervals,
         "outcome_intervals": lambda: outcome_intervals(detail),
         "daily": lambda: _stacked(detail, lambda model: outputs.timeseries_table(model).to_pandas()),
         "agents": lambda: _stacked(detail, lambda model: outputs.agents_table(model).to_pandas()),
@@ -187,6 +270,16 @@ def summary(detail: Replications) -> dict:
     for more than one, every fiscal-year figure's mean and t interval over them."""
     documents = [outputs.summary(model) for model in detail.models]
     record: dict[str, Any] = {"count": len(detail.models), "seeds": detail.seeds, "level": LEVEL}
+    if detail.draws is not None:
+        record["posterior"] = {
+            "draws_file": detail.draws_file,
+            "draws": detail.n_draws,
+            "draws_used": len(set(detail.draws)),
+            "replication_draws": detail.draws,
+            "note": "replication r ran on draw r mod D of the file: the spread over the replications carries "
+            "parameter as well as Monte Carlo uncertainty",
+            "variance_split": draw_split(detail.each, detail.draws),
+        }
     if len(documents) > 1:
         record["fiscal_years"] = _interval_tree([document["fiscal_years"] for document in documents])
     return {**documents[0], "replications": record}
@@ -195,9 +288,9 @@ def summary(detail: Replications) -> dict:
 def write(detail: Replications, folder: Path, document: dict) -> list[str]:
     """Replication 0's files, and every figure's interval over the replications."""
     written = outputs.write_outputs(detail.models[0], folder, document)
-    table = pa.Table.from_pandas(figure_intervals(detail), schema=REPLICATIONS_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(detail.figure_intervals, schema=REPLICATIONS_SCHEMA, preserve_index=False)
     pq.write_table(table.replace_schema_metadata(), folder / REPLICATIONS_FILE, compression="zstd")
     return [*written, REPLICATIONS_FILE]
 
 
-__all__ = ["OUTCOMES", "Replications", "execute", "outcomes", "summary", "tables", "write"]
+__all__ = ["OUTCOMES", "Replications", "draw_split", "execute", "outcomes", "summary", "tables", "write"]

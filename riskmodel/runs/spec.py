@@ -86,6 +86,7 @@ OPTIONS: dict[str, dict[str, tuple[Any, Check]]] = {
     },
     "abm": {
         "replications": (1, _whole(1, MAX_REPLICATIONS)),
+        "posterior": (None, _optional_text),  # a posterior draws file: replication r takes draw r mod D
     },
     # the optimiser checks its own ranges (riskmodel.optimize.settings); here only the types
     "optimize": {
