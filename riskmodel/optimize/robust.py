@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from statsmodels.stats.proportion import proportion_confint
 
 from riskmodel.calibration.posterior import PosteriorDraws
-from riskmodel.engine.kernels import DISASTER, LAYERS
+from riskmodel.engine.kernels import LAYERS
 from riskmodel.engine.simulate import simulate
 from riskmodel.intervals import LEVEL, mean_interval
 from riskmodel.measures import annual_cost
@@ -81,33 +81,35 @@ class PerDraw:
 
 def _fn_counts(world: World, elt: Path, draw_of_year: np.ndarray, draw_index: dict[int, int]) -> np.ndarray:
     """[draw, world sector, F-N bin] F-N events as the kernel counts them, from an event
-    loss table file read a batch at a time: a single failure is one event; a disaster's
-    hits in one sector are one, their persons summed (held back to the end, so that no
-    batch boundary splits them; disasters are few)."""
+    loss table file read a batch at a time: the rows of one event in one sector (a
+    disaster's hits, a shared system's members, or a single failure) are one event, their
+    persons summed. The table is ordered by year and event, so only the last event of a
+    batch can go on in the next: it is carried over."""
     counts = np.zeros((len(draw_index), world.n_sectors, FN_BINS), dtype=np.int64)
     row_of_draw = np.full(int(draw_of_year.max()) + 1, -1, dtype=np.int64)
     for draw, row in draw_index.items():
         row_of_draw[draw] = row
-    names = {"sector": pa.array(world.sector_ids), "threat": pa.array(world.threat_ids)}
-    held: list[dict[str, np.ndarray]] = []
+    columns = ["year", "event", "sector", "persons"]
 
-    def add(year: np.ndarray, sector: np.ndarray, persons: np.ndarray) -> None:
+    def add(rows: dict[str, np.ndarray]) -> None:
+        key = np.stack([rows["year"], rows["event"], rows["sector"]], axis=1)
+        groups, inverse = np.unique(key, axis=0, return_inverse=True)
+        persons = np.bincount(inverse.ravel(), weights=rows["persons"], minlength=len(groups))
         bins = _fn_bins(np.ascontiguousarray(persons, dtype=float))
         counted = bins >= 0
-        np.add.at(counts, (row_of_draw[draw_of_year[year[counted]]], sector[counted], bins[counted]), 1)
+        np.add.at(counts, (row_of_draw[draw_of_year[groups[counted, 0]]], groups[counted, 2], bins[counted]), 1)
 
-    columns = ["year", "event", "sector", "threat", "persons"]
+    sectors = pa.array(world.sector_ids)
+    carried = {name: np.empty(0, dtype=float if name == "persons" else np.int64) for name in columns}
     for batch in pq.ParquetFile(elt).iter_batches(columns=columns, batch_size=1 << 20):
-        rows = {name: (pc.index_in(batch[name], value_set=names[name]) if name in names else batch[name])
+        rows = {name: (pc.index_in(batch[name], value_set=sectors) if name == "sector" else batch[name])
                 .to_numpy(zero_copy_only=False) for name in columns}  # fmt: skip
-        disaster = world.threats.kind[rows["threat"]] == DISASTER
-        add(rows["year"][~disaster], rows["sector"][~disaster], rows["persons"][~disaster])
-        held.append({name: values[disaster] for name, values in rows.items()})
-    hits = {name: np.concatenate([h[name] for h in held]) for name in columns}
-    if hits["year"].size:
-        key = np.stack([hits["year"], hits["event"], hits["sector"]], axis=1)
-        groups, inverse = np.unique(key, axis=0, return_inverse=True)
-        add(groups[:, 0], groups[:, 2], np.bincount(inverse.ravel(), weights=hits["persons"], minlength=len(groups)))
+        rows = {name: np.concatenate([carried[name], rows[name]]) for name in columns}
+        last = (rows["year"] == rows["year"][-1]) & (rows["event"] == rows["event"][-1])
+        carried = {name: values[last] for name, values in rows.items()}
+        add({name: values[~last] for name, values in rows.items()})
+    if carried["year"].size:
+        add(carried)
     return counts
 
 
