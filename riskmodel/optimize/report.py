@@ -192,11 +192,13 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
     description = f"riskmodel optimize --{settings.mode}: {settings.years} years, seed {settings.seed}"
     write_portfolio(folder / "portfolio.toml", result.portfolio(), name, description)
     written.append("portfolio.toml")
-    if result.partial and all(p.solution.x is not None for p in result.partial):
-        partial = OptimizationResult(result.world, settings, "optimal", result.partial).portfolio()
-        named = ("optimize_partial", description + " (partial optima)")
-        write_portfolio(folder / "portfolio_partial.toml", partial, *named)
-        written.append("portfolio_partial.toml")
+    others = (("partial", result.partial, "partial optima"),
+              ("posterior_mean", result.posterior_mean, "chosen at the posterior means"))  # fmt: skip
+    for kind, problems, what in others:
+        if problems and all(p.solution.x is not None for p in problems):
+            portfolio = OptimizationResult(result.world, settings, "optimal", problems).portfolio()
+            write_portfolio(folder / f"portfolio_{kind}.toml", portfolio, f"optimize_{kind}", f"{description} ({what})")
+            written.append(f"portfolio_{kind}.toml")
     if result.frontier is not None:
         result.frontier.to_csv(folder / "frontier.csv", index=False)
         chosen = {}
@@ -213,11 +215,6 @@ def write_outputs(result: OptimizationResult, folder: Path, document: dict) -> l
     if result.instruments is not None:
         result.instruments.to_csv(folder / "instruments.csv", index=False)
         written.append("instruments.csv")
-    if result.posterior_mean and all(p.solution.x is not None for p in result.posterior_mean):
-        at_means = OptimizationResult(result.world, settings, "optimal", result.posterior_mean).portfolio()
-        named = ("optimize_posterior_mean", description + " (chosen at the posterior means)")
-        write_portfolio(folder / "portfolio_posterior_mean.toml", at_means, *named)
-        written.append("portfolio_posterior_mean.toml")
     if result.robustness is not None:
         result.robustness.to_csv(folder / "robustness.csv", index=False)
         written.append("robustness.csv")
