@@ -429,6 +429,8 @@ def test_operators_with_the_optimisers_weights_reproduce_its_partial_portfolios(
     less than that error)."""
     single = {f"sectors[id={japan.sector_ids[s]}].operators.count": 1 for s in japan.critical_sectors}
     single["sectors[id=electricity].operators.allocation"] = "population"
+    single |= {f"sectors[id={sector.id}].shared_system.members": 1 for sector in japan.scenario.sectors
+               if sector.shared_system is not None and sector.shared_system.members is not None}  # fmt: skip
     world = with_overrides(japan, overrides_from(single))
     model = settled_operators(world)
     planner, error = partial_optimum(world)
