@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +33,14 @@ import pyarrow.parquet as pq
 from riskmodel.abm import outputs
 from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.model import CriticalInfrastructureModel
-from riskmodel.calibration.posterior import draw_overrides, read_draws, variance_split
+from riskmodel.calibration.posterior import PosteriorDraws, variance_split
 from riskmodel.engine.kernels import LAYERS
-from riskmodel.errors import InputError
 from riskmodel.intervals import LEVEL, grouped_intervals, mean_interval
 from riskmodel.outputs import described
 from riskmodel.runs.result import TOTAL, LazyTables, Outcome, Progress, expand
 from riskmodel.runs.spec import RunSpec
 from riskmodel.streams import replication_seed
-from riskmodel.world import World, with_overrides
+from riskmodel.world import World
 
 FIGURE_KEYS = ["fiscal_year", "variable", "sector", "threat", "layer", "measure"]
 REPLICATIONS_FILE = "abm_replications.parquet"
@@ -104,22 +103,6 @@ OUTCOMES = (
 )
 
 
-def posterior_worlds(world: World, draws_file: str):
-    """Draw ``d``'s world (the scenario with the draw's overrides, each built once) and the
-    number of draws; a bad file, or draws that change the operators, are reported first."""
-    draws = read_draws(draws_file)
-
-    @cache
-    def drawn(index: int) -> World:
-        changed = with_overrides(world, draw_overrides(draws, index))
-        if len(changed.operators) != len(world.operators):
-            raise InputError(draws_file, "columns", "(operators change)", "draws that keep the scenario's operators")
-        return changed
-
-    drawn(0)
-    return drawn, len(draws)
-
-
 def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: Progress,
             stream_to: Path | None) -> Replications:  # fmt: skip
     """Run the agent model day by day through ``spec.size`` fiscal years, once per
@@ -127,11 +110,12 @@ def execute(spec: RunSpec, world: World, in_place: np.ndarray | None, progress: 
     count = spec.option("replications")
     seeds = [replication_seed(spec.seed, r) for r in range(count)]
     draws_file = spec.option("posterior")
-    drawn, n_draws = posterior_worlds(world, draws_file) if draws_file else (None, 0)
-    draws = [r % n_draws for r in range(count)] if drawn is not None else None
+    posterior = PosteriorDraws.read(world, draws_file) if draws_file else None
+    n_draws = posterior.n_draws if posterior is not None else 0
+    draws = [posterior.draw_of_block(r) for r in range(count)] if posterior is not None else None
     models = []
     for r, seed in enumerate(seeds):
-        model = CriticalInfrastructureModel(world if drawn is None else drawn(draws[r]), in_place,  # type: ignore[index]
+        model = CriticalInfrastructureModel(world if posterior is None else posterior.world_of(draws[r]), in_place,  # type: ignore[index]
                                             fiscal_years=spec.size, seed=seed)  # fmt: skip
         while model.running:
             model.step()
