@@ -60,6 +60,16 @@ def _analyze(method: str, problem: dict, x: np.ndarray, y: np.ndarray, design: d
     return sobol.analyze(problem, y, calc_second_order=design["second_order"], num_resamples=resamples, seed=seed)
 
 
+def replication_grid(runs: pd.DataFrame, points: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, np.ndarray, float]:
+    """An outcome's runs as a grid (one row per design point in ``points``' order, one
+    column per replication), each point's mean over its replications, and the outcome's
+    Monte Carlo ``noise_share`` (within-point variance over the total variance)."""
+    grid = runs.pivot(index="point_id", columns="replication", values=outcome).reindex(points.point_id)
+    within = np.nanmean(grid.var(axis=1, ddof=1).to_numpy()) if grid.shape[1] > 1 else np.nan
+    total = np.nanvar(grid.to_numpy(), ddof=1)
+    return grid, grid.mean(axis=1).to_numpy(), float(within / total) if total > 0 else np.nan
+
+
 def sensitivity(data: ExperimentData, outcomes: list[str] | None = None, resamples: int = 1000,
                 seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """One row per lever set, outcome and factor: the method's indices, their bootstrap
@@ -78,12 +88,9 @@ def sensitivity(data: ExperimentData, outcomes: list[str] | None = None, resampl
         x = points[units].to_numpy()
         runs = wide[wide.lever_set == lever_set]
         for outcome in outcomes or data.outcome_names:
-            grid = runs.pivot(index="point_id", columns="replication", values=outcome).reindex(points.point_id)
+            grid, mean, noise_share = replication_grid(runs, points, outcome)
             if grid.isna().all(axis=1).any():
                 continue  # a point without a finished run: SALib needs every point
-            mean = grid.mean(axis=1).to_numpy()
-            within = np.nanmean(grid.var(axis=1, ddof=1).to_numpy()) if grid.shape[1] > 1 else np.nan
-            total = np.nanvar(grid.to_numpy(), ddof=1)
             found = _analyze(method, problem, x, mean, design, seed, resamples)
             per_rep = [_analyze(method, problem, x, grid[r].to_numpy(), design, seed, 10)
                        for r in grid.columns if not grid[r].isna().any()]  # fmt: skip
@@ -95,7 +102,7 @@ def sensitivity(data: ExperimentData, outcomes: list[str] | None = None, resampl
                         row[CONF[index]] = float(found[CONF[index]][i])
                     row[f"{index}_rep_sd"] = float(np.std([r[index][i] for r in per_rep], ddof=1)) if len(
                         per_rep) > 1 else np.nan  # fmt: skip
-                row["noise_share"] = float(within / total) if total > 0 else np.nan
+                row["noise_share"] = noise_share
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -148,11 +155,8 @@ def given_data_sensitivity(data: ExperimentData, outcomes: list[str] | None = No
         x = np.column_stack([points[names[:-1]].to_numpy(dtype=float), dummy])
         runs = wide[wide.lever_set == lever_set]
         for outcome in outcomes or data.outcome_names:
-            grid = runs.pivot(index="point_id", columns="replication", values=outcome).reindex(points.point_id)
+            grid, mean, noise_share = replication_grid(runs, points, outcome)
             done = ~grid.isna().all(axis=1).to_numpy()
-            mean = grid.mean(axis=1).to_numpy()
-            within = np.nanmean(grid.var(axis=1, ddof=1).to_numpy()) if grid.shape[1] > 1 else np.nan
-            total = np.nanvar(grid.to_numpy(), ddof=1)
             if done.sum() < 2 or np.var(mean[done]) == 0:
                 continue  # nothing varies: no share of variance to split
             problem = {"num_vars": len(names), "names": names,
@@ -164,7 +168,7 @@ def given_data_sensitivity(data: ExperimentData, outcomes: list[str] | None = No
                 rows.append({"lever_set": lever_set, "outcome": outcome, "factor": name,
                              "linked": ", ".join(group[1:]), "S1": float(found["S1"][i]),
                              "S1_conf": float(found["S1_conf"][i]),
-                             "noise_share": float(within / total) if total > 0 else np.nan})  # fmt: skip
+                             "noise_share": noise_share})  # fmt: skip
     return pd.DataFrame(rows)
 
 
