@@ -16,7 +16,8 @@ from riskmodel.calibration.model import prior_world
 from riskmodel.calibration.write import DRAWS_FILE, fit_and_check, write_calibration
 from riskmodel.cli import app
 from riskmodel.errors import InputError
-from riskmodel.scenario import load_scenario
+from riskmodel.overrides import parse_path
+from riskmodel.scenario import load_scenario, packaged_file
 from riskmodel.world import load_world
 
 DRAWS = 30
@@ -100,3 +101,33 @@ def test_a_missing_draws_file_is_one_line_with_exit_2(first: Path, tmp_path: Pat
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "calibration.draws" in result.output and "Traceback" not in result.output
+
+
+# --- the packaged default is calibrated (tools/recalibrate_default.py) ------------------
+
+
+def test_default_scenario_holds_its_shipped_draws_means():
+    """Every column of the shipped draws is a calibrated field of the default scenario,
+    which holds its posterior mean (written to 4 significant figures) and keeps its prior."""
+    world = load_world()
+    record = world.scenario.calibration
+    assert record is not None and record.data == "incidents_press_2003_2020.csv"
+    draws = pd.read_parquet(packaged_file(record.draws))
+    data = world.scenario.model_dump(mode="json")
+    for path, mean in draws.drop(columns="draw").mean().items():
+        steps = parse_path(path)
+        node = data
+        for step in steps[:-1]:
+            node = node[step] if not isinstance(step, tuple) else next(i for i in node if i.get("id") == step[1])
+        assert node[steps[-1]] == pytest.approx(mean, rel=5e-4), path  # 4 significant figures
+        assert steps[-1] in node["prior"] and node["source"].startswith("calibrated: "), path
+
+
+@pytest.mark.slow
+def test_default_calibration_reproduces_the_shipped_draws(tmp_path: Path):
+    """`riskmodel calibrate fit` on the defaults (from the kept priors) gives the shipped
+    draws: the default is what the documented command gives, not numbers typed in."""
+    result = CliRunner().invoke(app, ["calibrate", "fit", "--out", str(tmp_path), "--check-years", "0"])
+    assert result.exit_code == 0, result.output
+    shipped = pd.read_parquet(packaged_file(load_world().scenario.calibration.draws))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / DRAWS_FILE), shipped)

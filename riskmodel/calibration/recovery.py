@@ -30,7 +30,7 @@ from riskmodel.calibration.fit import (
     kind_durations,
     reported_counts,
 )
-from riskmodel.calibration.model import CalibrationModel
+from riskmodel.calibration.model import CalibrationModel, prior_world
 from riskmodel.calibration.observation import Targets, count_targets
 from riskmodel.calibration.outputs import RECOVERY_SCHEMA, conform
 from riskmodel.overrides import Override
@@ -92,7 +92,9 @@ def recovery_runs(world: World, targets: Targets, data_sets: int = 50, years: in
                   truth: Truth = Truth(),
                   progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:  # fmt: skip
     """Fit ``data_sets`` synthetic data sets of ``years`` years each: one row per data set
-    and parameter with the truth, the estimate and the interval."""
+    and parameter with the truth, the estimate and the interval. The truths are factors on
+    the rates and durations of the world's prior (before any calibration), as the fit's are."""
+    world = prior_world(world)
     (f,) = targets.filters
     f = replace(f, first_year=2000, last_year=2000 + years - 1)
     targets = replace(targets, filters=(f,), counts=targets.counts.iloc[0:0])
