@@ -197,6 +197,7 @@ def test_coverage_grid_is_the_log_uniform_prior():
     assert np.diff(np.log(nodes)) == pytest.approx(np.full(13, math.log(4) / 14))
     assert weight @ (1 / nodes) == pytest.approx(3 / math.log(4), rel=(math.log(4) / 14) ** 2 / 24 * 1.01)
     assert coverage_grid(0.4, 0.4)[0].tolist() == [0.4]
+    assert coverage_grid(0.5, 0.51)[0].size == 2  # a narrow range is still a range
 
 
 @pytest.fixture

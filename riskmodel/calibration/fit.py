@@ -94,7 +94,7 @@ class Calibration:
         return {path: float(self.draws[path].mean()) for path in self.draws.columns if path != "draw"}
 
 
-def coverage_nodes(targets: Targets) -> tuple[np.ndarray, np.ndarray]:
+def _coverage_nodes(targets: Targets) -> tuple[np.ndarray, np.ndarray]:
     """The coverage grid of the targets' filter with a coverage range (one node, unused,
     when every coverage is known)."""
     f = targets.uncertain
@@ -137,7 +137,7 @@ def fit_rates(n: dict[str, np.ndarray], model: CalibrationModel, targets: Target
               shifts: dict[str, tuple[float, float]]) -> dict[str, RatePosterior]:  # fmt: skip
     """The rates' posterior of every kind with reported counts ``n``, given durations ``shifts``."""
     kinds = list(n)
-    coverage = coverage_nodes(targets)
+    coverage = _coverage_nodes(targets)
     expected = expected_counts(model, targets, shifts, kinds, coverage[0])
     for i, kind in enumerate(kinds):
         impossible = np.flatnonzero((n[kind] > 0) & (expected[i, 0] <= 0))
@@ -156,10 +156,10 @@ def fitted_table(durations: dict[str, KindDurations], rates: dict[str, RatePoste
                  targets: Targets, level: float = LEVEL) -> pd.DataFrame:  # fmt: skip
     """The fitted values with intervals, prior intervals and what the data identify."""
     rows = []
-    f = targets.uncertain
-    if f is not None and rates:
+    ranged = targets.uncertain
+    if ranged is not None and rates:  # the coverage's posterior is the same in every kind's
         mean, low, high = next(iter(rates.values())).coverage_summary(level)
-        (c_low, c_high), tail = f.coverage, (1 - level) / 2
+        (c_low, c_high), tail = ranged.coverage, (1 - level) / 2
         prior = c_low * (c_high / c_low) ** np.array([tail, 1 - tail])  # log-uniform quantiles
         rows.append({"parameter": "coverage", "kind": "", "sector": "", "path": "",
                      "data": int(sum(post.n.sum() for post in rates.values())), "estimate": mean, "low": low,

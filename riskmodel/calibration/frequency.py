@@ -60,11 +60,11 @@ NEGLIGIBLE = 1e-10  # total weight of the lightest cells a quantile search leave
 
 def coverage_grid(low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and prior weights of a coverage log-uniform on ``[low, high]``: the midpoints
-    of equal steps in ``log c`` of at most ``COVERAGE_STEP``, equal weights; one node when
-    ``low == high`` (a known coverage)."""
+    of equal steps in ``log c`` of at most ``COVERAGE_STEP``, at least two (so that a range
+    keeps its width), equal weights; one node when ``low == high`` (a known coverage)."""
     if low == high:
         return np.array([low]), np.ones(1)
-    steps = int(np.ceil(np.log(high / low) / COVERAGE_STEP))
+    steps = max(2, int(np.ceil(np.log(high / low) / COVERAGE_STEP)))
     edges = np.linspace(np.log(low), np.log(high), steps + 1)
     return np.exp((edges[:-1] + edges[1:]) / 2), np.full(steps, 1.0 / steps)
 
