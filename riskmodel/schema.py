@@ -126,8 +126,10 @@ class Users(Sourced):
     """Who suffers when the service stops, and what an hour of it is worth to them.
 
     ``continuous`` services (power, water, telecom) lose every affected user for the
-    whole outage; ``trips`` services (rail, air) lose the users who travel during it,
-    each delayed by ``delay_hours``.
+    whole outage; ``trips`` services (rail, air) affect every reached user who travels
+    during it, each delayed by ``delay_hours`` at full depth (a whole stop) and by the
+    failure's depth share of it otherwise (see
+    :func:`riskmodel.engine.kernels.reached_outcome`).
     """
 
     total: Persons
@@ -166,10 +168,13 @@ class Reach(Sourced):
     """Share of an operator's users that a failure of its IT at full depth reaches.
 
     A failure's reach is apart from its lost output: a check-in system down delays every
-    passenger who checks in while it is down although the aircraft still fly. Persons
-    affected are the operator's users times the failure's Beta draw times this share
-    (times the outage's share of the day for trips). Without it, the reach is the
-    operator's IT dependence (a failure reaches the users of the output it stops).
+    passenger who checks in while it is down although the aircraft still fly. The users
+    a failure reaches are the operator's users times this share. For a continuous
+    service the failure's Beta draw of them are affected, for the whole outage; for a
+    trips service all of them who travel during the outage are, each held up by the
+    draw's share of the delay (a partial stop of a system every passenger passes, such as
+    gates or check-in, queues everyone). Without it, the reach is the operator's IT
+    dependence (a failure reaches the users of the output it stops).
     """
 
     share: Probability

@@ -317,6 +317,26 @@ def trips_share(duration, service_hours):
     return np.maximum(np.minimum(1.0, duration / service_hours), duration / 24.0)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def reached_outcome(trips, duration, service_hours, delay_hours, draw):
+    """Persons affected and their hours lost, per user a failure reaches (``trips`` 1 for a
+    trips service, 0 for a continuous one; scalars or arrays alike: the kernel and the
+    agents' valuation count persons with it, the optimiser credits durations by
+    :func:`trips_share`).
+
+    A continuous service (power, water, telecom) stops for the failure's Beta ``draw`` of
+    the users it reaches, each for the whole outage. A trips service (rail, air, hospital
+    visits) is one system every reached user passes through (gates, check-in, records):
+    while it is down it affects everyone who travels, its ``trips_share`` of them, and the
+    draw sets how much of the service it stops, so how long each is held up: the draw's
+    share of ``delay_hours``. Persons then do not shrink with a partial stop (a third of
+    the gates down queues every passenger at the station), while person-hours, hence the
+    users' loss, are the same as a partial stop reaching the draw's share of users for the
+    whole delay."""
+    persons = trips * trips_share(duration, service_hours) + (1.0 - trips) * draw
+    return persons, persons * (trips * draw * delay_hours + (1.0 - trips) * duration)
+
+
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
 # ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops),
 # sect = (sector_rate, sector_float), thr = (threat_float, regional_rate, depth_table).
@@ -349,20 +369,19 @@ NODE_VA, NODE_OTHERS, NODE_CLIP = 0, 1, 2
 def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s):
     """Duration, depth, shock, persons, users loss and direct loss of operator o's failure.
 
-    The depth (share of output lost, which the cascade sees) and the reach (share of users
-    affected) are the same Beta draw times the operator's IT dependence and its reach."""
+    The depth (share of output lost, which the cascade sees) is the Beta draw times the
+    operator's IT dependence; the users it reaches are its users times its reach, of whom
+    :func:`reached_outcome` counts the persons affected and their hours."""
     log_duration = threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration
     duration = min(math.exp(log_duration + op_threat[o, h, OT_LOG_DURATION]), MAX_OUTAGE_HOURS)
     depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
     shock = depth * op_float[o, OP_SHOCK]
-    persons = op_float[o, OP_USERS] * (depth_draw * op_float[o, OP_REACH])
-    if sector_float[s, SEC_KIND] == 0.0:
-        person_hours = persons * duration
-    else:
-        # trips that fall in the outage: its share of a service day, or its days of trips
-        persons *= trips_share(duration, sector_float[s, SEC_SERVICE_HOURS])
-        person_hours = persons * sector_float[s, SEC_DELAY]
-    users = person_hours * sector_float[s, SEC_VOT]
+    per_person, per_hours = reached_outcome(
+        sector_float[s, SEC_KIND], duration, sector_float[s, SEC_SERVICE_HOURS], sector_float[s, SEC_DELAY], depth_draw
+    )
+    reached = op_float[o, OP_USERS] * op_float[o, OP_REACH]
+    persons = reached * per_person
+    users = reached * per_hours * sector_float[s, SEC_VOT]
     ratio = loss_ratio_quantile(
         u_loss,
         threat_float[h, TH_LOSS_MU],
