@@ -126,10 +126,9 @@ class Users(Sourced):
     """Who suffers when the service stops, and what an hour of it is worth to them.
 
     ``continuous`` services (power, water, telecom) lose every affected user for the
-    whole outage; ``trips`` services (rail, air) affect every reached user who travels
-    during it, each delayed by ``delay_hours`` at full depth (a whole stop) and by the
-    failure's depth share of it otherwise (see
-    :func:`riskmodel.engine.kernels.reached_outcome`).
+    whole outage; ``trips`` services (rail, air) lose the users who travel during it,
+    each delayed by ``delay_hours`` (where every reached user passes the failed system,
+    see :class:`Reach`, all of them, each by the failure's depth share of it).
     """
 
     total: Persons
@@ -169,12 +168,15 @@ class Reach(Sourced):
 
     A failure's reach is apart from its lost output: a check-in system down delays every
     passenger who checks in while it is down although the aircraft still fly. The users
-    a failure reaches are the operator's users times this share. For a continuous
-    service the failure's Beta draw of them are affected, for the whole outage; for a
-    trips service all of them who travel during the outage are, each held up by the
-    draw's share of the delay (a partial stop of a system every passenger passes, such as
-    gates or check-in, queues everyone). Without it, the reach is the operator's IT
-    dependence (a failure reaches the users of the output it stops).
+    a failure reaches are the operator's users times this share, of whom the failure's
+    Beta draw are affected (for a continuous service, for the whole outage). For a trips
+    service a reach table also says that the failed system is one every reached user
+    passes (ticket gates, check-in): all of them who travel during the outage are
+    affected, each held up by the draw's share of the delay (a third of the gates down
+    queues every passenger of the station), the same person-hours as the draw's share of
+    them held up the whole delay (see :func:`riskmodel.engine.kernels.reached_outcome`).
+    Without it, the reach is the operator's IT dependence (a failure reaches the users of
+    the output it stops).
     """
 
     share: Probability

@@ -1,10 +1,11 @@
 """Persons a failure affects and their hours: :func:`reached_outcome` against closed forms,
 its properties, and the engine and the agents' valuation counting with it.
 
-A trips service's failure affects everyone the failed system reaches who travels during
-the outage (its ``trips_share`` of them), however much of the service it stops; the
-failure's Beta draw sets how long each is held up. A continuous service's failure stops
-the draw's share of its reached users for the whole outage.
+A failure stops the service of the draw's share of the users it reaches who meet it (all,
+for a continuous service; those who travel in the outage, ``trips_share``, for trips),
+each for the whole outage or delay. Where the failed system is one every reached user
+passes (a trips service with a reach table: gates, check-in), it affects all who travel in
+the outage, each held up by the draw's share of the delay: more persons, the same hours.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from riskmodel.world import build_world
 USERS, REACH, HOURS, DELAY, VOT = 1000.0, 0.8, 16.0, 3.0, 2000.0
 
 
-def trips_world(depth: tuple[float, float] = (1.0, 4.0)):
-    """One trips sector with one operator (1,000 users, reach 0.8, 16 service hours, 3 h
-    delay at full depth) and lognormal durations (median 1 h, sigma 1)."""
-    doc = compound_poisson_document(n_sectors=1, rate=40.0, value_of_time=VOT, depth=depth)
+def trips_world(reach: float | None = REACH):
+    """One trips sector with one operator (1,000 users, 16 service hours, 3 h delay at full
+    depth, IT dependence 1, a reach table of ``reach`` unless None), Beta(1, 4) depths and
+    lognormal durations (median 1 h, sigma 1)."""
+    doc = compound_poisson_document(n_sectors=1, rate=40.0, value_of_time=VOT, depth=(1.0, 4.0))
     sector = doc["sectors"][0]
     sector["users"].update(service="trips", service_hours=HOURS, delay_hours=DELAY)
-    sector["reach"] = {"share": REACH, "assumption": "test"}
+    if reach is not None:
+        sector["reach"] = {"share": reach, "assumption": "test"}
     return build_world(Scenario.model_validate(doc))
 
 
@@ -42,17 +45,18 @@ def trips_world(depth: tuple[float, float] = (1.0, 4.0)):
 
 
 @pytest.mark.parametrize(
-    ("trips", "duration", "draw", "persons", "hours"),
+    ("trips", "passed", "duration", "draw", "persons", "hours"),
     [
-        (1.0, 4.0, 0.25, 0.25, 0.25 * 0.25 * DELAY),  # a quarter of the service day, held up 0.75 h each
-        (1.0, 4.0, 1.0, 0.25, 0.25 * DELAY),  # a whole stop: the same persons, the whole delay
-        (1.0, 20.0, 0.5, 1.0, 0.5 * DELAY),  # longer than the service day: the day's trips
-        (1.0, 48.0, 0.5, 2.0, 2.0 * 0.5 * DELAY),  # two days: two days of trips
-        (0.0, 5.0, 0.3, 0.3, 0.3 * 5.0),  # continuous: the draw's share, for the whole outage
+        (1.0, 1.0, 4.0, 0.25, 0.25, 0.25 * 0.25 * DELAY),  # a quarter of the service day, held up 0.75 h each
+        (1.0, 1.0, 4.0, 1.0, 0.25, 0.25 * DELAY),  # a whole stop: the same persons, the whole delay
+        (1.0, 1.0, 20.0, 0.5, 1.0, 0.5 * DELAY),  # longer than the service day: the day's trips
+        (1.0, 1.0, 48.0, 0.5, 2.0, 2.0 * 0.5 * DELAY),  # two days: two days of trips
+        (1.0, 0.0, 4.0, 0.25, 0.25 * 0.25, 0.25 * 0.25 * DELAY),  # no passed system: the draw's share, whole delay
+        (0.0, 0.0, 5.0, 0.3, 0.3, 0.3 * 5.0),  # continuous: the draw's share, for the whole outage
     ],
 )
-def test_reached_outcome_closed_forms(trips, duration, draw, persons, hours):
-    got = reached_outcome(trips, duration, HOURS, DELAY, draw)
+def test_reached_outcome_closed_forms(trips, passed, duration, draw, persons, hours):
+    got = reached_outcome(trips, passed, duration, HOURS, DELAY, draw)
     assert got == pytest.approx((persons, hours), rel=1e-15)
 
 
@@ -67,13 +71,25 @@ def test_trips_persons_grow_with_the_outage_and_ignore_the_draw(d1, d2, draw1, d
     never adds persons), independent of the draw; hours linear in the draw and equal to
     the draw's share of persons for the whole delay (the users' loss of a partial stop)."""
     short, long = sorted((d1, d2))
-    p_short, _ = reached_outcome(1.0, short, service, delay, draw1)
-    p_long, h_long = reached_outcome(1.0, long, service, delay, draw1)
-    p_other, h_other = reached_outcome(1.0, long, service, delay, draw2)
+    p_short, _ = reached_outcome(1.0, 1.0, short, service, delay, draw1)
+    p_long, h_long = reached_outcome(1.0, 1.0, long, service, delay, draw1)
+    p_other, h_other = reached_outcome(1.0, 1.0, long, service, delay, draw2)
     assert p_short <= p_long
     assert p_other == p_long == trips_share(long, service)
     assert h_long == pytest.approx(trips_share(long, service) * draw1 * delay, rel=1e-12, abs=1e-300)
     assert h_other * draw1 == pytest.approx(h_long * draw2, rel=1e-12, abs=1e-300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(duration=positive, draw=share, service=st.floats(1.0, 24.0), delay=st.floats(0.0, 10.0),
+       trips=st.sampled_from([0.0, 1.0]))  # fmt: skip
+def test_a_passed_system_changes_persons_not_hours(duration, draw, service, delay, trips):
+    """The same failure with and without a passed system: the same person-hours; at least
+    as many persons with it (all who meet it against the draw's share of them)."""
+    p_all, h_all = reached_outcome(trips, 1.0, duration, service, delay, draw)
+    p_share, h_share = reached_outcome(trips, 0.0, duration, service, delay, draw)
+    assert h_all == pytest.approx(h_share, rel=1e-12, abs=1e-300)
+    assert p_share == pytest.approx(p_all * draw, rel=1e-12, abs=1e-300) and p_share <= p_all
 
 
 @settings(max_examples=100, deadline=None)
@@ -82,33 +98,44 @@ def test_trips_persons_grow_with_the_outage_and_ignore_the_draw(d1, d2, draw1, d
 def test_arrays_give_what_scalars_give(durations, draw, service, trips):
     """The valuation calls the function on arrays, the kernel on scalars: the same numbers."""
     d = np.array(durations)
-    persons, hours = reached_outcome(trips, d, service, DELAY, np.full(d.size, draw))
+    persons, hours = reached_outcome(trips, 1.0 - trips, d, service, DELAY, np.full(d.size, draw))
     for i, duration in enumerate(durations):
-        assert (persons[i], hours[i]) == reached_outcome(trips, duration, service, DELAY, draw)
+        assert (persons[i], hours[i]) == reached_outcome(trips, 1.0 - trips, duration, service, DELAY, draw)
 
 
 # --- the engine and the valuation count with it ----------------------------------------------
 
 
-def test_engine_persons_are_every_reached_traveller_and_hours_scale_with_the_draw():
-    """Every failure of the trips world: persons = users x reach x trips share of its
-    duration, whatever its depth; users' loss = persons x depth x delay x value of time
-    (depth is the draw, the IT dependence being 1); so the users' loss is the one of
-    ``users x draw x reach`` persons each delayed the whole ``delay_hours``."""
-    elt = simulate(trips_world(), years=50, seed=5, elt=True).elt
+@pytest.mark.parametrize("reach", [REACH, None])
+def test_engine_persons_and_users_loss_of_every_failure(reach):
+    """Every failure of the trips world. With a reach table: persons = users x reach x
+    trips share of its duration, whatever its depth. Without: the users of the output it
+    stops, users x depth x trips share (the reach is the IT dependence, 1). Either way the
+    users' loss is ``users x draw x reach`` persons each delayed the whole ``delay_hours``
+    (depth is the draw, the IT dependence being 1), the same events (same keyed draws)."""
+    elt = simulate(trips_world(reach), years=50, seed=5, elt=True).elt
     assert len(elt) > 1000 and elt["depth"].std() > 0.1
     d, draw = elt["duration_hours"].to_numpy(), elt["depth"].to_numpy()
-    share = trips_share(d, HOURS)
-    np.testing.assert_allclose(elt["persons"].to_numpy(), USERS * REACH * share, rtol=1e-12)
-    np.testing.assert_allclose(elt["users"].to_numpy(), USERS * draw * REACH * share * DELAY * VOT, rtol=1e-12)
+    share, reached = trips_share(d, HOURS), USERS * (1.0 if reach is None else reach)
+    np.testing.assert_allclose(elt["persons"].to_numpy(), reached * share * (draw if reach is None else 1.0),
+                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(elt["users"].to_numpy(), reached * draw * share * DELAY * VOT, rtol=1e-12)
+    if reach is None:  # a reach table of 1 = the IT dependence: the same users' loss, more persons
+        whole = simulate(trips_world(1.0), years=50, seed=5, elt=True).elt
+        np.testing.assert_allclose(whole["users"].to_numpy(), elt["users"].to_numpy(), rtol=1e-12)
+        assert (whole["persons"].to_numpy() >= elt["persons"].to_numpy()).all()
 
 
 def test_valuation_persons_and_hours_are_their_expectations():
     """The agents' valuation of one failure: persons = users x reach x E[trips share], by
     integrating the lognormal duration (median 1 h, sigma 1) independently of the
-    valuation's quadrature; person-hours = that x E[draw] x delay (Beta(1, 4): 1/5)."""
-    values = event_values(trips_world())
+    valuation's quadrature (times E[draw] = 1/5 of Beta(1, 4) without a reach table, the
+    reach then being the IT dependence, 1); person-hours = users x reach x E[trips share]
+    x E[draw] x delay either way."""
     duration = lognorm(s=1.0, scale=1.0)
     mean_share, _ = integrate.quad(lambda x: trips_share(x, HOURS) * duration.pdf(x), 0, math.inf, limit=200)
-    assert values.persons[0, 0] == pytest.approx(USERS * REACH * mean_share, rel=1e-6)
-    assert values.person_hours[0, 0] == pytest.approx(USERS * REACH * mean_share * 0.2 * DELAY, rel=1e-6)
+    for reach, persons in ((REACH, USERS * REACH * mean_share), (None, USERS * mean_share * 0.2)):
+        values = event_values(trips_world(reach))
+        assert values.persons[0, 0] == pytest.approx(persons, rel=1e-6)
+        hours = USERS * (1.0 if reach is None else reach) * mean_share * 0.2 * DELAY
+        assert values.person_hours[0, 0] == pytest.approx(hours, rel=1e-6)

@@ -104,7 +104,8 @@ def event_values(world: World) -> EventValues:
     mean_draw = t.depth_alpha / (t.depth_alpha + t.depth_beta)
     # persons and hours per reached user: linear in the draw, so the mean draw gives their means
     per_person, per_hours = reached_outcome(
-        world.service_kind.astype(float)[:, None, None], hours, service, world.delay_hours[:, None, None],
+        world.service_kind.astype(float)[:, None, None], world.passed_system[:, None, None], hours, service,
+        world.delay_hours[:, None, None],
         np.broadcast_to(mean_draw[None, :, None], hours.shape),
     )  # fmt: skip
     per_person, per_hours = (per_person * weight).sum(axis=-1), (per_hours * weight).sum(axis=-1)
@@ -117,7 +118,7 @@ def event_values(world: World) -> EventValues:
     depth_sq = (a + 1.0) * (a + b) / (a * (a + b + 1.0))  # E[D^2] / E[D]^2 of a Beta depth
 
     depth = mean_draw[None, :] * op.it_dependence[:, None]
-    reached = op.users * op.reach  # the users a failure reaches, apart from the output it stops
+    reached = op.users * op.reach  # the users a failure at full depth reaches
     persons = reached[:, None] * per_person[s]
     person_hours = reached[:, None] * per_hours[s]
     users = person_hours * world.value_of_time[s][:, None]

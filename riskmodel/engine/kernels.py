@@ -318,23 +318,24 @@ def trips_share(duration, service_hours):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def reached_outcome(trips, duration, service_hours, delay_hours, draw):
-    """Persons affected and their hours lost, per user a failure reaches (``trips`` 1 for a
-    trips service, 0 for a continuous one; scalars or arrays alike: the kernel and the
-    agents' valuation count persons with it, the optimiser credits durations by
-    :func:`trips_share`).
+def reached_outcome(trips, passed, duration, service_hours, delay_hours, draw):
+    """Persons affected and their hours lost, per user a failure reaches (scalars or
+    arrays alike: the kernel and the agents' valuation count persons with it, the
+    optimiser credits durations by :func:`trips_share`).
 
-    A continuous service (power, water, telecom) stops for the failure's Beta ``draw`` of
-    the users it reaches, each for the whole outage. A trips service (rail, air, hospital
-    visits) is one system every reached user passes through (gates, check-in, records):
-    while it is down it affects everyone who travels, its ``trips_share`` of them, and the
-    draw sets how much of the service it stops, so how long each is held up: the draw's
-    share of ``delay_hours``. Persons then do not shrink with a partial stop (a third of
-    the gates down queues every passenger at the station), while person-hours, hence the
-    users' loss, are the same as a partial stop reaching the draw's share of users for the
-    whole delay."""
-    persons = trips * trips_share(duration, service_hours) + (1.0 - trips) * draw
-    return persons, persons * (trips * draw * delay_hours + (1.0 - trips) * duration)
+    ``trips`` is 1 for a trips service, 0 for a continuous one; ``draw`` the failure's
+    Beta draw. Of the reached users, a continuous service's failure meets all, a trips
+    service's those who travel in the outage (:func:`trips_share`). Of those, the draw's
+    share are affected, each for the whole outage (continuous) or the whole
+    ``delay_hours`` (trips): a failure stops the service of the users of the output it
+    stops. Where the failed system is one every reached user passes (``passed`` 1: a
+    trips service with a reach table, such as ticket gates or check-in), all of them are
+    affected, each held up by the draw's share of the delay: a third of the gates down
+    queues every passenger of the station. The person-hours, hence the users' loss, are
+    the same either way; the persons differ."""
+    share = trips * trips_share(duration, service_hours) + (1.0 - trips)
+    persons = share * (passed + (1.0 - passed) * draw)
+    return persons, share * draw * (trips * delay_hours + (1.0 - trips) * duration)
 
 
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
@@ -343,7 +344,9 @@ def reached_outcome(trips, duration, service_hours, delay_hours, draw):
 OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
 OP_USERS, OP_DEPTH_SCALE, OP_SHOCK, OP_REACH = 0, 1, 2, 3  # op_float[operator, :]
 OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
-SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_SHARED = range(6)  # sector_float[sector, :]
+SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_SHARED, SEC_PASSED = range(
+    7
+)  # sector_float[sector, :]
 (
     TH_KIND,
     TH_DISPERSION,
@@ -377,8 +380,9 @@ def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, secto
     depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
     shock = depth * op_float[o, OP_SHOCK]
     per_person, per_hours = reached_outcome(
-        sector_float[s, SEC_KIND], duration, sector_float[s, SEC_SERVICE_HOURS], sector_float[s, SEC_DELAY], depth_draw
-    )
+        sector_float[s, SEC_KIND], sector_float[s, SEC_PASSED], duration, sector_float[s, SEC_SERVICE_HOURS],
+        sector_float[s, SEC_DELAY], depth_draw,
+    )  # fmt: skip
     reached = op_float[o, OP_USERS] * op_float[o, OP_REACH]
     persons = reached * per_person
     users = reached * per_hours * sector_float[s, SEC_VOT]
