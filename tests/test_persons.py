@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.stats import lognorm
 
+from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.valuation import event_values
-from riskmodel.engine.kernels import reached_outcome, trips_share
+from riskmodel.engine.kernels import hours_per_person, reached_outcome, trips_share
 from riskmodel.engine.simulate import simulate
 from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson_document
@@ -84,12 +85,14 @@ def test_trips_persons_grow_with_the_outage_and_ignore_the_draw(d1, d2, draw1, d
 @given(duration=positive, draw=share, service=st.floats(1.0, 24.0), delay=st.floats(0.0, 10.0),
        trips=st.sampled_from([0.0, 1.0]))  # fmt: skip
 def test_a_passed_system_changes_persons_not_hours(duration, draw, service, delay, trips):
-    """The same failure with and without a passed system: the same person-hours; at least
-    as many persons with it (all who meet it against the draw's share of them)."""
-    p_all, h_all = reached_outcome(trips, 1.0, duration, service, delay, draw)
+    """The same failure with and without a passed system (which only trips services have):
+    the same person-hours, persons times their hours each; at least as many persons with
+    it (all who meet it against the draw's share of them)."""
+    p_all, h_all = reached_outcome(trips, trips, duration, service, delay, draw)
     p_share, h_share = reached_outcome(trips, 0.0, duration, service, delay, draw)
     assert h_all == pytest.approx(h_share, rel=1e-12, abs=1e-300)
-    assert p_share == pytest.approx(p_all * draw, rel=1e-12, abs=1e-300) and p_share <= p_all
+    assert h_all == p_all * hours_per_person(trips, trips, duration, delay, draw)
+    assert p_share == pytest.approx(p_all * (draw if trips else 1.0), rel=1e-12, abs=1e-300) and p_share <= p_all
 
 
 @settings(max_examples=100, deadline=None)
@@ -139,3 +142,21 @@ def test_valuation_persons_and_hours_are_their_expectations():
         assert values.persons[0, 0] == pytest.approx(persons, rel=1e-6)
         hours = USERS * (1.0 if reach is None else reach) * mean_share * 0.2 * DELAY
         assert values.person_hours[0, 0] == pytest.approx(hours, rel=1e-6)
+
+
+def test_the_agents_count_the_engines_person_hours(japan):
+    """The agent model's day: the person-hours of outage its individuals suffer are the
+    engine's, the users' loss over the value of time (every sector of the default values
+    time), the passed systems of aviation and railways included, where a person loses the
+    draw's share of the delay."""
+    model = CriticalInfrastructureModel(japan, fiscal_years=1, seed=4)
+    engine_hours = suffered = 0.0
+    passed = 0
+    for day in range(30):
+        events = model.engine.run_day(day)
+        model._absorb(events)
+        engine_hours += float((events.users / japan.value_of_time[events.sector]).sum())
+        suffered += float(model._outage_hours.sum())
+        passed += int(japan.passed_system[events.sector].sum())
+    assert passed > 0 and (japan.value_of_time[japan.critical_sectors] > 0).all()
+    assert suffered == pytest.approx(engine_hours, rel=1e-9)

@@ -335,7 +335,15 @@ def reached_outcome(trips, passed, duration, service_hours, delay_hours, draw):
     the same either way; the persons differ."""
     share = trips * trips_share(duration, service_hours) + (1.0 - trips)
     persons = share * (passed + (1.0 - passed) * draw)
-    return persons, share * draw * (trips * delay_hours + (1.0 - trips) * duration)
+    return persons, persons * hours_per_person(trips, passed, duration, delay_hours, draw)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def hours_per_person(trips, passed, duration, delay_hours, draw):
+    """Hours each person :func:`reached_outcome` counts loses: the whole outage
+    (continuous), the whole delay (trips), or the draw's share of the delay (trips through
+    a passed system). ``passed`` is 1 only for trips services."""
+    return trips * delay_hours * (passed * draw + (1.0 - passed)) + (1.0 - trips) * duration
 
 
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
