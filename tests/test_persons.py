@@ -20,8 +20,9 @@ from scipy import integrate
 from scipy.stats import lognorm
 
 from riskmodel.abm.model import CriticalInfrastructureModel
+from riskmodel.abm.objective import Press
 from riskmodel.abm.valuation import event_values
-from riskmodel.engine.kernels import hours_per_person, reached_outcome, trips_share
+from riskmodel.engine.kernels import DISASTER, hours_per_person, reached_outcome, trips_share
 from riskmodel.engine.simulate import simulate
 from riskmodel.schema import Scenario
 from riskmodel.toy import compound_poisson_document
@@ -160,3 +161,22 @@ def test_the_agents_count_the_engines_person_hours(japan):
         passed += int(japan.passed_system[events.sector].sum())
     assert passed > 0 and (japan.value_of_time[japan.critical_sectors] > 0).all()
     assert suffered == pytest.approx(engine_hours, rel=1e-9)
+
+
+def test_press_chance_of_a_passed_system_is_its_persons_against_the_threshold(japan):
+    """The chance a failure reaches the press: for a passed system (aviation, railways)
+    persons do not depend on the depth, so it is 1 where the mean persons under the
+    measures' depth multiplier reach the threshold and 0 below; elsewhere the Beta tail,
+    strictly between 0 and 1 for some operators."""
+    values = event_values(japan)
+    press = Press(japan, values, 50_000.0)
+    rows = np.arange(len(japan.operators))
+    multiplier = np.full(rows.size, 0.5)
+    chance = press(rows, multiplier)
+    single = japan.threats.kind != DISASTER
+    passed = japan.passed_system[japan.operators.sector] > 0
+    expected = (values.persons * 0.5 >= 50_000.0)[passed][:, single]
+    np.testing.assert_array_equal(chance[passed][:, single], expected)
+    assert expected.any() and not expected.all()
+    other = chance[~passed][:, single]
+    assert ((other > 0) & (other < 1)).any()

@@ -36,7 +36,6 @@ from functools import partial
 
 import mesa
 import numpy as np
-from scipy import stats
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
@@ -309,10 +308,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         """Person-hours of outage and leaked persons a day, by power area, and publicised
         IT failures a day in the country, that the start makes expected (for the
         individuals' anxiety to start at its steady state). A failure is publicised when
-        it reaches ``public_persons``: with persons proportional to the threat's Beta
-        depth, the chance is the Beta tail above the depth that reaches them; where the
-        failed system is one every reached user passes (persons apart from the depth), it
-        is publicised when its mean persons reach them."""
+        it reaches ``public_persons``, with the chance the operators weigh (:class:`Press`)."""
         world = self.world
         rate = self.operator_rates()
         hours, persons = expected_reach(self.values, rate, self.protection)
@@ -320,16 +316,8 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         region = world.operators.region
         n_regions = len(world.region_ids)
         by_region = [np.bincount(region, weights=x, minlength=n_regions) / DAYS_PER_YEAR for x in (hours.sum(1), leaks)]
-        t = world.threats
-        mean_depth = t.depth_alpha / (t.depth_alpha + t.depth_beta)
-        passed = world.passed_system[world.operators.sector][:, None] > 0
-        per_depth = np.where(passed, 1.0, mean_depth[None, :])
-        reach = self.values.persons * self.protection.depth[:, None] / per_depth  # persons at depth 1
-        depth_needed = np.divide(self.settings.concealment.public_persons, reach, out=np.full_like(reach, np.inf),
-                                 where=reach > 0)  # fmt: skip
-        tail = stats.beta.sf(np.minimum(depth_needed, 1.0), t.depth_alpha[None, :], t.depth_beta[None, :])
-        public = np.where(passed, 1.0, tail)
-        news = rate * self.protection.survive * np.where(depth_needed < 1.0, public, 0.0) * ~self._public[None, :]
+        public = self.press(np.arange(len(world.operators)), self.protection.depth)
+        news = rate * self.protection.survive * public * ~self._public[None, :]
         return by_region[0], by_region[1], float(news.sum()) / DAYS_PER_YEAR
 
     # --- the catalogue's rules, as the agents apply them -----------------------------------
