@@ -61,6 +61,7 @@ class KernelInputs:
                 world.delay_hours,
                 world.exposure[:, DISASTER],
                 world.shared_share,
+                world.passed_system,
             ],
             axis=1,
         )
