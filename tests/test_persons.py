@@ -145,11 +145,12 @@ def test_valuation_persons_and_hours_are_their_expectations():
         assert values.person_hours[0, 0] == pytest.approx(hours, rel=1e-6)
 
 
-def test_the_agents_count_the_engines_person_hours(japan):
+def test_the_agents_count_the_engines_person_hours(japan_at_priors):
     """The agent model's day: the person-hours of outage its individuals suffer are the
     engine's, the users' loss over the value of time (every sector of the default values
     time), the passed systems of aviation and railways included, where a person loses the
-    draw's share of the delay."""
+    draw's share of the delay. At the prior rates, so that 30 days hold such failures."""
+    japan = japan_at_priors
     model = CriticalInfrastructureModel(japan, fiscal_years=1, seed=4)
     engine_hours = suffered = 0.0
     passed = 0
