@@ -18,6 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from riskmodel.abm.valuation import event_values
+from riskmodel.calibration.check import reported_events
+from riskmodel.calibration.observation import ReportingFilter
 from riskmodel.cli import app
 from riskmodel.engine.simulate import simulate
 from riskmodel.errors import InputError
@@ -172,6 +174,16 @@ def test_measures_act_on_each_client():
         assert abs(kept - p * n) <= 4 * math.sqrt(n * p * (1 - p)) + 1e-9
     shared = measured[measured.threat == "contractor_fault"].groupby(["year", "day", "duration_hours"])
     assert shared.operator.apply(lambda o: set(o) in ({0, 2}, {0, 1, 2})).all()
+
+
+def test_the_predictive_check_counts_a_contractors_fault_once():
+    """A contractor's fault is one reported failure, its clients' persons summed."""
+    world = world_of(tiny(share=0.6, members=3))
+    f = ReportingFilter("all", ("unintentional",), 0.0, 0.0, 1.0, 2000, 2000, "test")
+    reported = reported_events(world, f, 200, 5)
+    by_event = simulate(world, years=200, seed=5, elt=True).elt.groupby(["year", "event"]).persons.sum()
+    assert len(reported) == len(by_event) < len(simulate(world, years=200, seed=5, elt=True).elt)
+    np.testing.assert_allclose(np.sort(reported.persons.to_numpy()), np.sort(by_event.to_numpy()), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
