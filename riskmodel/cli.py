@@ -799,9 +799,7 @@ def scenario_export(
     from riskmodel.scenario import load_scenario
 
     scenario = load_scenario()
-    names = [default_scenario_path().name, scenario.interdependency.io_table]
-    if scenario.incidents is not None:
-        names.append(scenario.incidents.file)
+    names = [default_scenario_path().name] + [name for _, name in scenario.data_files()]
     if not directory_text.strip():
         raise InputError("(command line)", "DIRECTORY", directory_text, "a folder name")
     directory = Path(directory_text)

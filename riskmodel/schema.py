@@ -51,15 +51,24 @@ class Strict(BaseModel):
 
 
 class Sourced(Strict):
-    """A table of numbers with its provenance: a source, an assumption, or both."""
+    """A table of numbers with its provenance: a source, an assumption, or both.
+
+    A calibrated table also keeps its ``prior``: the values its calibrated fields had
+    before calibration (the prior's centre), so that fitting the calibrated scenario again
+    starts from them rather than counting the same data twice."""
 
     source: str | None = None
     assumption: str | None = None
+    prior: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _has_provenance(self) -> Sourced:
         if not (self.source or "").strip() and not (self.assumption or "").strip():
             raise ValueError('a provenance: source = "..." or assumption = "why"')
+        for name in self.prior or {}:
+            value = getattr(self, name, None) if name in type(self).model_fields else None
+            if isinstance(value, bool) or not isinstance(value, int | float) or name == "prior":
+                raise ValueError(f"prior: {name!r} is not a number field of this table")
         return self
 
 
@@ -402,6 +411,18 @@ class Measure(Strict):
     requires: list[Identifier] = []
     excludes: list[Identifier] = []
     levels: Annotated[list[MeasureLevel], Field(min_length=1)]
+
+
+class CalibrationRecord(Sourced):
+    """What the scenario's calibrated numbers were fitted to: the posterior draws file
+    beside the scenario (one column per calibrated field, ``--posterior``), the incident
+    data and reporting filters, and the date. The calibrated tables say so in their
+    ``source`` and keep their ``prior``."""
+
+    draws: DataFile
+    data: str
+    targets: str
+    date: str
 
 
 class Incidents(Sourced):
@@ -834,7 +855,17 @@ class Scenario(Strict):
     interdependency: Interdependency
     measures: list[Measure] = []
     incidents: Incidents | None = None
+    calibration: CalibrationRecord | None = None
     abm: AgentModelSettings | None = None
+
+    def data_files(self) -> list[tuple[str, str]]:
+        """``(field, file name)`` of every data file the scenario reads beside it."""
+        files = [("interdependency.io_table", self.interdependency.io_table)]
+        if self.incidents is not None:
+            files.append(("incidents.file", self.incidents.file))
+        if self.calibration is not None:
+            files.append(("calibration.draws", self.calibration.draws))
+        return files
 
 
 class SectorPortfolio(Strict):

@@ -434,8 +434,7 @@ def scenario_hash(scenario: Scenario, path: Path | None = None, part: str = "all
     the compiled arrays do not depend on."""
     content = scenario.model_dump(mode="json", exclude={"abm"} if part == "world" else None)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
-    names = [scenario.interdependency.io_table] + ([scenario.incidents.file] if scenario.incidents else [])
-    for name in names:
+    for _, name in scenario.data_files():
         data = resolve_data_file(name, path)
         try:
             content = data.read_bytes() if data.is_file() else b"(missing)"
@@ -468,10 +467,9 @@ def build_world(scenario: Scenario, path: Path | None = None) -> World:
 
 def _check_data_files(scenario: Scenario, path: Path | None) -> None:
     """The data files a scenario names exist as regular files in its own folder."""
-    if scenario.interdependency.matrix is None:
-        data_file(scenario.interdependency.io_table, path, "interdependency.io_table")
-    if scenario.incidents is not None:
-        data_file(scenario.incidents.file, path, "incidents.file")
+    for where, name in scenario.data_files():
+        if where != "interdependency.io_table" or scenario.interdependency.matrix is None:
+            data_file(name, path, where)
 
 
 def _compile(scenario: Scenario, path: Path | None) -> World:

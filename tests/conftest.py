@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from riskmodel.calibration.model import prior_world
 from riskmodel.engine.simulate import simulate
 from riskmodel.toy import compound_poisson
 from riskmodel.world import World, build_world, load_world
@@ -12,6 +13,14 @@ from riskmodel.world import World, build_world, load_world
 @pytest.fixture(scope="session")
 def japan() -> World:
     return load_world()
+
+
+@pytest.fixture(scope="session")
+def japan_at_priors() -> World:
+    """The default scenario at its priors, the rates before calibration (unintentional
+    failures about ten times, cyber attacks about fifty times the calibrated ones): failures
+    enough for the agent model's directional tests to see a mechanism act on a few seeds."""
+    return prior_world(load_world())
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,13 @@ ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 CONSTANT_RISK = only("concealment", "pdca", pdca__failure_reduction=0.0)  # nothing moves the risk
 
 
+@pytest.fixture(scope="module")
+def japan(japan_at_priors):
+    """The mechanisms act on failures: these tests run the default scenario at its prior
+    rates (see conftest), where a few seeds hold enough failures for a paired interval."""
+    return japan_at_priors
+
+
 def misses_tested(model) -> tuple[int, int]:
     """(misses, sector-years tested): critical sector-years that had a target when checked."""
     critical = model.world.critical_sectors

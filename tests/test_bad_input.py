@@ -89,6 +89,7 @@ def write_toml(path: Path, document: Document) -> Path:
     path.write_text(tomli_w.dumps(document), encoding="utf-8")
     names = [document.get("interdependency", {}).get("io_table", "japan_io_2011_13sector.csv")]
     names += [document["incidents"]["file"]] if isinstance(document.get("incidents"), dict) else []
+    names += [document["calibration"]["draws"]] if isinstance(document.get("calibration"), dict) else []
     if "interdependency" in document and "matrix" not in document["interdependency"]:
         for name in names:
             if isinstance(name, str) and packaged_file(name).is_file() and not (path.parent / name).exists():
@@ -527,7 +528,8 @@ def test_out_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> None:
     assert out.read_bytes() == b"not a folder: my notes\n"
 
 
-EXPORTED = [default_scenario_path().name, JAPAN["interdependency"]["io_table"], JAPAN["incidents"]["file"]]
+EXPORTED = [default_scenario_path().name, JAPAN["interdependency"]["io_table"], JAPAN["incidents"]["file"],
+            JAPAN["calibration"]["draws"]]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ import pytest
 from scipy.stats import gamma, lognorm
 from typer.testing import CliRunner
 
+from riskmodel.calibration import frequency
 from riskmodel.calibration.check import predictive_check, reported_events
 from riskmodel.calibration.fit import calibrate, posterior_draws, reported_counts
-from riskmodel.calibration.frequency import RatePosterior, rate_posterior
+from riskmodel.calibration.frequency import RatePosterior, coverage_grid, rate_posteriors
 from riskmodel.calibration.model import CalibrationModel
-from riskmodel.calibration.observation import ReportingFilter, major_share, read_targets, reported_rates
+from riskmodel.calibration.observation import ReportingFilter, major_share, read_targets, reportable_rates
 from riskmodel.calibration.severity import DurationData, fit_durations, log_likelihood
 from riskmodel.calibration.write import calibrated_scenario
 from riskmodel.cli import app
@@ -126,9 +127,9 @@ def test_reported_rates_match_the_engine(world, shared):
     The closed form has every failure strike one operator, so it holds without shared
     groups; with them (the default) it does not yet."""
     world = world if shared else without_shared_groups(world)
-    f = ReportingFilter("t", ("unintentional", "cyber"), 2.0, 0.05, 1.0, 2000, 2000, "test")
+    f = ReportingFilter("t", ("unintentional", "cyber"), 2.0, 0.05, (1.0, 1.0), 2000, 2000, "test")
     model = CalibrationModel.of(world)
-    rates = reported_rates(model.rate, model.mu, model.sigma, model.log_scale, model.shares, model.kind_of, f)
+    rates = reportable_rates(model.rate, model.mu, model.sigma, model.log_scale, model.shares, model.kind_of, f)
     years = 300
     events = reported_events(world, f, years, seed=11)
     kind = {
@@ -188,7 +189,8 @@ def test_rate_posterior_of_one_cell_is_the_conjugate_gamma():
     """With (mu, alpha) known the posterior is Gamma(alpha + n, alpha / mu + E): its mean and
     quantiles are scipy's."""
     n, e, mu, alpha = np.array([3.0, 0.0]), np.array([20.0, 5.0]), 0.2, 4.0
-    post = RatePosterior(np.array([mu]), np.array([alpha]), np.ones(1), np.ones(1), n, e)
+    post = RatePosterior(np.array([mu]), np.array([alpha]), np.zeros(1, dtype=np.int64), np.ones(1), np.ones(1), n,
+                         e[None, :], np.ones(1))  # fmt: skip
     shape, rate = alpha + n, alpha / mu + e
     assert post.mean() == pytest.approx(shape / rate)
     low, high = post.interval(0.9)
@@ -201,12 +203,126 @@ def test_partial_pooling_pulls_thin_sectors_toward_the_common_factor():
     1: its estimate lies between its own n/E and the others', and its interval is wider."""
     e = np.array([400.0, 400.0, 400.0, 400.0, 400.0, 2.0])
     n = np.array([40, 42, 38, 41, 39, 2])
-    post = rate_posterior(n, e)
+    post = rate_posteriors({"k": n}, {"k": e[None, :]}, coverage_grid(1.0, 1.0))["k"]
     mean = post.mean()
     assert mean[:5] == pytest.approx(n[:5] / e[:5], rel=0.1)
     assert 0.1 < mean[5] < 1.0
     low, high = post.interval()
     assert (high[5] - low[5]) > 1.5 * (high[0] - low[0])
+
+
+# --- an uncertain coverage ------------------------------------------------------------
+
+
+def test_coverage_grid_is_the_log_uniform_prior():
+    """Midpoint nodes of equal steps in log c (at most 0.1), equal weights: the mean of
+    1/c is the log-uniform's (1/low - 1/high) / log(high / low) within the midpoint rule's
+    error, h^2/24 of it (h = log 4 / 14: 4e-4)."""
+    nodes, weight = coverage_grid(0.25, 1.0)
+    assert nodes.size == 14 and weight.sum() == pytest.approx(1.0)
+    assert np.diff(np.log(nodes)) == pytest.approx(np.full(13, math.log(4) / 14))
+    assert weight @ (1 / nodes) == pytest.approx(3 / math.log(4), rel=(math.log(4) / 14) ** 2 / 24 * 1.01)
+    assert coverage_grid(0.4, 0.4)[0].tolist() == [0.4]
+    assert coverage_grid(0.5, 0.51)[0].size == 2  # a narrow range is still a range
+
+
+@pytest.fixture
+def flat_mu_prior(monkeypatch):
+    """The rate grid with a flat prior on log mu (alpha as before): the prior no longer
+    favours any coverage, so (see the test) the answers are exact."""
+    mu, alpha, _ = frequency.GRID
+    monkeypatch.setattr(frequency, "GRID", (mu, alpha, np.full(mu.size, 1.0 / mu.size)))
+
+
+def test_coverage_integrates_out_exactly_under_a_flat_rate_prior(flat_mu_prior):
+    """With log mu flat, (mu, c) -> (rho = mu c, c) leaves the prior flat in log rho and
+    the likelihood depends on rho only, so the posterior factorises: the coverage keeps its
+    prior, the reported factor r = c m keeps the posterior it has at coverage 1, and the
+    true factor m = r / c has mean E[r] E[1/c], E[1/c] = 3 / log 4 for c log-uniform on
+    [0.25, 1]. On the grid, sums over log mu (step h = 0.1) of the likelihood, smooth in
+    log rho, are shift-invariant up to its Fourier coefficient at 2 pi / h: for Poisson
+    counts about |Gamma(N + i 2 pi / h)| / Gamma(N), 1e-10 at N = 19, more with the small
+    alphas' wider marginals (1e-7 measured): margin 1e-6. The coverage's midpoint rule is
+    off by h^2/24 = 4e-4 of E[1/c] (tested against the closed form with that margin)."""
+    n, e = np.array([5.0, 8.0, 6.0]), np.array([10.0, 12.0, 9.0])
+    known = rate_posteriors({"k": n}, {"k": e[None, :]}, coverage_grid(1.0, 1.0))["k"]
+    nodes, prior = coverage_grid(0.25, 1.0)
+    ranged = rate_posteriors({"k": n}, {"k": nodes[:, None] * e[None, :]}, (nodes, prior))["k"]
+    assert ranged.node_weight() == pytest.approx(prior, rel=1e-6)
+    shape, rate = ranged._gamma()
+    reported = (ranged.weight[:, None] * nodes[ranged.node][:, None] * shape / rate).sum(axis=0)
+    assert reported == pytest.approx(known.mean(), rel=1e-6)
+    assert ranged.mean() == pytest.approx(known.mean() * (prior @ (1 / nodes)), rel=1e-6)
+    assert ranged.mean() == pytest.approx(known.mean() * 3 / math.log(4), rel=5e-4)
+    mean, low, high = ranged.coverage_summary(0.9)  # the prior's quantiles 0.25 * 4^0.05, 0.25 * 4^0.95
+    assert mean == pytest.approx(prior @ nodes, rel=1e-6)
+    assert (low, high) == pytest.approx((0.25 * 4**0.05, 0.25 * 4**0.95), rel=1e-6)
+    # the true factor's interval is wider than at a known coverage, on the log scale
+    (k_low, k_high), (r_low, r_high) = known.interval(), ranged.interval()
+    assert (np.log(r_high / r_low) > np.log(k_high / k_low) + 0.3).all()
+
+
+def test_draws_take_the_coverage_node_and_the_cell_given_it():
+    """40,000 draws (a node from the node posterior, then a cell given it): each sector's
+    mean is the posterior's within 4 standard errors (from the draws' spread)."""
+    n, e = {"a": np.array([3.0, 0.0]), "b": np.array([1.0, 2.0])}, np.array([6.0, 4.0])
+    nodes, prior = coverage_grid(0.25, 1.0)
+    posts = rate_posteriors(n, {k: nodes[:, None] * e[None, :] for k in n}, (nodes, prior))
+    assert posts["a"].node_weight() == pytest.approx(posts["b"].node_weight())  # one coverage for both kinds
+    rng = np.random.default_rng(1)
+    picked = rng.choice(nodes.size, size=40_000, p=posts["a"].node_weight())
+    for post in posts.values():
+        draws = post.draw(rng, picked)
+        se = draws.std(axis=0) / math.sqrt(draws.shape[0])
+        assert (np.abs(draws.mean(axis=0) - post.mean()) < 4 * se).all()
+
+
+def _targets_file(tmp_path: Path, coverage: str, extra: str = "") -> Path:
+    text = read_targets().path.read_text(encoding="utf-8")
+    path = tmp_path / "targets.toml"
+    path.write_text(text.replace("coverage = [0.25, 1.0]", f"coverage = {coverage}") + extra, encoding="utf-8")
+    return path
+
+
+def test_known_coverage_is_the_one_point_range(world, tmp_path: Path):
+    """coverage = 0.4 and coverage = [0.4, 0.4] give the same fit and draws, with no
+    coverage row."""
+    fits = []
+    for name, coverage in (("number", "0.4"), ("point", "[0.4, 0.4]")):
+        (tmp_path / name).mkdir()
+        fits.append(calibrate(world, targets_path=_targets_file(tmp_path / name, coverage), n_draws=5, seed=0))
+    pd.testing.assert_frame_equal(fits[0].fitted, fits[1].fitted)
+    pd.testing.assert_frame_equal(fits[0].draws, fits[1].draws)
+    assert "coverage" not in fits[0].fitted["parameter"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("coverage", "extra"),
+    [
+        ("[1.0, 0.25]", ""),
+        ("[0.0, 0.5]", ""),
+        ("[0.5, 1.2]", ""),
+        ("[0.5]", ""),
+        ('"half"', ""),
+        ("1.5", ""),
+        (
+            "[0.25, 1.0]",
+            '\n[[filters]]\nid = "other"\nkinds = ["cyber"]\nmin_duration_hours = 1.0\n'
+            "min_operator_share = 0.0\ncoverage = [0.5, 1.0]\nfirst_year = 2003\nlast_year = 2008\n"
+            'assumption = "test"\n',
+        ),
+    ],
+)
+def test_bad_coverage_one_line_exit_2(tmp_path: Path, coverage: str, extra: str):
+    path = _targets_file(tmp_path, coverage, extra)
+    result = CliRunner().invoke(app, ["calibrate", "fit", "--targets", str(path), "--out", str(tmp_path / "o"),
+                                      "--draws", "1", "--check-years", "0"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    field = "filters" if extra else "filters[0].coverage"
+    assert lines[0].startswith(f"error: {path}: {field}:"), lines[0]
+    assert not (tmp_path / "o").exists()
 
 
 # --- the fit on the default data --------------------------------------------------------
@@ -218,6 +334,12 @@ def test_default_fit_and_what_it_identifies(calibration):
     assert common["data"] == 12  # press-reported failures 2003-2008
     assert common["low"] < common["estimate"] < common["high"]
     assert common["identified"]  # the reported rate is pinned by 12 failures
+    coverage = fitted.loc[("coverage", "", "")]  # the press filter's range [0.25, 1]: prior-driven
+    assert coverage["prior_low"] == pytest.approx(0.25 * 4**0.05) and coverage["prior_high"] == pytest.approx(
+        0.25 * 4**0.95
+    )
+    assert 0.25 <= coverage["low"] < coverage["estimate"] < coverage["high"] <= 1.0
+    assert not coverage["identified"] and coverage["width_ratio"] > 0.7
     shift = fitted.loc[("duration_shift", "unintentional", "")]
     assert shift["data"] == 8 and shift["low"] == -math.inf  # truncated data do not bound the median below
     assert not shift["identified"]

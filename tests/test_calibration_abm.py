@@ -139,17 +139,33 @@ def test_draws_file_resamples_the_weights(tmp_path: Path):
     assert read_draws(tmp_path / "d.parquet").shape == (1000, 4)
 
 
-def test_press_counts_of_the_default_data():
-    """news_<year> = failures of that year in the packaged press data (complete 2003-2008,
-    coverage 0.5) over the coverage, with the Poisson SE sqrt(n) / 0.5; no target outside."""
+def _press_counts() -> dict[int, int]:
     with packaged_file("incidents_press_2003_2020.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
-    target = data_targets(None, None, [2006, 2007, 2008, 2009])
+    return {year: sum(row["date"].startswith(str(year)) for row in rows) for year in (2006, 2007, 2008)}
+
+
+def test_press_counts_of_a_known_coverage(tmp_path: Path):
+    """news_<year> = failures of that year in the packaged press data (complete 2003-2008)
+    over a known coverage (0.5), with the Poisson SE sqrt(n) / 0.5; no target outside."""
+    text = packaged_file("incidents_targets.toml").read_text(encoding="utf-8")
+    targets = tmp_path / "targets.toml"
+    targets.write_text(text.replace("coverage = [0.25, 1.0]", "coverage = 0.5"), encoding="utf-8")
+    target = data_targets(None, targets, [2006, 2007, 2008, 2009])
     assert sorted(target.values) == ["news_2006", "news_2007", "news_2008"]
-    for year in (2006, 2007, 2008):
-        n = sum(row["date"].startswith(str(year)) for row in rows)
+    for year, n in _press_counts().items():
         assert target.values[f"news_{year}"] == n / 0.5
         assert target.se[f"news_{year}"] == pytest.approx(math.sqrt(max(n, 1)) / 0.5)
+
+
+def test_press_counts_over_the_default_coverage_range():
+    """The default coverage is log-uniform on [0.25, 1]: news = n E[1/c], E[1/c] = 3 / log 4,
+    E[1/c^2] = 15 / (2 log 4), SE^2 = max(n, 1) E[1/c^2] + n^2 Var(1/c)."""
+    target = data_targets(None, None, [2006, 2007, 2008])
+    m1, m2 = 3 / math.log(4), 15 / (2 * math.log(4))
+    for year, n in _press_counts().items():
+        assert target.values[f"news_{year}"] == pytest.approx(n * m1)
+        assert target.se[f"news_{year}"] == pytest.approx(math.sqrt(max(n, 1) * m2 + n**2 * (m2 - m1**2)))
 
 
 def test_parameters_are_override_paths_the_scenario_has():

@@ -179,7 +179,7 @@ def test_measures_act_on_each_client():
 def test_the_predictive_check_counts_a_contractors_fault_once():
     """A contractor's fault is one reported failure, its clients' persons summed."""
     world = world_of(tiny(share=0.6, members=3))
-    f = ReportingFilter("all", ("unintentional",), 0.0, 0.0, 1.0, 2000, 2000, "test")
+    f = ReportingFilter("all", ("unintentional",), 0.0, 0.0, (1.0, 1.0), 2000, 2000, "test")
     reported = reported_events(world, f, 200, 5)
     by_event = simulate(world, years=200, seed=5, elt=True).elt.groupby(["year", "event"]).persons.sum()
     assert len(reported) == len(by_event) < len(simulate(world, years=200, seed=5, elt=True).elt)

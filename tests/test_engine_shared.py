@@ -156,7 +156,7 @@ def test_raising_the_shared_share_only_turns_events_shared():
 def test_the_predictive_check_counts_a_shared_failure_once():
     """A shared system's failure is one reported failure with its members' persons summed."""
     world = world_of(tiny(share=0.5, members=3, reach=0.9))
-    f = ReportingFilter("all", ("unintentional",), 0.0, 0.0, 1.0, 2000, 2000, "test")
+    f = ReportingFilter("all", ("unintentional",), 0.0, 0.0, (1.0, 1.0), 2000, 2000, "test")
     reported = reported_events(world, f, 200, 5)
     elt = simulate(world, years=200, seed=5, elt=True).elt
     by_event = elt.groupby(["year", "event"]).persons.sum()

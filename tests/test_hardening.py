@@ -31,6 +31,7 @@ from riskmodel.scenario import packaged_file
 
 IO_TABLE = JAPAN["interdependency"]["io_table"]
 INCIDENTS = JAPAN["incidents"]["file"]
+DRAWS = JAPAN["calibration"]["draws"]
 REGION = JAPAN["regions"][0]["id"]
 ORIGIN = next(iter(JAPAN["abm"]["attackers"]["origins"]))
 BAND = JAPAN["abm"]["individuals"]["age_bands"][0]["id"]
@@ -853,7 +854,7 @@ def test_export_with_force_replaces_a_link_not_its_target(tmp_path: Path) -> Non
     assert outside.read_bytes() == b"keep me\n"
     assert not (folder / "japan.toml").is_symlink()
     assert (folder / "japan.toml").read_bytes() == packaged_file("japan.toml").read_bytes()
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["japan.toml", IO_TABLE, INCIDENTS])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["japan.toml", IO_TABLE, INCIDENTS, DRAWS])
 
 
 def test_usage_error_of_the_real_script_is_one_line(tmp_path: Path) -> None:

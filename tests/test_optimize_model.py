@@ -37,6 +37,14 @@ YEARS, SEED = 800, 21
 
 
 @pytest.fixture(scope="module")
+def japan(japan_at_priors):
+    """The default scenario at its prior rates (see conftest): a finance F-N line out of
+    the catalogue's reach and externalities large enough to change society's choice, the
+    cases these tests need."""
+    return japan_at_priors
+
+
+@pytest.fixture(scope="module")
 def sample(japan):
     return draw_events(japan, YEARS, SEED)
 

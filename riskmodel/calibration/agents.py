@@ -19,7 +19,10 @@ replication seeds (common random numbers: the same seeds for every particle).
 
 **Targets.** The incident data give press counts only: the failures a reporting filter
 let through in its complete years, divided by the filter's coverage, compared with the
-model's ``news`` of the same (fiscal ~ calendar) year, with Poisson standard errors. No
+model's ``news`` of the same (fiscal ~ calendar) year, with Poisson standard errors. A
+coverage given as a range divides by its prior instead: the count times ``E[1/c]``, with a
+standard error that adds the spread of ``1/c`` to the Poisson one (both reduce to the
+fixed coverage's when the range is one point). No
 public series of failures reported to the ministries or of incidents shared in CEPTOARs
 for FY2006-14 is at hand, so on the default data ``base_probability`` and
 ``share_probability`` stay prior-driven; :func:`synthetic_targets` gives every statistic,
@@ -153,7 +156,11 @@ def data_targets(data: str | Path | None, targets: str | Path | None, years: Seq
                  scenario: str | None = None) -> Observed:  # fmt: skip
     """The press counts of the incident data as ``news_<year>`` targets: for each simulated
     year inside a filter's complete years (the first such filter), the failures that passed
-    it over its coverage, with the Poisson standard error of that estimate."""
+    it over its coverage, with the Poisson standard error of that estimate.
+
+    An uncertain coverage ``c`` (a range): ``n E[1/c]``, standard error
+    ``sqrt(max(n, 1) E[1/c^2] + n^2 Var(1/c))`` (Poisson noise scaled by ``1/c``, plus the
+    coverage's spread; ``sqrt(max(n, 1)) / c`` for a known ``c``)."""
     spec = read_targets(targets)
     world = load_world(scenario)
     data_path = Path(data) if data is not None else packaged_file(DEFAULT_DATA)
@@ -164,7 +171,9 @@ def data_targets(data: str | Path | None, targets: str | Path | None, years: Seq
         for f in spec.filters:
             if f.first_year <= year <= f.last_year:
                 n = float(counts[(counts["filter"] == f.id) & (counts["year"] == year)]["count"].sum())
-                values[f"news_{year}"], se[f"news_{year}"] = n / f.coverage, poisson_se(n, f.coverage)
+                m1, m2 = f.inverse_coverage_moment(1), f.inverse_coverage_moment(2)
+                values[f"news_{year}"] = n * m1
+                se[f"news_{year}"] = math.hypot(poisson_se(n) * math.sqrt(m2), n * math.sqrt(max(m2 - m1**2, 0.0)))
                 break
     if not values:
         windows = [f"{f.first_year}-{f.last_year}" for f in spec.filters]

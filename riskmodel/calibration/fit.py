@@ -5,6 +5,10 @@ cancel out of a reported duration's likelihood), then the rates given the durati
 (which decide how many failures pass the threshold). The fitted table's rate factors are
 the posterior given the durations' posterior mean; the draws carry both uncertainties:
 each draw takes durations from their posterior, then the rates' posterior given them.
+A filter's uncertain coverage is integrated out in the rates' posterior (a grid dimension,
+see :mod:`riskmodel.calibration.frequency`): each draw takes a coverage too, so the
+true-rate draws carry its spread, and the fitted table reports it as a parameter (prior-
+driven: the data identify only the reported rate).
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.calibration.frequency import RatePosterior, rate_posterior
+from riskmodel.calibration.frequency import RatePosterior, coverage_grid, rate_posteriors
 from riskmodel.calibration.model import CalibrationModel
 from riskmodel.calibration.observation import (
     DEFAULT_DATA,
     Targets,
     count_targets,
     read_targets,
-    reported_rates,
+    reportable_rates,
 )
 from riskmodel.calibration.outputs import FITTED_SCHEMA, conform
 from riskmodel.calibration.severity import (
@@ -90,16 +94,26 @@ class Calibration:
         return {path: float(self.draws[path].mean()) for path in self.draws.columns if path != "draw"}
 
 
+def _coverage_nodes(targets: Targets) -> tuple[np.ndarray, np.ndarray]:
+    """The coverage grid of the targets' filter with a coverage range (one node, unused,
+    when every coverage is known)."""
+    f = targets.uncertain
+    return coverage_grid(*f.coverage) if f is not None else coverage_grid(1.0, 1.0)
+
+
 def expected_counts(model: CalibrationModel, targets: Targets, shifts: dict[str, tuple[float, float]],
-                    kinds: list[str]) -> np.ndarray:  # fmt: skip
-    """Reported failures the scenario predicts over the filters' windows: [kind, sector]."""
+                    kinds: list[str], nodes: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Reported failures the scenario predicts over the filters' windows, at each coverage
+    node of the filter with a coverage range (the others at their known coverage):
+    [kind, node, sector]."""
     mu, sigma = model.durations(shifts)
-    total = np.zeros((len(kinds), len(model.sectors)))
+    total = np.zeros((len(kinds), nodes.size, len(model.sectors)))
     for f in targets.filters:
-        rates = reported_rates(model.rate, mu, sigma, model.log_scale, model.shares, model.kind_of, f)
+        rates = reportable_rates(model.rate, mu, sigma, model.log_scale, model.shares, model.kind_of, f)
+        coverage = nodes if f.uncertain else np.full(nodes.size, f.coverage[0])
         for i, kind in enumerate(kinds):
             if kind in rates:
-                total[i] += rates[kind] * f.years
+                total[i] += coverage[:, None] * rates[kind][None, :] * f.years
     return total
 
 
@@ -123,16 +137,15 @@ def fit_rates(n: dict[str, np.ndarray], model: CalibrationModel, targets: Target
               shifts: dict[str, tuple[float, float]]) -> dict[str, RatePosterior]:  # fmt: skip
     """The rates' posterior of every kind with reported counts ``n``, given durations ``shifts``."""
     kinds = list(n)
-    expected = expected_counts(model, targets, shifts, kinds)
-    out = {}
+    coverage = _coverage_nodes(targets)
+    expected = expected_counts(model, targets, shifts, kinds, coverage[0])
     for i, kind in enumerate(kinds):
-        impossible = np.flatnonzero((n[kind] > 0) & (expected[i] <= 0))
+        impossible = np.flatnonzero((n[kind] > 0) & (expected[i, 0] <= 0))
         if impossible.size:
             sector = model.sectors[impossible[0]]
             raise InputError("(incident data)", f"{sector} {kind} failures", int(n[kind][impossible[0]]),
                              "none: the scenario gives this sector no such failures a filter could report")  # fmt: skip
-        out[kind] = rate_posterior(n[kind], expected[i])
-    return out
+    return rate_posteriors(n, {kind: expected[i] for i, kind in enumerate(kinds)}, coverage)
 
 
 def _log_width(low: float, high: float) -> float:
@@ -140,9 +153,19 @@ def _log_width(low: float, high: float) -> float:
 
 
 def fitted_table(durations: dict[str, KindDurations], rates: dict[str, RatePosterior], model: CalibrationModel,
-                 level: float = LEVEL) -> pd.DataFrame:  # fmt: skip
+                 targets: Targets, level: float = LEVEL) -> pd.DataFrame:  # fmt: skip
     """The fitted values with intervals, prior intervals and what the data identify."""
     rows = []
+    ranged = targets.uncertain
+    if ranged is not None and rates:  # the coverage's posterior is the same in every kind's
+        mean, low, high = next(iter(rates.values())).coverage_summary(level)
+        (c_low, c_high), tail = ranged.coverage, (1 - level) / 2
+        prior = c_low * (c_high / c_low) ** np.array([tail, 1 - tail])  # log-uniform quantiles
+        rows.append({"parameter": "coverage", "kind": "", "sector": "", "path": "",
+                     "data": int(sum(post.n.sum() for post in rates.values())), "estimate": mean, "low": low,
+                     "high": high, "posterior_mean": mean, "posterior_low": low, "posterior_high": high,
+                     "prior_low": prior[0], "prior_high": prior[1],
+                     "width_ratio": _log_width(low, high) / _log_width(*prior)})  # fmt: skip
     for kind, kd in durations.items():
         f = kd.fit
         mean = kd.mean()
@@ -189,7 +212,8 @@ def posterior_draws(durations: dict[str, KindDurations], n: dict[str, np.ndarray
     """``n_draws`` joint draws, one column per override path (absolute values).
 
     Each draw takes every fitted kind's ``(delta, kappa)`` from its grid posterior, then
-    every sector's exposure factors from the rates' posterior given those durations.
+    a coverage node (one for all kinds) and every sector's exposure factors from the rates'
+    posterior given those durations.
     """
     rng = counter_rng(seed, CALIBRATION_STREAM, POSTERIOR_DRAWS)
     cells = {kind: rng.choice(kd.weight.size, size=n_draws, p=kd.weight) for kind, kd in durations.items()}
@@ -200,7 +224,9 @@ def posterior_draws(durations: dict[str, KindDurations], n: dict[str, np.ndarray
         shifts = {kind: tuple(durations[kind].grid[c]) for kind, c in zip(durations, key, strict=True)}
         members = [j for j, k in enumerate(keys) if k == key]
         rates = fit_rates(n, model, targets, shifts)  # type: ignore[arg-type]
-        factors = {kind: post.draw(rng, len(members)) for kind, post in rates.items()}
+        node_weight = next(iter(rates.values())).node_weight() if rates else np.ones(1)
+        nodes = rng.choice(node_weight.size, size=len(members), p=node_weight)
+        factors = {kind: post.draw(rng, nodes) for kind, post in rates.items()}
         for i, j in enumerate(members):
             for kind, (delta, kappa) in shifts.items():
                 rows[j].update(model.duration_overrides(kind, delta, kappa))
@@ -230,7 +256,7 @@ def calibrate(world: World, data_path: str | Path | None = None, targets_path: s
     durations = {kind: KindDurations.of(d, model) for kind, d in kind_durations(data, targets, model).items()}
     n = reported_counts(counts, model)
     rates = fit_rates(n, model, targets, {kind: kd.mean() for kind, kd in durations.items()})
-    fitted = fitted_table(durations, rates, model)
+    fitted = fitted_table(durations, rates, model, targets)
     draws = posterior_draws(durations, n, model, targets, n_draws, seed, progress)
     return Calibration(fitted, draws, counts, data, targets, model, durations, rates, path.name)
 

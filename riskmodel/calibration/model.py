@@ -14,12 +14,42 @@ The calibrated parameters, each a change of the scenario by override path:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from riskmodel.overrides import Override, render_path
 from riskmodel.schema import THREAT_KINDS
-from riskmodel.world import World
+from riskmodel.world import World, with_overrides
+
+Step = str | int | tuple[str, str]
+
+
+def priors(data: Any, steps: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step, ...], dict[str, float]]]:
+    """Every table of scenario data (as dumped) that keeps a ``prior``: its path steps and
+    the prior values of its calibrated fields."""
+    if isinstance(data, dict):
+        if data.get("prior"):
+            yield steps, data["prior"]
+        for key, value in data.items():
+            if key != "prior":
+                yield from priors(value, (*steps, key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            step = ("id", item["id"]) if isinstance(item, dict) and "id" in item else i
+            yield from priors(item, (*steps, step))
+
+
+def prior_world(world: World) -> World:
+    """The world a fit starts from: every calibrated number back at its prior (the value
+    it had before calibration, kept in its table), so that calibrating a calibrated
+    scenario on the same data starts where the first calibration started instead of
+    counting the data twice. A scenario never calibrated is its own prior world."""
+    data = world.scenario.model_dump(mode="json")
+    restore = [Override(render_path((*steps, name)), v) for steps, prior in priors(data) for name, v in prior.items()]
+    return with_overrides(world, restore)
 
 
 @dataclass(frozen=True)

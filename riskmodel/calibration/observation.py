@@ -9,7 +9,8 @@ A data set is described by a targets file (TOML; the default is
 * ``min_operator_share``: only failures of an operator with at least this share of its
   sector's users are reportable (a press list names national leaders, not small operators);
 * ``coverage``: the probability that a failure above the threshold is reported (press
-  coverage, operator disclosure), the same for every such failure;
+  coverage, operator disclosure), the same for every such failure: a number (known), or a
+  range ``[low, high]`` when it is not known (see below);
 * ``first_year``, ``last_year``: the years in which the data set is a complete record of
   what passed the filter, so that counts in them are count targets. Rows outside the
   window still inform the severities.
@@ -26,6 +27,18 @@ scale), so the expected reported count is
 the model's rate times that probability: counts are corrected for under-reporting.
 Coverage and the rate enter only as their product, so the data identify the reported
 rate; the true rate is as uncertain as the stated coverage.
+
+**An uncertain coverage.** ``coverage = [low, high]`` states that the coverage lies in
+that range and no more: its prior is uniform on ``log coverage`` from ``log low`` to
+``log high``. Log-uniform because the coverage divides the true rate, so the prior treats
+ratios alike ("half of the failures reported or all of them" weighs as much as "a quarter
+or half") as the rate's own log-normal prior does, and because a Beta would need a mean and
+a concentration that no source gives; the range's ends are the whole statement. The rate
+posterior integrates the coverage out (:mod:`riskmodel.calibration.frequency`): the data
+cannot narrow it (they identify only the product), so its posterior stays near the prior
+and the true rates carry its spread. Prior moments: ``E[1/c^k] = (low^-k - high^-k) /
+(k log(high / low))``. ``[c, c]`` is the number ``c``. At most one filter of a targets file
+may have a range (the grid gets one coverage dimension; two would multiply its size).
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ class ReportingFilter:
     kinds: tuple[str, ...]
     min_duration_hours: float
     min_operator_share: float
-    coverage: float
+    coverage: tuple[float, float]  # prior range (low, high); low == high: known
     first_year: int
     last_year: int
     provenance: str
@@ -61,6 +74,23 @@ class ReportingFilter:
     @property
     def years(self) -> int:
         return self.last_year - self.first_year + 1
+
+    @property
+    def uncertain(self) -> bool:
+        """The coverage is a range, not a number."""
+        return self.coverage[0] < self.coverage[1]
+
+    def inverse_coverage_moment(self, k: int) -> float:
+        """``E[coverage^-k]`` under the coverage's prior (``c^-k`` for a known ``c``)."""
+        low, high = self.coverage
+        if not self.uncertain:
+            return low**-k
+        return (low**-k - high**-k) / (k * np.log(high / low))
+
+    def coverage_text(self) -> str:
+        """The coverage as the targets file states it."""
+        low, high = self.coverage
+        return f"{low:.0%}" if not self.uncertain else f"{low:.0%}-{high:.0%}, log-uniform"
 
 
 @dataclass(frozen=True)
@@ -78,12 +108,30 @@ class Targets:
     def filter(self, name: str) -> ReportingFilter:
         return self.filters[self.filter_ids.index(name)]
 
+    @property
+    def uncertain(self) -> ReportingFilter | None:
+        """The filter whose coverage is a range (at most one), if any."""
+        return next((f for f in self.filters if f.uncertain), None)
+
 
 def _field(path: Path, table: dict, where: str, name: str, kind: type | tuple[type, ...], expected: str):
     value = table.get(name)
     if isinstance(value, bool) or not isinstance(value, kind):
         raise InputError(path, f"{where}.{name}", value if name in table else "(missing)", expected)
     return value
+
+
+def _coverage(path: Path, table: dict, where: str) -> tuple[float, float]:
+    """A filter's coverage: a probability, or a range ``[low, high]`` of them."""
+    expected = "a probability above 0, at most 1, or a range [low, high] of them with low <= high"
+    value = _field(path, table, where, "coverage", (int, float, list), expected)
+    ends = value if isinstance(value, list) else [value, value]
+    if len(ends) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in ends):
+        raise InputError(path, f"{where}.coverage", value, expected)
+    low, high = float(ends[0]), float(ends[1])
+    if not 0 < low <= high <= 1:
+        raise InputError(path, f"{where}.coverage", value, expected)
+    return low, high
 
 
 def read_targets(path: str | Path | None = None) -> Targets:
@@ -104,28 +152,27 @@ def read_targets(path: str | Path | None = None) -> Targets:
             raise InputError(path, f"{where}.kinds", kinds, f"a list of threat kinds ({', '.join(THREAT_KINDS)})")
         threshold = _field(path, table, where, "min_duration_hours", (int, float), "a number of hours above 0")
         share = _field(path, table, where, "min_operator_share", (int, float), "a share from 0 to 1")
-        coverage = _field(path, table, where, "coverage", (int, float), "a probability above 0, at most 1")
+        coverage = _coverage(path, table, where)
         if not 0 <= share <= 1:
             raise InputError(path, f"{where}.min_operator_share", share, "a share from 0 to 1")
         first = _field(path, table, where, "first_year", int, "a year")
         last = _field(path, table, where, "last_year", int, "a year")
         if not 0 < threshold <= 8760:
             raise InputError(path, f"{where}.min_duration_hours", threshold, "a number of hours above 0")
-        if not 0 < coverage <= 1:
-            raise InputError(path, f"{where}.coverage", coverage, "a probability above 0, at most 1")
         if not 1950 <= first <= last <= 2200:
             raise InputError(path, f"{where}.last_year", last, f"a year from first_year ({first}) to 2200")
         provenance = "; ".join(str(table[k]) for k in ("source", "assumption") if str(table.get(k, "")).strip())
         if not provenance:
             raise InputError(path, where, "(no provenance)", 'source = "..." or assumption = "why"')
         filters.append(
-            ReportingFilter(
-                ident, tuple(kinds), float(threshold), float(share), float(coverage), first, last, provenance
-            )
+            ReportingFilter(ident, tuple(kinds), float(threshold), float(share), coverage, first, last, provenance)
         )
     ids = [f.id for f in filters]
     if len(set(ids)) != len(ids):
         raise InputError(path, "filters", ids, "filters with different ids")
+    ranged = [f.id for f in filters if f.uncertain]
+    if len(ranged) > 1:
+        raise InputError(path, "filters", ranged, "a coverage range in at most one filter (the others: a number)")
     rows = []
     for i, row in enumerate(data.get("counts", [])):
         where = f"counts[{i}]"
@@ -184,7 +231,7 @@ def major_share(shares: list[np.ndarray], minimum: float) -> np.ndarray:
     return np.array([share[share >= minimum].sum() for share in shares])
 
 
-def reported_rates(
+def reportable_rates(
     rate: np.ndarray,
     mu: np.ndarray,
     sigma: np.ndarray,
@@ -193,11 +240,13 @@ def reported_rates(
     kind_of: np.ndarray,
     f: ReportingFilter,
 ) -> dict[str, np.ndarray]:
-    """Expected failures a year that pass filter ``f``, per kind of ``f``, for each sector.
+    """Expected failures a year that filter ``f`` could report, per kind of ``f``, for each
+    sector: those above its threshold at a major operator, before the coverage coin (the
+    reported rate is this times the coverage, which the rate posterior integrates over).
 
     ``rate[s, h]``: the model's failures a year (no measures); ``kind_of[h]``: the threat's
-    kind index. A failure passes with probability ``coverage * Q_s * P(D >= threshold)``.
+    kind index. A failure is reportable with probability ``Q_s * P(D >= threshold)``.
     """
     passing = rate * exceedance(mu, sigma, log_scale, f.min_duration_hours)
-    passing *= f.coverage * major_share(shares, f.min_operator_share)[:, None]
+    passing *= major_share(shares, f.min_operator_share)[:, None]
     return {kind: passing[:, kind_of == THREAT_KINDS.index(kind)].sum(axis=1) for kind in f.kinds}

@@ -11,22 +11,26 @@ FITTED_SCHEMA = pa.schema(
     [
         described("parameter", pa.string(), "duration_shift (delta: added to the log median durations of the "
                   "kind's threats), duration_spread (kappa: factor on their log-sds), exposure_factor (factor on "
-                  "a sector's exposure to the kind) or common_factor (the kind's factor shared by the sectors, mu)"),
-        described("kind", pa.string(), "threat kind"),
+                  "a sector's exposure to the kind), common_factor (the kind's factor shared by the sectors, mu) or "
+                  "coverage (the share of its reportable failures that the targets' filter with a coverage range "
+                  "reports; integrated out of the factors, prior-driven: the data identify only the reported rate)"),
+        described("kind", pa.string(), "threat kind, empty for the coverage"),
         described("sector", pa.string(), "sector, empty for a kind's parameter"),
         described("path", pa.string(), "override path the parameter changes (empty: none of its own)"),
-        described("data", pa.int64(), "reported durations (duration_*) or reported failures (factors) it rests on"),
-        described("estimate", pa.float64(), "maximum-likelihood estimate (duration_*), posterior mean (factors)"),
+        described("data", pa.int64(), "reported durations (duration_*) or reported failures (factors, coverage) "
+                  "it rests on"),
+        described("estimate", pa.float64(), "maximum-likelihood estimate (duration_*), posterior mean (factors, "
+                  "coverage)"),
         described("low", pa.float64(), "lower end of the 90% interval: profile likelihood (duration_*), "
-                  "posterior (factors); -inf/0 where the data set no bound"),
+                  "posterior (factors, coverage); -inf/0 where the data set no bound"),
         described("high", pa.float64(), "upper end of the 90% interval (inf where the data set no bound)"),
         described("posterior_mean", pa.float64(), "posterior mean (the calibrated scenario's value comes from it)"),
         described("posterior_low", pa.float64(), "5% posterior quantile"),
         described("posterior_high", pa.float64(), "95% posterior quantile"),
         described("prior_low", pa.float64(), "5% prior quantile"),
         described("prior_high", pa.float64(), "95% prior quantile"),
-        described("width_ratio", pa.float64(), "posterior 90% width over the prior's (log scale for factors and "
-                  "kappa): near 1 the prior decides, near 0 the data"),
+        described("width_ratio", pa.float64(), "posterior 90% width over the prior's (log scale for factors, "
+                  "coverage and kappa): near 1 the prior decides, near 0 the data"),
         described("identified", pa.bool_(), "the data narrow the prior's 90% interval by more than half"),
     ]
 )  # fmt: skip
@@ -50,7 +54,7 @@ CHECK_SCHEMA = pa.schema(
 RECOVERY_SCHEMA = pa.schema(
     [
         described("parameter", pa.string(), "parameter, as in the fitted table"),
-        described("kind", pa.string(), "threat kind"),
+        described("kind", pa.string(), "threat kind, empty for the coverage"),
         described("sector", pa.string(), "sector, empty for a kind's parameter"),
         described("truth", pa.float64(), "value the synthetic data sets were drawn with (mean over data sets for "
                   "sector factors drawn anew each time)"),

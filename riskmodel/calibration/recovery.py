@@ -5,9 +5,12 @@ one kind shifted by ``delta`` and spread by ``kappa``; every sector's exposure f
 each reported kind drawn anew from the pooled model's population, Gamma with mean ``mu``
 and shape ``alpha``), its years simulated by the engine (no measures), and the event table
 put through the same reporting filter the fit assumes: kind, duration threshold, major
-operator and a coverage coin per event (a keyed stream). The fit sees only the rows that
-passed, with exact durations, and gives its nominal 90% intervals: profile likelihood for
-``delta`` and ``kappa``, posterior for ``mu`` and for each sector's factor. Coverage is the
+operator and a coverage coin per event (a keyed stream). A filter with a coverage range
+draws each data set's true coverage from its prior (log-uniform on the range), as the fit
+assumes it was drawn, so the coverage is integrated out of the fit as it was of the data.
+The fit sees only the rows that passed, with exact durations, and gives its nominal 90%
+intervals: profile likelihood for ``delta`` and ``kappa``, posterior for ``mu``, for each
+sector's factor and for the coverage (prior-driven: near the prior's). Coverage is the
 share of data sets whose interval holds the truth; with ``n`` data sets its binomial
 standard error at the nominal 0.9 is ``sqrt(0.9 * 0.1 / n)``.
 """
@@ -30,7 +33,7 @@ from riskmodel.calibration.fit import (
     kind_durations,
     reported_counts,
 )
-from riskmodel.calibration.model import CalibrationModel
+from riskmodel.calibration.model import CalibrationModel, prior_world
 from riskmodel.calibration.observation import Targets, count_targets
 from riskmodel.calibration.outputs import RECOVERY_SCHEMA, conform
 from riskmodel.overrides import Override
@@ -50,13 +53,14 @@ class Truth:
     alpha: float = 5.0  # and its shape (sectors alike within about a factor 2 at 90%)
 
 
-def synthetic_data(world: World, targets: Targets, years: int, seed: int) -> pd.DataFrame:
+def synthetic_data(world: World, targets: Targets, years: int, seed: int, coverage: float) -> pd.DataFrame:
     """One synthetic incident table: the failures of ``years`` simulated years that pass
-    the (single) filter of ``targets``, in the incident data format."""
+    the (single) filter of ``targets``, each reported with probability ``coverage``, in the
+    incident data format."""
     (f,) = targets.filters
     events = reported_events(world, f, years, seed)
     coin = counter_rng(seed, CALIBRATION_STREAM, SYNTHETIC_DATA).random(len(events))
-    events = events[coin < f.coverage]
+    events = events[coin < coverage]
     kind = dict(zip(world.threat_ids, world.threats.kind, strict=True))
     year = f.first_year + events["year"].to_numpy()
     return pd.DataFrame(
@@ -76,7 +80,8 @@ def synthetic_data(world: World, targets: Targets, years: int, seed: int) -> pd.
 
 def true_world(world: World, model: CalibrationModel, truth: Truth, kinds: tuple[str, ...],
                rng: np.random.Generator) -> tuple[World, dict[str, np.ndarray]]:  # fmt: skip
-    """The world of one synthetic data set, and its sector factors per kind."""
+    """The world of one synthetic data set, and its sector factors per kind (drawn from
+    ``rng`` before the coverage, which :func:`recovery_runs` draws next)."""
     overrides = [Override(p, v) for p, v in model.duration_overrides(truth.kind, truth.delta, truth.kappa).items()]
     factors = {}
     for kind in kinds:
@@ -92,7 +97,9 @@ def recovery_runs(world: World, targets: Targets, data_sets: int = 50, years: in
                   truth: Truth = Truth(),
                   progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:  # fmt: skip
     """Fit ``data_sets`` synthetic data sets of ``years`` years each: one row per data set
-    and parameter with the truth, the estimate and the interval."""
+    and parameter with the truth, the estimate and the interval. The truths are factors on
+    the rates and durations of the world's prior (before any calibration), as the fit's are."""
+    world = prior_world(world)
     (f,) = targets.filters
     f = replace(f, first_year=2000, last_year=2000 + years - 1)
     targets = replace(targets, filters=(f,), counts=targets.counts.iloc[0:0])
@@ -100,10 +107,10 @@ def recovery_runs(world: World, targets: Targets, data_sets: int = 50, years: in
     rows = []
     for i in range(data_sets):
         data_seed = derived_seed(seed, SYNTHETIC_SEED, i)
-        drawn, factors = true_world(
-            world, model, truth, f.kinds, counter_rng(data_seed, CALIBRATION_STREAM, SYNTHETIC_TRUTH)
-        )
-        data = synthetic_data(drawn, targets, years, data_seed)
+        rng = counter_rng(data_seed, CALIBRATION_STREAM, SYNTHETIC_TRUTH)
+        drawn, factors = true_world(world, model, truth, f.kinds, rng)
+        coverage = float(np.exp(rng.uniform(*np.log(f.coverage)))) if f.uncertain else f.coverage[0]
+        data = synthetic_data(drawn, targets, years, data_seed, coverage)
         d = kind_durations(data, targets, model)[truth.kind]
         fit = fit_durations(d, model, LEVEL)
         for name, value, estimate, (low, high) in (
@@ -113,6 +120,8 @@ def recovery_runs(world: World, targets: Targets, data_sets: int = 50, years: in
             rows.append((i, name, truth.kind, "", value, estimate, low, high))
         n = reported_counts(count_targets(data, targets, model.sectors), model)
         rates = fit_rates(n, model, targets, {truth.kind: (fit.delta, fit.kappa)})
+        if f.uncertain:
+            rows.append((i, "coverage", "", "", coverage, *next(iter(rates.values())).coverage_summary(LEVEL)))
         for kind, post in rates.items():
             mean, low, high = post.common(LEVEL)
             rows.append((i, "common_factor", kind, "", truth.mu, mean, low, high))

@@ -15,6 +15,7 @@ import tomli_w
 
 from riskmodel.calibration.check import predictive_check, predictive_events
 from riskmodel.calibration.fit import Calibration, calibrate
+from riskmodel.calibration.model import prior_world
 from riskmodel.calibration.outputs import CHECK_SCHEMA, FITTED_SCHEMA, draws_schema
 from riskmodel.calibration.severity import PRIOR_SD
 from riskmodel.interdependency import resolve_data_file
@@ -25,6 +26,7 @@ from riskmodel.streams import PREDICTIVE_SEED, derived_seed
 from riskmodel.world import World
 
 DRAWS_FILE = "posterior_draws.parquet"
+BEFORE = "; before calibration: "
 
 
 def _methods(cal: Calibration) -> dict[str, str]:
@@ -49,33 +51,42 @@ def _without_none(value: Any) -> Any:
 
 def calibrated_scenario(world: World, cal: Calibration, date: str) -> tuple[Scenario, str]:
     """The world's scenario with every calibrated number at its posterior mean, each
-    changed table's ``source`` starting ``calibrated: <data, method, date>``; and its TOML."""
+    changed table's ``source`` starting ``calibrated: <data, method, date>`` and its
+    ``prior`` keeping the values before calibration (those of an earlier calibration's
+    prior, if any), a ``[calibration]`` table naming the draws; and its TOML."""
     values = cal.posterior_mean_overrides()
-    data = world.scenario.model_dump(mode="json")
+    data = prior_world(world).scenario.model_dump(mode="json")
     scenario = data["scenario"]
-    scenario["name"] = f"{scenario['name']}_calibrated"[:64]
-    scenario["title"] = f"{scenario['title']} (calibrated: {cal.source}, {date})"
-    data = apply_to_data(data, [Override(path, value) for path, value in values.items()])
-    methods = _methods(cal)
+    if not scenario["name"].endswith("_calibrated"):
+        scenario["name"] = f"{scenario['name']}_calibrated"[:64]
+        scenario["title"] = f"{scenario['title']} (calibrated)"
     tables: dict[str, list[str]] = {}
     for path in values:
         steps = parse_path(path)
         tables.setdefault(render_path(steps[:-1]), []).append(str(steps[-1]))
-    notes = []
+    methods = _methods(cal)
     for table, fields in tables.items():
         node: Any = data
         for step in parse_path(table):
             node = node[step] if not isinstance(step, tuple) else next(i for i in node if i.get("id") == step[1])
+        node["prior"] = {name: node[name] for name in fields} | (node.get("prior") or {})
         method = methods["exposure" if table.endswith("exposure") else "duration"]
         note = f"calibrated: {', '.join(fields)} from {cal.source}, {method}, {date}"
-        previous = node.get("source")
-        node["source"] = f"{note}; before calibration: {previous}" if previous else note
-        notes.append(table)
+        previous = node.get("source") or ""
+        if previous.startswith("calibrated: "):  # an earlier calibration's note: keep what stood before it
+            previous = previous.partition(BEFORE)[2]
+        node["source"] = f"{note}{BEFORE}{previous}" if previous else note
+    data = apply_to_data(data, [Override(path, value) for path, value in values.items()])
+    data["calibration"] = {
+        "draws": DRAWS_FILE, "data": cal.source, "targets": cal.targets.path.name, "date": date,
+        "source": f"riskmodel calibrate fit on {cal.source} with the reporting filters of {cal.targets.path.name} "
+                  f"({len(tables)} tables calibrated; {len(cal.draws):,} posterior draws)",
+    }  # fmt: skip
     changed = validate_model(Scenario, data, "(calibrated scenario)")
     check_references(changed, "(calibrated scenario)")
-    header = (f"# {changed.scenario.title}\n# Written by `riskmodel calibrate fit`; the calibrated tables "
-              f"({len(notes)}) say so in their source. Posterior draws: {DRAWS_FILE} (run with "
-              f"`riskmodel simulate --posterior {DRAWS_FILE}`).\n\n")  # fmt: skip
+    header = (f"# {changed.scenario.title}\n# Written by `riskmodel calibrate fit`: the calibrated tables "
+              f"({len(tables)}) say so in their source and keep their prior; posterior draws in {DRAWS_FILE} "
+              f"(`riskmodel simulate --posterior {DRAWS_FILE}`).\n\n")  # fmt: skip
     return changed, header + tomli_w.dumps(_without_none(changed.model_dump(mode="json")))
 
 
@@ -91,6 +102,7 @@ def fit_and_check(
 ) -> tuple[Calibration, pd.DataFrame]:
     """Calibrate, then check every incident against the first ``check_draws`` posterior
     draws' simulated reported failures (``check_years`` years each; 0 skips the check)."""
+    world = prior_world(world)
     cal = calibrate(world, data, targets, n_draws, seed, progress)
     if check_years <= 0 or check_draws <= 0:
         return cal, pd.DataFrame(columns=CHECK_SCHEMA.names)
@@ -118,8 +130,9 @@ def write_calibration(cal: Calibration, check: pd.DataFrame, world: World, folde
     name = f"{scenario.scenario.name}.toml"
     (folder / name).write_text(text, encoding="utf-8")
     written.append(name)
-    data_files = [scenario.interdependency.io_table] + ([scenario.incidents.file] if scenario.incidents else [])
-    for data_name in data_files:
+    for field, data_name in scenario.data_files():
+        if field == "calibration.draws":
+            continue  # written above
         (folder / data_name).write_bytes(resolve_data_file(data_name, world.path).read_bytes())
         written.append(data_name)
     (folder / "calibration.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

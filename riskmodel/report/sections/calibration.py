@@ -49,7 +49,7 @@ def _filters(path: str) -> tuple[list[dict[str, Any]], str]:
     except (InputError, OSError) as exc:
         return [], f"the targets file could not be read again ({exc})"
     return [{"id": f.id, "kinds": ", ".join(f.kinds), "threshold": f.min_duration_hours,
-             "share": f.min_operator_share, "coverage": f.coverage, "years": f"{f.first_year}–{f.last_year}",
+             "share": f.min_operator_share, "coverage": f.coverage_text(), "years": f"{f.first_year}–{f.last_year}",
              "provenance": f.provenance} for f in targets.filters], ""  # fmt: skip
 
 
