@@ -25,7 +25,7 @@ from riskmodel.engine.simulate import simulate
 from riskmodel.errors import InputError
 from riskmodel.measures import no_measures
 from riskmodel.scenario import load_scenario
-from riskmodel.schema import Scenario
+from riskmodel.schema import SHARED_GROUPS, Scenario
 from riskmodel.toy import compound_poisson_document, write_toml
 from riskmodel.world import build_world
 
@@ -215,7 +215,9 @@ def test_default_contractors_take_their_clients_down(japan):
     h = japan.threat_ids.index("contractor_fault")
     for s in japan.critical_sectors:
         spec = japan.scenario.sectors[s].shared_contractor
-        g = groups.first[s + 1] - 1  # the contractor comes last of a sector's groups
+        kinds = [SHARED_GROUPS[groups.kind[g]] for g in range(groups.first[s], groups.first[s + 1])]
+        assert kinds[-1] == "shared_contractor"  # after the shared system, where there is one
+        g = groups.first[s + 1] - 1
         rows = np.flatnonzero(op.sector == s)
         largest = np.sort(rows[np.argsort(-op.users[rows], kind="stable")][: spec.members])
         np.testing.assert_array_equal(groups.members_of(g), largest)
