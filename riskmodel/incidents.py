@@ -13,6 +13,13 @@ Columns (a CSV with a header row; other columns are kept as further magnitudes, 
 * ``duration_hours_low``, ``duration_hours_high``: the outage's length as reported, a
   range (equal for an exact figure; empty when unknown);
 * ``persons_affected``: empty when unknown (never read an empty cell as zero);
+* ``persons_measure`` (optional): what ``persons_affected`` counts. ``reach`` (the
+  default, also for an empty cell): the persons whose service the failure stopped or
+  delayed, what the model's persons count. ``consequence``: persons who suffered a further
+  consequence of it, a magnitude of another nature (the 2004 organ-transplant program
+  error: 6 patients missed transplants; a data error, not an outage of a service to its
+  users, so no count of the persons an outage reaches can be compared with it). Such a
+  figure stays in the data and is not compared with the model's persons;
 * ``source``: where the figures come from;
 * ``observation`` (optional): the id of the reporting filter the row passed (see
   :mod:`riskmodel.calibration.observation`); without it, the data set's first filter.
@@ -36,6 +43,7 @@ from riskmodel.schema import HOURS_PER_YEAR as MAX_HOURS
 from riskmodel.schema import MAX_PERSONS, THREAT_KINDS
 
 REQUIRED = ("date", "sector", "threat_kind", "duration_hours_low", "duration_hours_high", "persons_affected", "source")
+PERSONS_MEASURES = ("reach", "consequence")  # what persons_affected counts: see the module's docstring
 NUMBERS = ("duration_hours_low", "duration_hours_high", "persons_affected")
 FIRST_YEAR = 1950
 MAX_ROWS = 100_000
@@ -58,13 +66,14 @@ def read_incident_data(path: str | Path, sectors: list[str], filters: list[str] 
 
     ``sectors``: the scenario's critical sectors; ``filters``: the ids of the data set's
     reporting filters (the first is the default; ``None`` leaves ``observation`` as the
-    file gives it, for a table read before any filters are known). Adds ``year`` (int);
-    numbers are floats with NaN where the file leaves them empty.
+    file gives it, for a table read before any filters are known). Adds ``year`` (int)
+    and ``persons_measure`` (``reach`` where the file leaves it out or empty); numbers are
+    floats with NaN where the file leaves them empty.
     """
     path = Path(path)
     header, rows = _read_rows(path)
     this_year = dt.date.today().year
-    years, numbers = [], {c: [] for c in NUMBERS}
+    years, measures, numbers = [], [], {c: [] for c in NUMBERS}
     for number, row in rows:
         where = f"line {number}"
         year = _year(row["date"].strip())
@@ -87,6 +96,11 @@ def read_incident_data(path: str | Path, sectors: list[str], filters: list[str] 
             row["observation"] = observation
         for column in NUMBERS:
             numbers[column].append(_number(path, where, column, row[column]))
+        measure = row.get("persons_measure", "").strip() or PERSONS_MEASURES[0]
+        if measure not in PERSONS_MEASURES:
+            expected = f"empty or what persons_affected counts: one of {', '.join(PERSONS_MEASURES)}"
+            raise InputError(path, f"{where}, persons_measure", measure, expected)
+        measures.append(measure)
         low, high = numbers["duration_hours_low"][-1], numbers["duration_hours_high"][-1]
         if math.isnan(low) != math.isnan(high):
             raise InputError(path, f"{where}, duration_hours_low", row["duration_hours_low"] or "(empty)",
@@ -98,6 +112,7 @@ def read_incident_data(path: str | Path, sectors: list[str], filters: list[str] 
     if filters is not None and "observation" not in frame.columns:
         frame["observation"] = [row["observation"] for _, row in rows]
     frame["year"] = years
+    frame["persons_measure"] = measures
     for column, values in numbers.items():
         frame[column] = pd.Series(values, dtype=float)
     return frame

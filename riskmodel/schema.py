@@ -136,7 +136,8 @@ class Users(Sourced):
 
     ``continuous`` services (power, water, telecom) lose every affected user for the
     whole outage; ``trips`` services (rail, air) lose the users who travel during it,
-    each delayed by ``delay_hours``.
+    each delayed by ``delay_hours`` (where every reached user passes the failed system,
+    see :class:`Reach`, all of them, each by the failure's depth share of it).
     """
 
     total: Persons
@@ -175,10 +176,16 @@ class Reach(Sourced):
     """Share of an operator's users that a failure of its IT at full depth reaches.
 
     A failure's reach is apart from its lost output: a check-in system down delays every
-    passenger who checks in while it is down although the aircraft still fly. Persons
-    affected are the operator's users times the failure's Beta draw times this share
-    (times the outage's share of the day for trips). Without it, the reach is the
-    operator's IT dependence (a failure reaches the users of the output it stops).
+    passenger who checks in while it is down although the aircraft still fly. The users
+    a failure reaches are the operator's users times this share, of whom the failure's
+    Beta draw are affected (for a continuous service, for the whole outage). For a trips
+    service a reach table also says that the failed system is one every reached user
+    passes (ticket gates, check-in): all of them who travel during the outage are
+    affected, each held up by the draw's share of the delay (a third of the gates down
+    queues every passenger of the station), the same person-hours as the draw's share of
+    them held up the whole delay (see :func:`riskmodel.engine.kernels.reached_outcome`).
+    Without it, the reach is the operator's IT dependence (a failure reaches the users of
+    the output it stops).
     """
 
     share: Probability

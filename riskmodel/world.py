@@ -153,6 +153,9 @@ class World:
     service_kind: np.ndarray  # index into SERVICE_KINDS
     service_hours: np.ndarray
     delay_hours: np.ndarray
+    # 1 for a trips service with a reach table: its failed system (gates, check-in) is one every
+    # reached user passes, so a failure affects all who travel in it and its depth sets their delay
+    passed_system: np.ndarray
     exposure: np.ndarray  # [sector, threat kind]
     operators: Operators
     threats: Threats
@@ -502,6 +505,9 @@ def _compile(scenario: Scenario, path: Path | None) -> World:
         service_kind=np.array([SERVICE_KINDS.index(s.users.service) if s.users else 0 for s in sectors]),
         service_hours=np.array([s.users.service_hours if s.users else 24.0 for s in sectors]),
         delay_hours=np.array([s.users.delay_hours if s.users else 0.0 for s in sectors]),
+        passed_system=np.array(
+            [float(s.users is not None and s.users.service == "trips" and s.reach is not None) for s in sectors]
+        ),
         exposure=exposure,
         operators=operators,
         threats=threats,

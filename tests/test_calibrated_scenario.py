@@ -12,7 +12,7 @@ import pytest
 import tomli_w
 from typer.testing import CliRunner
 
-from riskmodel.calibration.model import prior_world
+from riskmodel.calibration.model import prior_values, prior_world
 from riskmodel.calibration.write import DRAWS_FILE, fit_and_check, write_calibration
 from riskmodel.cli import app
 from riskmodel.errors import InputError
@@ -131,3 +131,15 @@ def test_default_calibration_reproduces_the_shipped_draws(tmp_path: Path):
     assert result.exit_code == 0, result.output
     shipped = pd.read_parquet(packaged_file(load_world().scenario.calibration.draws))
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / DRAWS_FILE), shipped)
+
+
+def test_a_run_spec_with_the_prior_values_runs_the_prior_world():
+    """`RunSpec(..., overrides=prior_values(scenario))` is how a user runs the default as it
+    stood before calibration: the same world as the fit's starting point."""
+    from riskmodel.runs import RunSpec, run
+
+    world = load_world()
+    values = prior_values(world.scenario)
+    assert len(values) == len(pd.read_parquet(packaged_file(world.scenario.calibration.draws)).columns) - 1
+    before = run(RunSpec("simulate", size=64, seed=0, overrides=values))
+    assert before.detail.world.content_hash == prior_world(world).content_hash

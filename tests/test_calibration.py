@@ -76,6 +76,11 @@ def test_default_data_read_with_years_and_filter(world):
         (HEADER + "2005,finance,unintentional,3,2,,x\n", "line 2, duration_hours_low", "at most"),
         (HEADER + "2005,finance,unintentional,1,2,-5,x\n", "line 2, persons_affected", "from 0 to"),
         (HEADER + "2005,finance,accident,1,2,,x\n", "line 2, threat_kind", "one of"),
+        (
+            HEADER.replace(",source", ",source,persons_measure") + "2005,finance,unintentional,1,2,6,x,victims\n",
+            "line 2, persons_measure",
+            "one of reach, consequence",
+        ),
     ],
 )
 def test_bad_data_one_line_exit_2(tmp_path: Path, text: str, field: str, expected: str):
@@ -389,13 +394,39 @@ def test_predictive_check_flags_figures_outside_the_central_region():
                          "event": ["a", "b", "c", "d"], "duration_hours_low": [50.0, 98.0, np.nan, 10.0],
                          "duration_hours_high": [50.0, 100.0, np.nan, 10.0],
                          "persons_affected": [np.nan, np.nan, 2000.0, 60000.0],
-                         "observation": ["press"] * 4})  # fmt: skip
+                         "persons_measure": ["reach"] * 4, "observation": ["press"] * 4})  # fmt: skip
     check = predictive_check(data, predicted)
     assert check["magnitude"].tolist()[-3:] == ["duration_hours", "persons_affected", "persons_affected | duration"]
     assert check["plausible"].tolist() == [True, False, False, True, True, False]
     assert check.loc[1, "p_above"] == pytest.approx(0.03)  # durations 98, 99, 100 of 100
     assert check.loc[2, "p_below"] == pytest.approx(0.02)
     assert check.loc[5, "p_above"] == 0.0  # durations 7..15 h reach at most 15,000 persons
+
+
+def test_persons_of_a_consequence_are_not_compared_with_reach():
+    """The same incident twice: its persons compared when they count the persons reached,
+    left out (its duration still checked) when they count a further consequence."""
+    hours = np.arange(1, 101.0)
+    predicted = {"press": pd.DataFrame({"sector": ["medical"] * 100, "duration_hours": hours,
+                                        "persons": hours * 1000})}  # fmt: skip
+    data = pd.DataFrame({"date": ["2004", "2005"], "sector": ["medical"] * 2, "event": ["a", "b"],
+                         "duration_hours_low": [10.0, 10.0], "duration_hours_high": [10.0, 10.0],
+                         "persons_affected": [6.0, 6.0], "persons_measure": ["reach", "consequence"],
+                         "observation": ["press"] * 2})  # fmt: skip
+    check = predictive_check(data, predicted)
+    assert check["date"].tolist() == ["2004"] * 3 + ["2005"]
+    assert check["magnitude"].tolist() == ["duration_hours", "persons_affected", "persons_affected | duration",
+                                           "duration_hours"]  # fmt: skip
+    assert check["plausible"].tolist() == [True, False, False, True]
+
+
+def test_default_data_say_what_their_persons_count(world):
+    """The organ-transplant program error's 6 patients are a consequence, every other
+    figure the persons reached; a file without the column reads as reach."""
+    data = read_incident_data(packaged_file("incidents_press_2003_2020.csv"), world.critical_ids, ["press"])
+    consequence = data.loc[data["persons_measure"] == "consequence"]
+    assert consequence["date"].tolist() == ["2004-01"] and consequence["persons_affected"].tolist() == [6.0]
+    assert (data.loc[data["date"] != "2004-01", "persons_measure"] == "reach").all()
 
 
 def test_calibrate_fit_writes_its_files(tmp_path: Path):
@@ -409,7 +440,7 @@ def test_calibrate_fit_writes_its_files(tmp_path: Path):
     draws = pd.read_parquet(out / "posterior_draws.parquet")
     assert len(draws) == 8 and draws.columns[0] == "draw"
     check = pd.read_csv(out / "predictive_check.csv")
-    assert len(check) == 16  # 8 reported durations, 5 persons figures, 3 of them with a duration
+    assert len(check) == 15  # 8 reported durations, 4 persons figures of persons reached, 3 with a duration
     assert load_world(out / "japan_calibrated.toml").name == "japan_calibrated"
 
 

@@ -41,8 +41,29 @@ def test_variance_split_recovers_a_known_split():
     assert split["within_draw_variance"] == pytest.approx(25.0, abs=4 * 25.0 * np.sqrt(2 / (blocks * years)))
     assert split["monte_carlo_se"] == pytest.approx(5.0 / np.sqrt(blocks * years), rel=0.02)
     assert split["aal"] == pytest.approx(losses.mean())
+    # the interval is the block means' 5% and 95% quantiles: 10 -+ 1.645 sqrt(4 + 25/500),
+    # each within 4 SEs of a sample quantile, sqrt(0.05 x 0.95 / n) / density
+    sd = np.sqrt(4.0 + 25.0 / years)
+    se_quantile = np.sqrt(0.05 * 0.95 / blocks) / (np.exp(-(1.6448536**2) / 2) / np.sqrt(2 * np.pi) / sd)
     low, high = split["interval_90"]
-    assert high - low == pytest.approx(2 * 1.6448536 * np.sqrt(split["between_draw_variance"] + 25.0 / 2e5), rel=1e-6)
+    assert low == pytest.approx(10.0 - 1.6448536 * sd, abs=4 * se_quantile)
+    assert high == pytest.approx(10.0 + 1.6448536 * sd, abs=4 * se_quantile)
+
+
+def test_the_interval_follows_a_skewed_posterior_and_never_goes_below_zero():
+    """Per-draw AALs lognormal (median 100, log-sd 1): a normal interval around the mean
+    (about 165, SD about 216) reaches far below zero; the quantile interval is about
+    100 exp(-+1.645) = 19 to 518, inside its sample-quantile error, and above zero."""
+    rng = np.random.default_rng(2)
+    blocks, years = 2000, 100
+    means = 100.0 * np.exp(rng.normal(0.0, 1.0, blocks))
+    split = variance_split(means, np.full(blocks, 1.0), np.full(blocks, years))
+    low, high = split["interval_90"]
+    assert split["aal"] - 1.6448536 * split["parameter_sd"] < 0 < low
+    for value, q in ((low, -1.6448536), (high, 1.6448536)):
+        x = 100.0 * np.exp(q)
+        density = np.exp(-(q**2) / 2) / np.sqrt(2 * np.pi) / x  # lognormal density at its quantile
+        assert value == pytest.approx(x, abs=4 * np.sqrt(0.05 * 0.95 / blocks) / density)
 
 
 def test_variance_split_without_parameter_spread_is_near_zero():

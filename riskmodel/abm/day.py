@@ -17,6 +17,7 @@ from riskmodel.abm.daily_engine import DAYS_PER_YEAR
 from riskmodel.abm.reporters import FY_MEANS
 from riskmodel.abm.tally import tally_day
 from riskmodel.engine.events import Events
+from riskmodel.engine.kernels import OP_DEPTH_SCALE, hours_per_person
 
 
 class DaySchedule:
@@ -52,19 +53,24 @@ class DaySchedule:
         hide, share, credit, found = self.rng.random((4, len(world.operators)))
         o, sector, threat = events.operator, events.sector, events.threat
         reported = np.zeros(len(events), dtype=bool)
+        # the event's Beta draw from its depth (the draw times the operator's depth scale)
+        scale = self.engine.op_float[o, OP_DEPTH_SCALE]
+        draw = np.divide(events.depth, scale, out=np.zeros(len(events)), where=scale > 0)
+        person_hours = events.persons * hours_per_person(
+            world.service_kind[sector].astype(float), world.passed_system[sector], events.duration_hours,
+            world.delay_hours[sector], draw,
+        )  # fmt: skip
         tally_day(
-            sector, threat, o, events.region, events.persons, events.duration_hours,
+            sector, threat, o, events.region, events.persons, person_hours,
             events.own, events.users, events.others, hide[o], self.hide_probability,
-            abm.concealment.public_persons, abm.concealment.enabled, self._public, self._continuous,
-            world.delay_hours, self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
+            abm.concealment.public_persons, abm.concealment.enabled, self._public,
+            self._leaking, abm.individuals.leak_share, self.day_true, self.day_reported,
             self.day_loss, self.op_failures, self.op_loss, self._outage_hours, self._leaks, reported,
         )  # fmt: skip
         np.add.at(self.op_threat_failures, (o, events.threat), 1.0)  # what each operator learns from
         n_sectors = world.n_sectors
         it_failure = ~self._public[threat]  # disasters aside
         public = events.persons >= abm.concealment.public_persons
-        person_hours = events.persons * np.where(self._continuous[sector], events.duration_hours,
-                                                 world.delay_hours[sector])  # fmt: skip
         serious = reported & it_failure & (person_hours >= abm.pdca.serious_person_hours)
         self.fy_serious += np.bincount(sector[serious], minlength=n_sectors)
         self.fy_serious_public += np.bincount(sector[serious & public], minlength=n_sectors)

@@ -36,7 +36,6 @@ from functools import partial
 
 import mesa
 import numpy as np
-from scipy import stats
 
 from riskmodel.abm.agents import Attacker, CabinetCentre, Individual, Ministry, Operator
 from riskmodel.abm.attacks import Targeting
@@ -67,7 +66,7 @@ from riskmodel.errors import InputError
 from riskmodel.measures import Protection, effect_products, no_measures
 from riskmodel.portfolio import load_portfolio
 from riskmodel.schema import THREAT_KINDS
-from riskmodel.world import SERVICE_KINDS, World, load_world, with_overrides
+from riskmodel.world import World, load_world, with_overrides
 
 NEVER = np.iinfo(np.int64).max
 
@@ -137,7 +136,6 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         self._public = kinds == THREAT_KINDS.index("disaster")  # disasters are in the news
         self._shareable = np.isin(world.threat_ids, settings.information_sharing.threats)
         self._leaking = np.isin(world.threat_ids, settings.individuals.leak_threats)
-        self._continuous = world.service_kind == SERVICE_KINDS.index("continuous")
         self.ddos_threat = world.threat_ids.index(settings.botnet.ddos_threat)
         self._outage_hours = np.zeros(len(world.region_ids))  # person-hours of outage a day, by power area
         self._leaks = np.zeros(len(world.region_ids))  # persons whose data leaked that day
@@ -310,8 +308,7 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         """Person-hours of outage and leaked persons a day, by power area, and publicised
         IT failures a day in the country, that the start makes expected (for the
         individuals' anxiety to start at its steady state). A failure is publicised when
-        it reaches ``public_persons``: with persons proportional to the threat's Beta
-        depth, the chance is the Beta tail above the depth that reaches them."""
+        it reaches ``public_persons``, with the chance the operators weigh (:class:`Press`)."""
         world = self.world
         rate = self.operator_rates()
         hours, persons = expected_reach(self.values, rate, self.protection)
@@ -319,13 +316,8 @@ class CriticalInfrastructureModel(DaySchedule, FiscalYear, Investment, mesa.Mode
         region = world.operators.region
         n_regions = len(world.region_ids)
         by_region = [np.bincount(region, weights=x, minlength=n_regions) / DAYS_PER_YEAR for x in (hours.sum(1), leaks)]
-        t = world.threats
-        mean_depth = t.depth_alpha / (t.depth_alpha + t.depth_beta)
-        reach = self.values.persons * self.protection.depth[:, None] / mean_depth[None, :]  # persons at depth 1
-        depth_needed = np.divide(self.settings.concealment.public_persons, reach, out=np.full_like(reach, np.inf),
-                                 where=reach > 0)  # fmt: skip
-        public = stats.beta.sf(np.minimum(depth_needed, 1.0), t.depth_alpha[None, :], t.depth_beta[None, :])
-        news = rate * self.protection.survive * np.where(depth_needed < 1.0, public, 0.0) * ~self._public[None, :]
+        public = self.press(np.arange(len(world.operators)), self.protection.depth)
+        news = rate * self.protection.survive * public * ~self._public[None, :]
         return by_region[0], by_region[1], float(news.sum()) / DAYS_PER_YEAR
 
     # --- the catalogue's rules, as the agents apply them -----------------------------------

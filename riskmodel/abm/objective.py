@@ -56,13 +56,17 @@ class OwnCosts:
 class Press:
     """The chance that a failure reaches the press: a disaster always, another when the
     persons it affects reach ``threshold`` (its depth is Beta, cut by the measures' depth
-    multiplier). The multipliers take few values, so the chances are kept per value."""
+    multiplier; where the failed system is one every reached user passes, its persons do
+    not depend on the depth, and its mean persons are taken). The multipliers take few
+    values, so the chances are kept per value."""
 
     def __init__(self, world: World, values: EventValues, threshold: float):
         t = world.threats
         self._disaster = t.kind == DISASTER
         self._depth = (t.depth_alpha, t.depth_beta)
-        self._full = values.persons / (t.depth_alpha / (t.depth_alpha + t.depth_beta))  # at full depth
+        self._passed = world.passed_system[world.operators.sector][:, None] > 0
+        mean_draw = t.depth_alpha / (t.depth_alpha + t.depth_beta)
+        self._full = values.persons / np.where(self._passed, 1.0, mean_draw[None, :])  # at full depth
         self.threshold = threshold
         self._cache: dict[float, np.ndarray] = {}
 
@@ -76,7 +80,7 @@ class Press:
         if depth not in self._cache:
             scaled = self._full * depth
             cut = np.divide(self.threshold, scaled, out=np.full_like(scaled, np.inf), where=scaled > 0)
-            chance = stats.beta.sf(np.minimum(cut, 2.0), *self._depth)
+            chance = np.where(self._passed, cut <= 1.0, stats.beta.sf(np.minimum(cut, 2.0), *self._depth))
             self._cache[depth] = np.where(self._disaster, 1.0, chance)
         return self._cache[depth]
 

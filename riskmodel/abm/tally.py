@@ -15,8 +15,8 @@ from numba import njit
 
 @njit(cache=True)
 def tally_day(
-    sector, threat, operator, region, persons, duration, own, users, others,
-    hide_draw, hide_probability, public_persons, concealment, public_threat, continuous, delay_hours,
+    sector, threat, operator, region, persons, person_hours, own, users, others,
+    hide_draw, hide_probability, public_persons, concealment, public_threat,
     leaking, leak_share, day_true, day_reported, day_loss, op_failures, op_loss, outage_hours, leaks, reported,
 ):  # fmt: skip
     """Fill the day's counters (zeroed here) and ``reported[i]`` for each failure ``i``."""
@@ -39,6 +39,6 @@ def tally_day(
         if not hidden:
             day_reported[s, h] += 1
             op_failures[o, 1] += 1
-        outage_hours[r] += persons[i] * (duration[i] if continuous[s] else delay_hours[s])
+        outage_hours[r] += person_hours[i]
         if leaking[h]:
             leaks[r] += persons[i] * leak_share

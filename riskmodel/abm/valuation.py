@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, loss_ratio, trips_share
+from riskmodel.engine.kernels import DISASTER, MAX_OUTAGE_HOURS, loss_ratio, reached_outcome, trips_share
 from riskmodel.measures import Protection
 from riskmodel.world import World
 
@@ -101,8 +101,14 @@ def event_values(world: World) -> EventValues:
     service = world.service_hours[:, None, None]
     trips = (trips_share(hours, service) * weight).sum(axis=-1)
     continuous = world.service_kind[:, None] == 0
-    person_factor = np.where(continuous, 1.0, trips)  # persons per user and unit depth
-    user_hours = np.where(continuous, mean_hours, trips * world.delay_hours[:, None])
+    mean_draw = t.depth_alpha / (t.depth_alpha + t.depth_beta)
+    # persons and hours per reached user: linear in the draw, so the mean draw gives their means
+    per_person, per_hours = reached_outcome(
+        world.service_kind.astype(float)[:, None, None], world.passed_system[:, None, None], hours, service,
+        world.delay_hours[:, None, None],
+        np.broadcast_to(mean_draw[None, :, None], hours.shape),
+    )  # fmt: skip
+    per_person, per_hours = (per_person * weight).sum(axis=-1), (per_hours * weight).sum(axis=-1)
     # spread of one failure's users' loss: the outage's hours (or trips) and the depth vary
     # independently; E[g^2] / E[g]^2 of each
     hours_sq = (hours**2 * weight).sum(axis=-1) / mean_hours**2
@@ -111,11 +117,10 @@ def event_values(world: World) -> EventValues:
     a, b = t.depth_alpha, t.depth_beta
     depth_sq = (a + 1.0) * (a + b) / (a * (a + b + 1.0))  # E[D^2] / E[D]^2 of a Beta depth
 
-    mean_draw = (t.depth_alpha / (t.depth_alpha + t.depth_beta))[None, :]
-    depth = mean_draw * op.it_dependence[:, None]
-    reach = mean_draw * op.reach[:, None]  # the share of users reached, apart from the output lost
-    persons = op.users[:, None] * reach * person_factor[s]
-    person_hours = op.users[:, None] * reach * user_hours[s]
+    depth = mean_draw[None, :] * op.it_dependence[:, None]
+    reached = op.users * op.reach  # the users a failure at full depth reaches
+    persons = reached[:, None] * per_person[s]
+    person_hours = reached[:, None] * per_hours[s]
     users = person_hours * world.value_of_time[s][:, None]
     c = world.cascade
     shock = depth * (op.node_share * world.cascade_share[s])[:, None]

@@ -10,7 +10,10 @@ end) and at least 5% at or above it (its range's lower end). Durations and perso
 checked separately, where the incident reports them, and jointly where it reports both:
 persons among the reported failures whose duration is like the incident's (within a factor
 ``LIKE`` of its range), since a model can reach a number of persons only through outages
-far longer than the one reported.
+far longer than the one reported. Persons are compared only where the data say they count
+the persons the failure reached (``persons_measure`` ``reach``, see
+:mod:`riskmodel.incidents`), what the model's persons count: a figure of persons who
+suffered a further consequence is of another nature.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def predictive_check(data: pd.DataFrame, predicted: dict[str, pd.DataFrame]) -> 
             low, high = incident["duration_hours_low"], incident["duration_hours_high"]
             shown = f"{low:g}" if low == high else f"{low:g}-{high:g}"
             checks.append(("duration_hours", events["duration_hours"].to_numpy(), low, high, shown))
-        if not np.isnan(incident["persons_affected"]):
+        if not np.isnan(incident["persons_affected"]) and incident["persons_measure"] == "reach":
             persons = incident["persons_affected"]
             checks.append(("persons_affected", events["persons"].to_numpy(), persons, persons, f"{persons:,.0f}"))
             if not np.isnan(incident["duration_hours_high"]):

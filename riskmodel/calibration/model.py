@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from riskmodel.overrides import Override, render_path
-from riskmodel.schema import THREAT_KINDS
+from riskmodel.schema import THREAT_KINDS, Scenario
 from riskmodel.world import World, with_overrides
 
 Step = str | int | tuple[str, str]
@@ -42,14 +42,20 @@ def priors(data: Any, steps: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step
             yield from priors(item, (*steps, step))
 
 
+def prior_values(scenario: Scenario) -> dict[str, float]:
+    """Every calibrated field of ``scenario`` at its prior, by override path (empty for a
+    scenario never calibrated): ``RunSpec(..., overrides=prior_values(scenario))`` runs the
+    scenario as it stood before calibration."""
+    data = scenario.model_dump(mode="json")
+    return {render_path((*steps, name)): value for steps, prior in priors(data) for name, value in prior.items()}
+
+
 def prior_world(world: World) -> World:
     """The world a fit starts from: every calibrated number back at its prior (the value
     it had before calibration, kept in its table), so that calibrating a calibrated
     scenario on the same data starts where the first calibration started instead of
     counting the data twice. A scenario never calibrated is its own prior world."""
-    data = world.scenario.model_dump(mode="json")
-    restore = [Override(render_path((*steps, name)), v) for steps, prior in priors(data) for name, v in prior.items()]
-    return with_overrides(world, restore)
+    return with_overrides(world, [Override(path, value) for path, value in prior_values(world.scenario).items()])
 
 
 @dataclass(frozen=True)

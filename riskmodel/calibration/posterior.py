@@ -14,8 +14,12 @@ within-block variances ``s2_b``:
 * Monte Carlo standard error of the AAL: ``sqrt(sum n_b s2_b) / N``;
 * parameter variance of the AAL: the variance of the block means less what Monte Carlo
   noise puts into it, ``var_b(m_b) - mean_b(s2_b / n_b)`` (at least 0);
-* the AAL's 90% interval: ``AAL +- 1.645 sqrt(parameter variance + MC variance)``,
-  normal (a sketch of the spread, not an exact quantile).
+* the AAL's 90% interval: the 5% and 95% quantiles of the block means, weighted by
+  their years: each block mean is the AAL under one draw (plus its block's Monte Carlo
+  noise), so these estimate the posterior's quantiles of the AAL, however skewed (a few
+  draws with long outages and frequent attacks give the AAL a long right tail, and a
+  normal interval would reach below zero); crude with few draws. With one block it is
+  the Monte Carlo interval ``AAL +- 1.645 SE``.
 """
 
 from __future__ import annotations
@@ -149,9 +153,13 @@ def variance_split(block_means: np.ndarray, block_vars: np.ndarray, block_years:
     between = float(means.var(ddof=1)) if means.size > 1 else float("nan")
     parameter_var = max(0.0, between - noise) if means.size > 1 else float("nan")
     spread = float(np.sqrt(parameter_var + mc_var))
+    if means.size > 1:
+        low, high = np.quantile(means, [0.05, 0.95], weights=n, method="inverted_cdf")
+    else:
+        low, high = aal - Z90 * spread, aal + Z90 * spread
     return {
         "aal": aal,
-        "interval_90": [aal - Z90 * spread, aal + Z90 * spread],
+        "interval_90": [float(low), float(high)],
         "monte_carlo_se": float(np.sqrt(mc_var)),
         "parameter_sd": float(np.sqrt(parameter_var)),
         "parameter_share_of_variance": parameter_var / (parameter_var + mc_var) if spread > 0 else float("nan"),

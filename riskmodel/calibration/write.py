@@ -31,11 +31,12 @@ BEFORE = "; before calibration: "
 
 def _methods(cal: Calibration) -> dict[str, str]:
     """The method text of each kind of calibrated number."""
-    filters = ", ".join(f.id for f in cal.targets.filters)
+    filters = ", ".join(f"{f.id}, coverage {f.coverage_text()}" for f in cal.targets.filters)
+    uncertain = any(f.uncertain for f in cal.targets.filters)
     return {
         "exposure": f"Gamma-Poisson posterior mean, partial pooling across sectors (log mu ~ N(0, 2), log alpha "
         f"uniform on [log 0.5, log 50]), counts corrected for the reporting filter ({filters}: "
-        f"{cal.targets.path.name})",
+        f"{cal.targets.path.name}{'; the uncertain coverage integrated out' if uncertain else ''})",
         "duration": f"lognormal likelihood truncated at the reporting threshold, posterior mean (delta ~ N(0, "
         f"{PRIOR_SD['delta']:g}), log kappa ~ N(0, {PRIOR_SD['log_kappa']:g}))",
     }

@@ -60,6 +60,7 @@ class KernelInputs:
                 world.service_hours,
                 world.delay_hours,
                 world.exposure[:, DISASTER],
+                world.passed_system,
             ],
             axis=1,
         )

@@ -321,6 +321,35 @@ def trips_share(duration, service_hours):
     return np.maximum(np.minimum(1.0, duration / service_hours), duration / 24.0)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def reached_outcome(trips, passed, duration, service_hours, delay_hours, draw):
+    """Persons affected and their hours lost, per user a failure reaches (scalars or
+    arrays alike: the kernel and the agents' valuation count persons with it, the
+    optimiser credits durations by :func:`trips_share`).
+
+    ``trips`` is 1 for a trips service, 0 for a continuous one; ``draw`` the failure's
+    Beta draw. Of the reached users, a continuous service's failure meets all, a trips
+    service's those who travel in the outage (:func:`trips_share`). Of those, the draw's
+    share are affected, each for the whole outage (continuous) or the whole
+    ``delay_hours`` (trips): a failure stops the service of the users of the output it
+    stops. Where the failed system is one every reached user passes (``passed`` 1: a
+    trips service with a reach table, such as ticket gates or check-in), all of them are
+    affected, each held up by the draw's share of the delay: a third of the gates down
+    queues every passenger of the station. The person-hours, hence the users' loss, are
+    the same either way; the persons differ."""
+    share = trips * trips_share(duration, service_hours) + (1.0 - trips)
+    persons = share * (passed + (1.0 - passed) * draw)
+    return persons, persons * hours_per_person(trips, passed, duration, delay_hours, draw)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def hours_per_person(trips, passed, duration, delay_hours, draw):
+    """Hours each person :func:`reached_outcome` counts loses: the whole outage
+    (continuous), the whole delay (trips), or the draw's share of the delay (trips through
+    a passed system). ``passed`` is 1 only for trips services."""
+    return trips * delay_hours * (passed * draw + (1.0 - passed)) + (1.0 - trips) * duration
+
+
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
 # ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first,
 #        group_first, group_share, member_first, member_ops): see world.SharedGroups,
@@ -328,7 +357,7 @@ def trips_share(duration, service_hours):
 OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
 OP_USERS, OP_DEPTH_SCALE, OP_SHOCK, OP_REACH = 0, 1, 2, 3  # op_float[operator, :]
 OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
-SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER = range(5)  # sector_float[sector, :]
+SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_PASSED = range(6)  # sector_float[sector, :]
 (
     TH_KIND,
     TH_DISPERSION,
@@ -354,20 +383,20 @@ NODE_VA, NODE_OTHERS, NODE_CLIP = 0, 1, 2
 def hit_outcome(o, h, z_duration, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s):
     """Duration, depth, shock, persons, users loss and direct loss of operator o's failure.
 
-    The depth (share of output lost, which the cascade sees) and the reach (share of users
-    affected) are the same Beta draw times the operator's IT dependence and its reach."""
+    The depth (share of output lost, which the cascade sees) is the Beta draw times the
+    operator's IT dependence; the users it reaches are its users times its reach, of whom
+    :func:`reached_outcome` counts the persons affected and their hours."""
     log_duration = threat_float[h, TH_DUR_MU] + threat_float[h, TH_DUR_SIGMA] * z_duration
     duration = min(math.exp(log_duration + op_threat[o, h, OT_LOG_DURATION]), MAX_OUTAGE_HOURS)
     depth = depth_draw * op_float[o, OP_DEPTH_SCALE]
     shock = depth * op_float[o, OP_SHOCK]
-    persons = op_float[o, OP_USERS] * (depth_draw * op_float[o, OP_REACH])
-    if sector_float[s, SEC_KIND] == 0.0:
-        person_hours = persons * duration
-    else:
-        # trips that fall in the outage: its share of a service day, or its days of trips
-        persons *= trips_share(duration, sector_float[s, SEC_SERVICE_HOURS])
-        person_hours = persons * sector_float[s, SEC_DELAY]
-    users = person_hours * sector_float[s, SEC_VOT]
+    per_person, per_hours = reached_outcome(
+        sector_float[s, SEC_KIND], sector_float[s, SEC_PASSED], duration, sector_float[s, SEC_SERVICE_HOURS],
+        sector_float[s, SEC_DELAY], depth_draw,
+    )  # fmt: skip
+    reached = op_float[o, OP_USERS] * op_float[o, OP_REACH]
+    persons = reached * per_person
+    users = reached * per_hours * sector_float[s, SEC_VOT]
     ratio = loss_ratio_quantile(
         u_loss,
         threat_float[h, TH_LOSS_MU],
