@@ -273,6 +273,9 @@ def operator_it_dependence(
         free = ~capped
         mass = float(w[free] @ x[free])
         left = share - float(w[capped].sum())
+        if mass > 0.0 and not math.isfinite(left / mass):  # subnormal draws: the factor overflows
+            x[free] /= x[free].max()
+            mass = float(w[free] @ x[free])
         if mass <= 0.0:  # every free draw underflowed to 0: share what is left equally
             x[free] = left / float(w[free].sum())
         else:
