@@ -643,7 +643,7 @@ def pcg64_floor_years(rng, n_years, ops, sect, thr):
     (one uniform per count, four per event and two more per kept event; one per disaster, one
     per operator of its region and four per kept hit), so the ratio of the two loops' speeds is
     the cost of keyed numbers against sequential ones."""
-    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first, _, _ = ops  # no shared systems drawn
+    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops[:7]  # no shared groups drawn
     sector_rate, sector_float = sect
     threat_float, regional_rate, depth_table = thr
     sector_mean, sector_p0, region_mean, region_p0 = count_setup(sector_rate, regional_rate, threat_float, 1.0)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from riskmodel.errors import InputError
-from riskmodel.schema import MAX_FISCAL_YEARS, MAX_OPERATORS, Scenario
+from riskmodel.schema import MAX_FISCAL_YEARS, MAX_OPERATORS, SHARED_GROUPS, Scenario
 
 DEFAULT_SCENARIO = "japan"
 MAX_TOML_BYTES = 16 * 2**20  # a scenario or portfolio file (the default scenario is about 100 kB)
@@ -147,6 +147,7 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
     threats = _unique((t.id for t in scenario.threats), path, "threats[].id")
     measures = _unique((m.id for m in scenario.measures), path, "measures[].id")
     ministries = _unique((m.id for m in scenario.ministries), path, "ministries[].id")
+    single_threats = {t.id for t in scenario.threats if t.kind != "disaster"}
 
     remainders = [s.id for s in scenario.sectors if s.io_remainder]
     if len(remainders) != 1:
@@ -180,10 +181,17 @@ def check_references(scenario: Scenario, path: str | Path) -> None:
                     entry.share,
                     f"shares of io_sector {entry.io_sector!r} that add up to at most 1",
                 )
-        if sector.shared_system is not None:
-            for i, region in enumerate(sector.shared_system.regions):
+        for name in SHARED_GROUPS:
+            group = getattr(sector, name)
+            if group is None:
+                continue
+            for i, region in enumerate(group.regions):
                 if region not in regions:
-                    raise InputError(path, f"{where}.shared_system.regions[{i}]", region, f"one of {sorted(regions)}")
+                    raise InputError(path, f"{where}.{name}.regions[{i}]", region, f"one of {sorted(regions)}")
+            for i, threat in enumerate(group.threats):
+                if threat not in single_threats:
+                    raise InputError(path, f"{where}.{name}.threats[{i}]", threat,
+                                     f"one of {sorted(single_threats)} (threats that strike one sector)")  # fmt: skip
     for ministry in scenario.ministries:
         where = f"ministries[id={ministry.id}]"
         for field, names, known in (

@@ -191,22 +191,39 @@ class Reach(Sourced):
     share: Probability
 
 
-class SharedSystem(Sourced):
-    """A system several of the sector's operators share (a transit IC-card centre, an
-    exchange's trading system, an airline's reservation and check-in system).
+class SharedGroup(Sourced):
+    """Operators of a sector that one failure can take down together.
 
-    ``share`` of the sector's failure events strike it instead of one operator's own
-    systems; such an event takes every member down at once with one outage (one duration,
-    depth and direct-loss draw, each member's own measures and size applied). The
-    sector's expected number of failure events stays the scenario's: a shared-system
-    event is one event with several operators down. Members are the ``members`` largest
-    operators (by users) of the ``regions`` listed (all regions when empty); every
-    operator of those regions when ``members`` is left out.
+    ``share`` of the sector's failure events of the ``threats`` listed (every threat but
+    disasters when empty) strike the group instead of one operator; such an event takes
+    every member down at once with one outage (one duration, depth, day and direct-loss
+    draw, each member's own measures, size, IT dependence and reach applied). The
+    sector's expected number of failure events stays the scenario's: a group's event is
+    one event with several operators down. Members are the ``members`` largest operators
+    (by users) of the ``regions`` listed (all regions when empty); every operator of those
+    regions when ``members`` is left out. The shares of a sector's groups that cover one
+    threat add up to at most 1 (they split that threat's events).
     """
 
     share: Probability
     members: Annotated[int, Field(ge=1, le=MAX_OPERATORS)] | None = None
     regions: list[Identifier] = []
+    threats: list[Identifier] = []
+
+
+class SharedSystem(SharedGroup):
+    """A system several of the sector's operators share (a transit IC-card centre, an
+    exchange's trading system, an airline's reservation and check-in system): by default
+    any single failure (software, hardware, an attack) can strike it."""
+
+
+class SharedContractor(SharedGroup):
+    """A contractor (a system integrator, a data-centre or cloud provider) that serves
+    several of the sector's operators: one faulty release or one failure of its data centre
+    takes its clients down at once. By default only contractor faults strike it; the
+    operators' measures against contractor faults act on each client as on its own faults."""
+
+    threats: list[Identifier] = ["contractor_fault"]
 
 
 class OutageScale(Sourced):
@@ -255,6 +272,7 @@ class Sector(Strict):
     it_dependence: ITDependence | None = None
     reach: Reach | None = None
     shared_system: SharedSystem | None = None
+    shared_contractor: SharedContractor | None = None
     outage: OutageScale | None = None
     cascade: CascadeShare | None = None
     acceptability: Acceptability | None = None
@@ -266,6 +284,12 @@ class Sector(Strict):
                 if getattr(self, name) is None:
                     raise ValueError(f"a critical sector to have its [{name}] table")
         return self
+
+
+# a sector's shared groups, in the order they split a threat's events (a keyed uniform
+# below the first group's share strikes it, the next share the next group): a new kind
+# goes last, so that the events of the kinds before it stay where they were
+SHARED_GROUPS = ("shared_system", "shared_contractor")
 
 
 class Frequency(Sourced):

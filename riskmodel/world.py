@@ -26,7 +26,7 @@ from riskmodel.incidents import read_incident_data
 from riskmodel.interdependency import Cascade, build_cascade, data_file, resolve_data_file
 from riskmodel.overrides import Override, apply_overrides
 from riskmodel.scenario import load_scenario, resolve_scenario
-from riskmodel.schema import THREAT_KINDS, Scenario
+from riskmodel.schema import SHARED_GROUPS, THREAT_KINDS, Scenario
 from riskmodel.streams import OPERATOR_STREAM, counter_rng
 
 SERVICE_KINDS = ("continuous", "trips")
@@ -48,6 +48,40 @@ class Operators:
 
     def __len__(self) -> int:
         return int(self.sector.size)
+
+
+@dataclass(frozen=True)
+class SharedGroups:
+    """Operators that one failure takes down together: each sector's shared system and
+    shared contractor (``schema.SHARED_GROUPS``), the groups of a sector in that order (the
+    order in which they split a threat's events, see engine.kernels)."""
+
+    kind: np.ndarray  # [group] index into SHARED_GROUPS
+    sector: np.ndarray  # [group] its sector
+    first: np.ndarray  # [sector + 1] groups of sector s: first[s] .. first[s + 1] - 1
+    share: np.ndarray  # [group, threat] share of its sector's failures of the threat that strike the group
+    member_first: np.ndarray  # [group + 1] members of group g: members[member_first[g]:member_first[g + 1]]
+    members: np.ndarray  # operators, ascending within a group
+
+    def __len__(self) -> int:
+        return int(self.kind.size)
+
+    def members_of(self, g: int) -> np.ndarray:
+        return self.members[self.member_first[g] : self.member_first[g + 1]]
+
+    def sector_share(self, n_sectors: int) -> np.ndarray:
+        """``[sector, threat]`` share of the sector's failures that strike any of its groups."""
+        total = np.zeros((n_sectors, self.share.shape[1]))
+        np.add.at(total, self.sector, self.share)
+        return total
+
+    def operator_share(self, n_operators: int) -> np.ndarray:
+        """``[operator, threat]`` share of its sector's failures that take the operator
+        down through a group it belongs to (the sum over its groups)."""
+        joint = np.zeros((n_operators, self.share.shape[1]))
+        group = np.repeat(np.arange(len(self)), np.diff(self.member_first))
+        np.add.at(joint, self.members, self.share[group])
+        return joint
 
 
 @dataclass(frozen=True)
@@ -128,9 +162,7 @@ class World:
     catalogue: Catalogue
     cascade: Cascade
     sector_rate: np.ndarray = field(repr=False)  # [sector, threat] events per year, no measures
-    shared_share: np.ndarray = field(repr=False)  # [sector] share of its failure events that strike its shared system
-    shared_first: np.ndarray = field(repr=False)  # [sector + 1] members: shared_ops[first[s]:first[s + 1]]
-    shared_ops: np.ndarray = field(repr=False)  # operators of the shared systems, by sector, ascending
+    shared: SharedGroups = field(repr=False)  # shared systems and contractors: groups one failure takes down
     content_hash: str = ""  # of the scenario's content and its data files (see scenario_hash)
 
     @property
@@ -241,6 +273,9 @@ def operator_it_dependence(
         free = ~capped
         mass = float(w[free] @ x[free])
         left = share - float(w[capped].sum())
+        if mass > 0.0 and not math.isfinite(left / mass):  # subnormal draws: the factor overflows
+            x[free] /= x[free].max()
+            mass = float(w[free] @ x[free])
         if mass <= 0.0:  # every free draw underflowed to 0: share what is left equally
             x[free] = left / float(w[free].sum())
         else:
@@ -252,31 +287,57 @@ def operator_it_dependence(
         capped |= over
 
 
-def _shared_systems(scenario: Scenario, operators: Operators, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each sector's share of failures on its shared system and the system's members
-    (the ``members`` largest operators by users in its regions), as CSR arrays."""
+def _shared_groups(scenario: Scenario, operators: Operators, path: Path) -> SharedGroups:
+    """Each sector's shared groups (schema.SHARED_GROUPS, in that order): the ``members``
+    largest operators by users in the group's regions, and the share of each threat's
+    failures that strike the group; a sector's shares of one threat add up to at most 1."""
     region_index = {r.id: i for i, r in enumerate(scenario.regions)}
-    share = np.zeros(len(scenario.sectors))
+    threat_index = {t.id: h for h, t in enumerate(scenario.threats)}
+    single = np.array([t.kind != "disaster" for t in scenario.threats])
+    kind, sector_of, shares, members = [], [], [], []
     first = np.zeros(len(scenario.sectors) + 1, dtype=np.int64)
-    members: list[np.ndarray] = []
     for s, sector in enumerate(scenario.sectors):
-        spec = sector.shared_system
-        chosen = np.zeros(0, dtype=np.int64)
-        if spec is not None and sector.operators is not None:
+        covered = np.zeros(len(scenario.threats))
+        for k, name in enumerate(SHARED_GROUPS):
+            spec = getattr(sector, name)
+            if spec is None or sector.operators is None:
+                continue
+            where = f"sectors[id={sector.id}].{name}"
             candidates = operators.sector == s
             if spec.regions:
                 candidates &= np.isin(operators.region, [region_index[r] for r in spec.regions])
             rows = np.flatnonzero(candidates)
             count = rows.size if spec.members is None else spec.members
             if count > rows.size:
-                raise InputError(path, f"sectors[id={sector.id}].shared_system.members", count,
+                raise InputError(path, f"{where}.members", count,
                                  f"at most {rows.size} (the sector's operators in those regions)")  # fmt: skip
             by_size = rows[np.argsort(-operators.users[rows], kind="stable")]
-            chosen = np.sort(by_size[:count])
-            share[s] = spec.share
-        members.append(chosen)
-        first[s + 1] = first[s] + chosen.size
-    return share, first, np.concatenate(members).astype(np.int64)
+            share = np.zeros(len(scenario.threats))
+            if spec.threats:
+                share[[threat_index[t] for t in spec.threats]] = spec.share
+            else:
+                share[single] = spec.share
+            over = np.flatnonzero(covered + share > 1.0 + 1e-12)
+            if over.size:
+                left = 1.0 - covered[over[0]]
+                raise InputError(path, f"{where}.share", spec.share,
+                                 f"at most {left:g}: the shares of the sector's shared groups that cover "
+                                 f"{scenario.threats[over[0]].id!r} add up to at most 1")  # fmt: skip
+            covered += share
+            kind.append(k)
+            sector_of.append(s)
+            shares.append(share)
+            members.append(np.sort(by_size[:count]))
+        first[s + 1] = len(kind)
+    sizes = [m.size for m in members]
+    return SharedGroups(
+        kind=np.array(kind, dtype=np.int64),
+        sector=np.array(sector_of, dtype=np.int64),
+        first=first,
+        share=np.array(shares, dtype=float).reshape(len(kind), len(scenario.threats)),
+        member_first=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        members=np.concatenate([np.zeros(0, dtype=np.int64), *members]).astype(np.int64),
+    )
 
 
 def _threats(scenario: Scenario) -> Threats:
@@ -426,7 +487,7 @@ def _compile(scenario: Scenario, path: Path | None) -> World:
     output = cascade.output.reshape(n_regions, -1).sum(axis=0) * 8760.0
     where = path or Path("<scenario>")
     operators = _operators(scenario, output, where)
-    shared_share, shared_first, shared_ops = _shared_systems(scenario, operators, where)
+    shared = _shared_groups(scenario, operators, where)
     threats = _threats(scenario)
     sectors = scenario.sectors
     exposure = np.array([[getattr(s.exposure, kind) if s.exposure else 0.0 for kind in THREAT_KINDS] for s in sectors])
@@ -456,9 +517,7 @@ def _compile(scenario: Scenario, path: Path | None) -> World:
         catalogue=_catalogue(scenario),
         cascade=cascade,
         sector_rate=rate,
-        shared_share=shared_share,
-        shared_first=shared_first,
-        shared_ops=shared_ops,
+        shared=shared,
     )
 
 

@@ -131,8 +131,9 @@ def test_convergence_table(japan_run):
 
 
 def test_default_scenario_reproduces_failure_counts(japan_run, japan):
-    """Failures per sector-year equal the sector's rates (each shared-system failure, a
-    share p of them, taking its M members down: rate x (1 - p + p M)) plus the expected
+    """Failures per sector-year equal the sector's rates (each shared group's failure, a
+    share p_g of a threat's, taking its M_g members down: rate x (1 - sum p_g + sum p_g
+    M_g)) plus the expected
     disaster hits (sum over areas of rate x hit probability x exposure x operators there),
     within 4 SE."""
     counts = japan_run.ylt.pivot(index="year", columns="sector", values="events")
@@ -144,9 +145,12 @@ def test_default_scenario_reproduces_failure_counts(japan_run, japan):
             (threats.regional_rate[h] * in_region).sum() * threats.hit_probability[h] * japan.exposure[s, DISASTER]
             for h in disaster
         )
-        members = japan.shared_first[s + 1] - japan.shared_first[s]
-        shared = japan.shared_share[s]
-        expected = japan.sector_rate[s].sum() * (1 - shared + shared * members) + hits
+        groups = japan.shared
+        sizes = np.diff(groups.member_first)
+        down = 1 - groups.sector_share(japan.n_sectors)[s]  # operators down per failure, by threat
+        for g in range(groups.first[s], groups.first[s + 1]):
+            down = down + groups.share[g] * sizes[g]
+        expected = (japan.sector_rate[s] * down).sum() + hits
         observed = counts[japan.sector_ids[s]]
         assert abs(observed.mean() - expected) < 4 * observed.std() / math.sqrt(len(observed))
 

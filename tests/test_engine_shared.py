@@ -79,7 +79,7 @@ def test_a_shared_event_is_the_sum_over_its_members():
     world = world_of(doc)
     result = simulate(world, years=300, seed=3, elt=True)
     elt = result.elt
-    members = world.shared_ops[world.shared_first[0] : world.shared_first[1]]
+    members = world.shared.members_of(0)
     assert list(members) == [0, 1, 2]  # the three largest of four Zipf-sized operators
     inputs = KernelInputs.build(world, protection(world, no_measures(world)))
     op = world.operators
@@ -123,7 +123,7 @@ def test_annual_loss_and_counts_match_the_closed_form(share, members):
     rows = np.flatnonzero(world.operators.sector == 0)
     weights = world.operators.sector_share[rows] / world.operators.sector_share[rows].sum()
     single = sum(w * expected_event_loss(world, np.array([o])) for w, o in zip(weights, rows, strict=True))
-    members_of = world.shared_ops[world.shared_first[0] : world.shared_first[1]]
+    members_of = world.shared.members_of(0)
     rate = float(world.sector_rate[0].sum())
     assert rate == pytest.approx(RATE * 4)
     expected = rate * ((1 - share) * single + share * expected_event_loss(world, members_of))
@@ -241,5 +241,6 @@ def test_default_world_keeps_each_sectors_it_dependence(japan):
     aviation, railways = japan.sector_ids.index("aviation"), japan.sector_ids.index("railways")
     kanto = int(((op.sector == railways) & (op.region == japan.region_ids.index("tokyo"))).sum())
     for s, members in ((aviation, 3), (railways, kanto)):
-        assert japan.shared_first[s + 1] - japan.shared_first[s] == members
-        assert japan.shared_share[s] > 0
+        system = japan.shared.first[s]  # a sector's shared system comes first of its groups
+        assert japan.shared.members_of(system).size == members
+        assert japan.shared.share[system].max() > 0

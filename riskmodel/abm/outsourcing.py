@@ -6,6 +6,13 @@ threat's rate times its share over ``reference_share``. The engine picks the fai
 operator of a sector in proportion to its size, so the sector's rate is set by its most
 outsourced operator and the others' faults are thinned (the engine's own thinning, with
 common random numbers) down to their share.
+
+The world's shared contractor (``[sectors.shared_contractor]``) takes a share of the
+sector's contractor faults and puts every client down at once; the thinning acts on each
+client of such a fault as on its own faults (the engine keeps a client when the fault's
+survival uniform is below the client's own survival), so both the independent and the
+common-cause faults of an operator scale with its outsourced share, and its expected rate
+stays the valuation's rate times the sector factor times its thinning.
 """
 
 from __future__ import annotations

@@ -130,11 +130,12 @@ def event_values(world: World) -> EventValues:
     rate = np.zeros((len(op), n_threats))
     sector_weight = op.sector_share / np.bincount(s, weights=op.sector_share)[s]
     single = t.kind != DISASTER
-    # a share of the sector's failures strikes its shared system and takes every member down
-    member = np.zeros(len(op))
-    member[world.shared_ops] = 1.0
-    p = world.shared_share[s]
-    rate[:, single] = world.sector_rate[s][:, single] * ((1.0 - p) * sector_weight + p * member)[:, None]
+    # a share of the sector's failures strikes a shared group (its shared system, its shared
+    # contractor) and takes every member down: an operator's rate is its pick by size of the
+    # rest plus its groups' shares
+    p = world.shared.sector_share(world.n_sectors)[s]
+    joint = world.shared.operator_share(len(op))
+    rate[:, single] = (world.sector_rate[s] * ((1.0 - p) * sector_weight[:, None] + joint))[:, single]
     hit = t.hit_probability[None, ~single] * world.exposure[s, DISASTER][:, None]
     rate[:, ~single] = t.regional_rate[~single][:, op.region].T * hit
     return EventValues(

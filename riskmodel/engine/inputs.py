@@ -60,7 +60,6 @@ class KernelInputs:
                 world.service_hours,
                 world.delay_hours,
                 world.exposure[:, DISASTER],
-                world.shared_share,
                 world.passed_system,
             ],
             axis=1,
@@ -88,7 +87,8 @@ class KernelInputs:
         c = world.cascade
         node_weight = np.ascontiguousarray(np.stack([c.va_weight, c.others_weight, c.clip_bound], axis=1))  # NODE_*
         f = np.ascontiguousarray
-        shared = (world.shared_first, world.shared_ops)  # each sector's shared-system members
+        g = world.shared
+        shared = (g.first, f(g.share), g.member_first, g.members)  # each sector's shared groups and their members
         return cls(
             ops=(op_int, f(op_float), f(op_threat), sector_first, op_cum, region_ops, region_first, *shared),
             sect=(f(world.sector_rate), f(sector_float)),

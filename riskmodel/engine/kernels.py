@@ -26,7 +26,7 @@ with probability ``survive`` (thinning); every event draws the same random numbe
 whether it is kept or not, and measures only scale durations, depths and losses down.
 So two portfolios see the same random years, and adding a measure can never raise a
 year's total loss, nor any sector's own or users' loss: the property a sample-average
-optimiser relies on. (The value added lost in a disaster or a shared-system failure whose
+optimiser relies on. (The value added lost in a disaster or a shared group's failure whose
 cascade hits the clip is shared between the operators hit in proportion to their unclipped
 contributions, so that one sector's share can rise when another's measures shrink the total.)
 
@@ -87,14 +87,18 @@ parameter governs is all a change of it can alter; with the same key:
   the events move where 7.4% must. The least needs an exponential race over all of a
   sector's operators per event (``argmin E_i / w_i``), O(operators) keyed draws per event,
   too slow here.
-* Shared systems. Whether single failure ``k`` strikes its sector's shared system is a
-  keyed uniform of its own kind (``KEY_SHARED``) below the sector's shared share, drawn
-  only where that share is positive: switching shared systems on changes nothing else,
-  and raising the share only turns more of the same events into shared ones. A shared
-  event keeps the event's own numbers (its survival, depth, day and severity draws) and
-  applies them to every member (each with its own measures, size, IT dependence and
-  reach): one outage of one system, one event with several operators down, whose lost
-  output, persons and losses are the sums over the members.
+* Shared groups (a sector's shared system, its shared contractor). Whether single failure
+  ``k`` strikes one of its sector's groups is a keyed uniform of its own kind
+  (``KEY_SHARED``), drawn only where the groups' shares of the threat add up to more than
+  0: the first group takes the uniforms below its share of the threat, the next group the
+  next share, and so on (``world.SharedGroups``' order). So switching groups on, or adding
+  a group after the others, changes nothing else, and raising a share only turns more of
+  the same single failures into shared ones. A shared event keeps the event's own numbers
+  (its survival, depth, day and severity draws) and applies them to every member (each
+  with its own measures, size, IT dependence and reach, a member kept when the event's
+  survival uniform is below its own survival): one outage of one system or one
+  contractor's fault, one event with several operators down, whose lost output, persons
+  and losses are the sums over the members.
 * Numbers and thinning. The draws of a kept event never depend on which other events are
   kept, so measures still only thin events and scale them down (the property above); and
   results do not depend on blocks, threads or reruns of a block.
@@ -132,7 +136,7 @@ KEY_FAILURE = 2  # single failure k of a (period, sector, threat): call 0 operat
 KEY_REGION_COUNT = 3  # a (period, region, disaster)'s count of events
 KEY_DISASTER = 4  # disaster k: call 0 its day, call 1 + j // 4 the hit of the j-th operator of the region
 KEY_HIT = 5  # disaster k's hit of the region's j-th operator: calls 2 j and 2 j + 1
-KEY_SHARED = 6  # single failure k of a (period, sector, threat): whether it strikes the shared system
+KEY_SHARED = 6  # single failure k of a (period, sector, threat): whether it strikes a shared group
 MAX_THREATS = 256
 MAX_SLOTS = 65536  # sectors or regions
 
@@ -347,14 +351,13 @@ def hours_per_person(trips, passed, duration, delay_hours, draw):
 
 
 # Column layout of the packed parameter tables (see engine.simulate.KernelInputs):
-# ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops),
+# ops = (op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first,
+#        group_first, group_share, member_first, member_ops): see world.SharedGroups,
 # sect = (sector_rate, sector_float), thr = (threat_float, regional_rate, depth_table).
 OP_SECTOR, OP_REGION, OP_NODE = 0, 1, 2  # op_int[operator, :]
 OP_USERS, OP_DEPTH_SCALE, OP_SHOCK, OP_REACH = 0, 1, 2, 3  # op_float[operator, :]
 OT_SURVIVE, OT_LOG_DURATION, OT_DIRECT = 0, 1, 2  # op_threat[operator, threat, :]
-SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_SHARED, SEC_PASSED = range(
-    7
-)  # sector_float[sector, :]
+SEC_VOT, SEC_KIND, SEC_SERVICE_HOURS, SEC_DELAY, SEC_DISASTER, SEC_PASSED = range(6)  # sector_float[sector, :]
 (
     TH_KIND,
     TH_DISPERSION,
@@ -471,16 +474,50 @@ def severity_draws(k0, k1, label, c1, k: int, call: int):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def shared_uniform(k0, k1, label, c_shared, k: int) -> float:
-    """The uniform deciding whether single failure ``k`` strikes its sector's shared system
-    (its own counter kind, so that switching shared systems on moves no other draw)."""
+def shared_total(group_share, first: int, last: int, h: int) -> float:
+    """Share of a sector's failures of threat ``h`` that strike one of its groups
+    ``first .. last - 1`` (summed in the order :func:`shared_group` does)."""
+    total = 0.0
+    for g in range(first, last):
+        total += group_share[g, h]
+    return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def shared_group(k0, k1, label, c_shared, k: int, group_share, first: int, last: int, h: int) -> int:
+    """The group of ``first .. last - 1`` that single failure ``k`` strikes, or -1 for none:
+    a uniform of its own counter kind (so that switching groups on moves no other draw)
+    against the groups' cumulative shares of threat ``h``."""
     w0, w1, _, _ = philox4x32(label, c_shared, np.uint64(k), ZERO, k0, k1)
-    return u53(w0, w1)
+    u = u53(w0, w1)
+    cumulative = 0.0
+    for g in range(first, last):
+        cumulative += group_share[g, h]
+        if u < cumulative:
+            return g
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def record_hit(
+    n, o, h, s, z, depth_draw, u_loss, op_int, op_float, op_threat, sector_float, threat_float, hit_ops, nodes, shocks,
+    durations, hit_vals,
+):  # fmt: skip
+    """Operator ``o``'s outcome as hit ``n`` of a joint event (a disaster's, a shared
+    group's): its node, shock and duration for the cascade, its depth, persons, users loss
+    and direct loss for the event's sums."""
+    duration, depth, shock, persons, users, direct = hit_outcome(
+        o, h, z, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s
+    )
+    hit_ops[n] = o
+    nodes[n], shocks[n], durations[n] = op_int[o, OP_NODE], shock, duration
+    hit_vals[n, 0], hit_vals[n, 1] = depth, persons
+    hit_vals[n, 2], hit_vals[n, 3] = users, direct
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def shared_others(nodes, shocks, durations, n_hits, casc, others):
-    """Value added others lose through the cascade from each member of a shared-system
+    """Value added others lose through the cascade from each member of a shared group's
     failure, into ``others[:n_hits]``: ``v' (S - I) c* d`` per member where the clip cannot
     bind (``sum c* max_m S[m, n] <= 1``), else the clipped cascade's total shared out in
     proportion to the members' linear contributions, as for a single failure."""
@@ -524,7 +561,8 @@ def simulate_periods(
     words as ``uint32``). Returns the number of event-loss-table rows written, or -1 if the
     ELT buffers (``elt_i``, ``elt_f``; zero rows for none) overflowed.
     """
-    op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops = ops
+    op_int, op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops[:7]
+    group_first, group_share, member_first, member_ops = ops[7:]
     sector_rate, sector_float = sect
     threat_float, regional_rate, depth_table = thr
     node_weight = casc[7]
@@ -542,7 +580,7 @@ def simulate_periods(
     durations = np.zeros(n_ops)
     hit_ops = np.zeros(n_ops, dtype=np.int64)  # operators a disaster hits
     hit_vals = np.zeros((n_ops, 4))  # and their depth, persons, users loss, direct loss
-    hit_others = np.zeros(n_ops)  # a shared-system failure's members' loss to others
+    hit_others = np.zeros(n_ops)  # a shared group's failure's members' loss to others
     sector_loss = np.zeros(n_sectors)  # a disaster's loss and persons by sector
     sector_persons = np.zeros(n_sectors)
     words = np.zeros(4, dtype=np.uint64)  # one call's words of disaster hit uniforms
@@ -559,7 +597,7 @@ def simulate_periods(
                 continue
             sum_own = sum_users = sum_others = max_loss = 0.0
             failures = 0
-            p_shared = sector_float[s, SEC_SHARED]
+            g_first, g_last = group_first[s], group_first[s + 1]
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
@@ -569,23 +607,24 @@ def simulate_periods(
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
                 c_shared = counter_word(KEY_SHARED, h, s)
+                p_shared = shared_total(group_share, g_first, g_last, h)
                 for k in range(count):
                     a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
-                    if p_shared > 0.0 and shared_uniform(k0, k1, label, c_shared, k) < p_shared:
-                        # the sector's shared system fails: every member down with one outage
+                    g = -1
+                    if p_shared > 0.0:
+                        g = shared_group(k0, k1, label, c_shared, k, group_share, g_first, g_last, h)
+                    if g >= 0:
+                        # a shared system or contractor fails: every member down with one outage
                         z, depth_draw, u_loss = ndtri(u53(b0, b1)), table_quantile(depth_table, h, u32(a2)), u53(b2, b3)
                         n_hits = 0
-                        for idx in range(shared_first[s], shared_first[s + 1]):
-                            o = shared_ops[idx]
+                        for idx in range(member_first[g], member_first[g + 1]):
+                            o = member_ops[idx]
                             if u32(a1) >= op_threat[o, h, OT_SURVIVE]:
                                 continue
-                            duration, depth, shock, persons, users, direct = hit_outcome(
-                                o, h, z, depth_draw, u_loss, op_float, op_threat, sector_float, threat_float, s
-                            )
-                            hit_ops[n_hits] = o
-                            nodes[n_hits], shocks[n_hits], durations[n_hits] = op_int[o, OP_NODE], shock, duration
-                            hit_vals[n_hits, 0], hit_vals[n_hits, 1] = depth, persons
-                            hit_vals[n_hits, 2], hit_vals[n_hits, 3] = users, direct
+                            record_hit(
+                                n_hits, o, h, s, z, depth_draw, u_loss, op_int, op_float, op_threat, sector_float,
+                                threat_float, hit_ops, nodes, shocks, durations, hit_vals,
+                            )  # fmt: skip
                             n_hits += 1
                         if n_hits == 0:
                             continue
@@ -689,14 +728,10 @@ def simulate_periods(
                         if u32(a0) >= op_threat[o, h, OT_SURVIVE]:
                             continue
                         z, u_loss = severity_draws(k0, k1, label, c_hit, k, 2 * j + 1)
-                        duration, depth, shock, persons, users, direct = hit_outcome(
-                            o, h, z, table_quantile(depth_table, h, u32(a1)), u_loss, op_float, op_threat,
-                            sector_float, threat_float, s,
+                        record_hit(
+                            n_hits, o, h, s, z, table_quantile(depth_table, h, u32(a1)), u_loss, op_int, op_float,
+                            op_threat, sector_float, threat_float, hit_ops, nodes, shocks, durations, hit_vals,
                         )  # fmt: skip
-                        hit_ops[n_hits] = o
-                        nodes[n_hits], shocks[n_hits], durations[n_hits] = op_int[o, OP_NODE], shock, duration
-                        hit_vals[n_hits, 0], hit_vals[n_hits, 1] = depth, persons
-                        hit_vals[n_hits, 2], hit_vals[n_hits, 3] = users, direct
                         n_hits += 1
                     if n_hits == 0:
                         continue
@@ -760,7 +795,8 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
     draws and the number of events drawn that the engine keeps (a test compares it with
     the engine's event table).
     """
-    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first, shared_first, shared_ops = ops
+    op_int, _op_float, op_threat, sector_first, op_cum, region_ops, region_first = ops[:7]
+    group_first, group_share, member_first, member_ops = ops[7:]
     sector_rate, sector_float = sect
     threat_float, regional_rate, depth_table = thr
     k0, k1 = np.uint64(key[0]), np.uint64(key[1])
@@ -775,7 +811,7 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
             first, last = sector_first[s], sector_first[s + 1]
             if last == first:
                 continue
-            p_shared = sector_float[s, SEC_SHARED]
+            g_first, g_last = group_first[s], group_first[s + 1]
             for h in range(n_threats):
                 if threat_float[h, TH_KIND] == DISASTER:
                     continue
@@ -785,13 +821,17 @@ def draw_only_years(key, n_years, first_label, ops, sect, thr):
                 )  # fmt: skip
                 c1 = counter_word(KEY_FAILURE, h, s)
                 c_shared = counter_word(KEY_SHARED, h, s)
+                p_shared = shared_total(group_share, g_first, g_last, h)
                 for k in range(count):
                     a0, a1, a2, a3, b0, b1, b2, b3 = failure_words(k0, k1, label, c1, k)
-                    if p_shared > 0.0 and shared_uniform(k0, k1, label, c_shared, k) < p_shared:
+                    g = -1
+                    if p_shared > 0.0:
+                        g = shared_group(k0, k1, label, c_shared, k, group_share, g_first, g_last, h)
+                    if g >= 0:
                         z, u_loss = ndtri(u53(b0, b1)), u53(b2, b3)
                         checksum += z + table_quantile(depth_table, h, u32(a2)) + ndtri(u_loss) + u32(a3)
-                        for idx in range(shared_first[s], shared_first[s + 1]):
-                            if u32(a1) < op_threat[shared_ops[idx], h, OT_SURVIVE]:
+                        for idx in range(member_first[g], member_first[g + 1]):
+                            if u32(a1) < op_threat[member_ops[idx], h, OT_SURVIVE]:
                                 kept += 1
                         continue
                     o = pick_operator(op_cum, first, last, u32(a0))
