@@ -116,25 +116,17 @@ def without_shared_groups(world: World) -> World:
     return with_overrides(world, changes)
 
 
-@pytest.mark.parametrize(
-    "shared",
-    [
-        False,
-        pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-            "observation.major_share knows no shared groups: a shared system's or contractor's failure passes the "
-            "major-operator filter by its members' summed share (calibration.check), so the closed form undercounts"
-        ))),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("shared", [False, True])
 def test_reported_rates_match_the_engine(world, shared):
     """The closed-form rate of failures passing the filter (threshold, major operator) is
-    the engine's: simulated counts agree within 4 standard errors (from the years' spread).
-    The closed form has every failure strike one operator, so it holds without shared
-    groups; with them (the default) it does not yet."""
+    the engine's: simulated counts agree within 4 standard errors (from the years' spread),
+    with the default's shared systems and contractors (a group's failure passes on its
+    members' summed share) and without them."""
     world = world if shared else without_shared_groups(world)
     f = ReportingFilter("t", ("unintentional", "cyber"), 2.0, 0.05, (1.0, 1.0), 2000, 2000, "test")
     model = CalibrationModel.of(world)
-    rates = reportable_rates(model.rate, model.mu, model.sigma, model.log_scale, model.shares, model.kind_of, f)
+    rates = reportable_rates(model.rate, model.mu, model.sigma, model.log_scale, model.shares, model.groups,
+                             model.kind_of, f)  # fmt: skip
     years = 300
     events = reported_events(world, f, years, seed=11)
     kind = {
@@ -148,8 +140,19 @@ def test_reported_rates_match_the_engine(world, shared):
 
 def test_major_share_sums_the_shares_of_large_operators():
     shares = [np.array([0.5, 0.3, 0.15, 0.05]), np.array([0.02] * 50)]
-    assert major_share(shares, 0.1).tolist() == pytest.approx([0.95, 0.0])
-    assert major_share(shares, 0.0).tolist() == pytest.approx([1.0, 1.0])
+    assert major_share(shares, [], 1, 0.1)[:, 0].tolist() == pytest.approx([0.95, 0.0])
+    assert major_share(shares, [], 1, 0.0)[:, 0].tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_a_shared_group_passes_on_its_members_summed_share():
+    """Sector 1: 50 operators of 2% each, none major at 10%; a group of 10 of them (20%)
+    takes 30% of threat 0's failures and none of threat 1's: 0.3 of threat 0's failures
+    pass, and the other 70% strike one small operator. Sector 0 is untouched."""
+    shares = [np.array([0.5, 0.3, 0.15, 0.05]), np.array([0.02] * 50)]
+    q = major_share(shares, [(1, np.array([0.3, 0.0]), 0.2)], 2, 0.1)
+    np.testing.assert_allclose(q, [[0.95, 0.95], [0.3, 0.0]])
+    small = major_share(shares, [(1, np.array([0.3, 0.0]), 0.04)], 2, 0.1)  # a group below the bar
+    np.testing.assert_allclose(small[1], [0.0, 0.0])
 
 
 # --- severities ------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def expected_counts(model: CalibrationModel, targets: Targets, shifts: dict[str,
     mu, sigma = model.durations(shifts)
     total = np.zeros((len(kinds), nodes.size, len(model.sectors)))
     for f in targets.filters:
-        rates = reportable_rates(model.rate, mu, sigma, model.log_scale, model.shares, model.kind_of, f)
+        rates = reportable_rates(model.rate, mu, sigma, model.log_scale, model.shares, model.groups, model.kind_of, f)
         coverage = nodes if f.uncertain else np.full(nodes.size, f.coverage[0])
         for i, kind in enumerate(kinds):
             if kind in rates:

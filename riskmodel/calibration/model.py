@@ -15,7 +15,7 @@ The calibrated parameters, each a change of the scenario by override path:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,18 @@ def prior_world(world: World) -> World:
     return with_overrides(world, [Override(path, value) for path, value in prior_values(world.scenario).items()])
 
 
+def _groups(world: World) -> list[tuple[int, np.ndarray, float]]:
+    """The shared groups of the critical sectors: (sector position among them, share of
+    each threat's failures striking the group, its members' share of the sector's users)."""
+    critical, op, shared = list(world.critical_sectors), world.operators, world.shared
+    out = []
+    for g, s in enumerate(shared.sector.tolist()):
+        if s in critical:
+            members = op.sector_share[shared.members_of(g)].sum() / op.sector_share[op.sector == s].sum()
+            out.append((critical.index(s), shared.share[g].copy(), float(members)))
+    return out
+
+
 @dataclass(frozen=True)
 class CalibrationModel:
     """A world's critical sectors and threats, as arrays the likelihoods use."""
@@ -71,6 +83,9 @@ class CalibrationModel:
     log_scale: np.ndarray  # [sector] log of the sector's outage-duration factor
     exposure: np.ndarray  # [sector, kind]
     shares: list[np.ndarray]  # [sector] its operators' shares of the sector's users
+    # shared groups (systems, contractors): (sector position, share of each threat's failures
+    # that strike the group, its members' share of the sector's users)
+    groups: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
 
     @classmethod
     def of(cls, world: World) -> CalibrationModel:
@@ -86,6 +101,7 @@ class CalibrationModel:
             log_scale=np.log(world.duration_scale[critical]),
             exposure=world.exposure[critical].copy(),
             shares=[op.sector_share[op.sector == s] / op.sector_share[op.sector == s].sum() for s in critical],
+            groups=_groups(world),
         )
 
     def of_kind(self, kind: str) -> np.ndarray:

@@ -225,10 +225,20 @@ def exceedance(mu: np.ndarray, sigma: np.ndarray, log_scale: np.ndarray, hours: 
     return norm.sf(z)
 
 
-def major_share(shares: list[np.ndarray], minimum: float) -> np.ndarray:
-    """Per sector, the chance that a failure strikes an operator with at least ``minimum``
-    of the sector's users (``shares[s]``: its operators' shares, summing to 1)."""
-    return np.array([share[share >= minimum].sum() for share in shares])
+def major_share(shares: list[np.ndarray], groups: list[tuple[int, np.ndarray, float]], n_threats: int,
+                minimum: float) -> np.ndarray:  # fmt: skip
+    """``[sector, threat]``: the chance that a failure strikes at least ``minimum`` of the
+    sector's users. A failure of a shared group (``groups``: sector position, share of each
+    threat's failures striking it, its members' share of users) takes all its members down
+    and passes on their summed share, as the predictive check counts it; any other strikes
+    one operator, in proportion to its share (``shares[s]``, summing to 1)."""
+    single = np.array([share[share >= minimum].sum() for share in shares])
+    grouped = np.zeros((len(shares), n_threats))
+    passing = np.zeros((len(shares), n_threats))
+    for s, share, members in groups:
+        grouped[s] += share
+        passing[s] += share * (members >= minimum)
+    return single[:, None] * (1.0 - grouped) + passing
 
 
 def reportable_rates(
@@ -237,6 +247,7 @@ def reportable_rates(
     sigma: np.ndarray,
     log_scale: np.ndarray,
     shares: list[np.ndarray],
+    groups: list[tuple[int, np.ndarray, float]],
     kind_of: np.ndarray,
     f: ReportingFilter,
 ) -> dict[str, np.ndarray]:
@@ -245,8 +256,9 @@ def reportable_rates(
     reported rate is this times the coverage, which the rate posterior integrates over).
 
     ``rate[s, h]``: the model's failures a year (no measures); ``kind_of[h]``: the threat's
-    kind index. A failure is reportable with probability ``Q_s * P(D >= threshold)``.
+    kind index. A failure is reportable with probability ``Q_sh * P(D >= threshold)``
+    (:func:`major_share`; ``groups`` as there).
     """
     passing = rate * exceedance(mu, sigma, log_scale, f.min_duration_hours)
-    passing *= major_share(shares, f.min_operator_share)[:, None]
+    passing *= major_share(shares, groups, rate.shape[1], f.min_operator_share)
     return {kind: passing[:, kind_of == THREAT_KINDS.index(kind)].sum(axis=1) for kind in f.kinds}
