@@ -349,17 +349,11 @@ def test_toml_syntax_error_is_one_line(tmp_path):
     assert done.exit_code == 2 and len(done.stderr.strip().splitlines()) == 1 and "(syntax)" in done.stderr
 
 
-def test_the_shipped_specs_are_valid(tmp_path):
-    """Every spec in experiments/ loads and has a design; a spec that reads the
-    calibration's posterior draws (``../out/calibration/``) is read beside a fresh fit."""
-    fitted = CliRunner().invoke(app, ["calibrate", "fit", "--out", str(tmp_path / "out" / "calibration"),
-                                      "--draws", "40", "--check-years", "0"])  # fmt: skip
-    assert fitted.exit_code == 0, fitted.output
-    (tmp_path / "experiments").mkdir()
+def test_the_shipped_specs_are_valid():
+    """Every spec in experiments/ loads and has a design (the posterior-draws one reads the
+    draws shipped beside the default scenario)."""
     for path in sorted((ROOT / "experiments").glob("*.toml")):
-        copy = tmp_path / "experiments" / path.name
-        copy.write_bytes(path.read_bytes())
-        spec = load_spec(copy)
+        spec = load_spec(path)
         assert len(build_design(spec).points) > 1, path
 
 
