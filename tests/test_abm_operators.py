@@ -23,6 +23,7 @@ from riskmodel.abm.model import CriticalInfrastructureModel
 from riskmodel.abm.valuation import limited_ratio
 from riskmodel.measures import no_measures
 from riskmodel.overrides import overrides_from
+from riskmodel.schema import SHARED_GROUPS
 from riskmodel.schema import Beliefs as BeliefSettings
 from riskmodel.world import with_overrides
 
@@ -429,8 +430,9 @@ def test_operators_with_the_optimisers_weights_reproduce_its_partial_portfolios(
     less than that error)."""
     single = {f"sectors[id={japan.sector_ids[s]}].operators.count": 1 for s in japan.critical_sectors}
     single["sectors[id=electricity].operators.allocation"] = "population"
-    single |= {f"sectors[id={sector.id}].shared_system.members": 1 for sector in japan.scenario.sectors
-               if sector.shared_system is not None and sector.shared_system.members is not None}  # fmt: skip
+    groups = [(sector.id, name, getattr(sector, name)) for sector in japan.scenario.sectors for name in SHARED_GROUPS]
+    single |= {f"sectors[id={sector}].{name}.members": 1 for sector, name, group in groups
+               if group is not None and group.members is not None}  # fmt: skip
     world = with_overrides(japan, overrides_from(single))
     model = settled_operators(world)
     planner, error = partial_optimum(world)
