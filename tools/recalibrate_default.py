@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import tomli_w
 
 from riskmodel.calibration.fit import DRAWS
-from riskmodel.calibration.write import DRAWS_FILE, calibrated_scenario, fit_and_check, write_calibration
+from riskmodel.calibration.write import calibrated_scenario, fit_and_check, write_draws
 from riskmodel.scenario import default_scenario_path
 from riskmodel.world import load_world
 
@@ -48,11 +45,9 @@ def main() -> None:
     path = default_scenario_path()
     world = load_world()
     date = dt.date.today().isoformat()
-    cal, check = fit_and_check(world, None, None, DRAWS, 0, 0, 0)
+    cal, _ = fit_and_check(world, None, None, DRAWS, 0, 0, 0)
     calibrated, _ = calibrated_scenario(world, cal, date)
-    with tempfile.TemporaryDirectory() as folder:
-        write_calibration(cal, check, world, Path(folder), date, {})
-        shutil.copyfile(Path(folder) / DRAWS_FILE, path.parent / SHIPPED_DRAWS)
+    write_draws(cal.draws, path.parent / SHIPPED_DRAWS)
     lines = path.read_text(encoding="utf-8").splitlines()
     for owner, entries in (("sectors", calibrated.sectors), ("threats", calibrated.threats)):
         for entry in entries:

@@ -112,6 +112,12 @@ def fit_and_check(
     return cal, predictive_check(cal.data, predicted)
 
 
+def write_draws(draws: pd.DataFrame, path: Path) -> None:
+    """A posterior draws file: the ``draw`` column and one column per override path."""
+    paths = [c for c in draws.columns if c != "draw"]
+    pq.write_table(pa.Table.from_pandas(draws, schema=draws_schema(paths), preserve_index=False), path)
+
+
 def write_calibration(cal: Calibration, check: pd.DataFrame, world: World, folder: Path, date: str,
                       summary: dict) -> list[str]:  # fmt: skip
     """Write every file of a calibration into ``folder``; returns their names."""
@@ -122,9 +128,7 @@ def write_calibration(cal: Calibration, check: pd.DataFrame, world: World, folde
     pq.write_table(table, folder / "fitted.parquet")
     cal.fitted.to_csv(folder / "fitted.csv", index=False)
     written += ["fitted.parquet", "fitted.csv"]
-    paths = [c for c in cal.draws.columns if c != "draw"]
-    pq.write_table(pa.Table.from_pandas(cal.draws, schema=draws_schema(paths), preserve_index=False),
-                   folder / DRAWS_FILE)  # fmt: skip
+    write_draws(cal.draws, folder / DRAWS_FILE)
     cal.counts.to_csv(folder / "count_targets.csv", index=False)
     written += [DRAWS_FILE, "count_targets.csv"]
     scenario, text = calibrated_scenario(world, cal, date)
